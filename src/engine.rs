@@ -1,0 +1,720 @@
+//! The one data path: raster window in, mask out.
+//!
+//! bands (reflectance) → normalised tiles → network → probabilities → assembled strips →
+//! classes / probabilities → valid mask. The CLI, the C API and the plugins all call this module.
+
+use crate::error::{Error, Result};
+use crate::model::{CommonClass, Model, OutputKind};
+use crate::postprocess::{argmax, softmax_planes, valid_mask, Buffers};
+use crate::raster::{BandSource, Cropped};
+use crate::tiling::{blend::tukey, mirror, ExactGrid, TileRect, UkisGrid};
+use rayon::prelude::*;
+use std::sync::mpsc;
+
+/// How a raster is cut into tiles.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Tiling {
+    /// Grid anchored to the raster, real context around each tile core, one tile per pixel:
+    /// any window gives exactly the crop of the whole-raster result.
+    Exact,
+    /// ukis-csmask's own tiling and blending, to reproduce its output exactly. A window is
+    /// masked as if it were the whole image.
+    Ukis,
+}
+
+#[derive(Debug, Clone)]
+pub struct MaskOptions {
+    pub tiling: Tiling,
+    /// Tiles per ONNX Runtime call.
+    pub batch: usize,
+    pub buffers: Buffers,
+    /// Exact mode: core size of a tile (pixels it is responsible for). Rounded so that the tile
+    /// (core + 2 halo) is a multiple of the model's size multiple.
+    pub core: usize,
+    /// Exact mode: context around each core; `None` uses the model card's recommendation.
+    pub halo: Option<usize>,
+}
+
+impl Default for MaskOptions {
+    fn default() -> Self {
+        MaskOptions {
+            tiling: Tiling::Exact,
+            batch: 1,
+            buffers: Buffers::default(),
+            core: 512,
+            halo: None,
+        }
+    }
+}
+
+/// What to compute besides the class map.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Products {
+    pub probabilities: bool,
+    pub valid: bool,
+}
+
+/// Rows `y .. y + rows` of a region, all columns: common class codes and, when asked,
+/// per-class probabilities (class, row, column; NaN on nodata pixels).
+pub struct Strip {
+    pub y: usize,
+    pub rows: usize,
+    pub width: usize,
+    pub classes: Vec<u8>,
+    pub probabilities: Option<Vec<f32>>,
+}
+
+/// The result of masking a window.
+#[derive(Debug, Clone)]
+pub struct MaskResult {
+    pub width: usize,
+    pub height: usize,
+    pub classes: Vec<u8>,
+    pub probabilities: Option<Vec<f32>>,
+    pub valid: Option<Vec<u8>>,
+}
+
+/// Called with the fraction done; returning `false` cancels the work.
+pub type Progress<'a> = &'a mut dyn FnMut(f64) -> bool;
+
+/// A rectangle in raster coordinates.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Region {
+    pub x: usize,
+    pub y: usize,
+    pub w: usize,
+    pub h: usize,
+}
+
+pub fn check_window(source: &dyn BandSource, x: i64, y: i64, w: i64, h: i64) -> Result<Region> {
+    let (sw, sh) = (source.width() as i64, source.height() as i64);
+    if w <= 0 || h <= 0 {
+        return Err(Error::window(format!(
+            "window {w} x {h} is empty: width and height must be at least 1"
+        )));
+    }
+    if x < 0 || y < 0 || x + w > sw || y + h > sh {
+        return Err(Error::window(format!(
+            "window {w} x {h} at ({x}, {y}) lies outside the raster ({sw} x {sh}); it must fit inside 0..{sw} x 0..{sh}"
+        )));
+    }
+    Ok(Region {
+        x: x as usize,
+        y: y as usize,
+        w: w as usize,
+        h: h as usize,
+    })
+}
+
+/// Masks one window of a source into memory.
+pub fn mask_window(
+    model: &Model,
+    source: &mut dyn BandSource,
+    window: Region,
+    options: &MaskOptions,
+    products: Products,
+    progress: Progress,
+) -> Result<MaskResult> {
+    check_window(
+        source,
+        window.x as i64,
+        window.y as i64,
+        window.w as i64,
+        window.h as i64,
+    )?;
+    check_bands(model, source)?;
+    let c = model.n_classes();
+    match options.tiling {
+        Tiling::Exact => {
+            // The valid mask's buffer reaches `margin` pixels: compute classes that far around the
+            // window (inside the raster) so the buffer is the same as in the whole-raster result.
+            let margin = if products.valid {
+                options.buffers.max()
+            } else {
+                0
+            };
+            let region = grow(window, margin, source.width(), source.height());
+            let mut acc = Accumulator::new(region, c, products.probabilities);
+            compute(
+                model,
+                source,
+                region,
+                options,
+                products.probabilities,
+                &mut |s| acc.put(s),
+                progress,
+            )?;
+            Ok(acc.into_result(window, products.valid.then_some(&options.buffers)))
+        }
+        Tiling::Ukis => {
+            let mut cropped = Cropped {
+                inner: source,
+                x: window.x,
+                y: window.y,
+                w: window.w,
+                h: window.h,
+            };
+            let region = Region {
+                x: 0,
+                y: 0,
+                w: window.w,
+                h: window.h,
+            };
+            let mut acc = Accumulator::new(region, c, products.probabilities);
+            compute(
+                model,
+                &mut cropped,
+                region,
+                options,
+                products.probabilities,
+                &mut |s| acc.put(s),
+                progress,
+            )?;
+            Ok(acc.into_result(region, products.valid.then_some(&options.buffers)))
+        }
+    }
+}
+
+pub fn check_bands(model: &Model, source: &dyn BandSource) -> Result<()> {
+    if source.n_bands() != model.n_bands() {
+        return Err(Error::bands(format!(
+            "the input gives {} bands but model {} needs {} ({})",
+            source.n_bands(),
+            model.name(),
+            model.n_bands(),
+            model.card.band_names().join(", ")
+        )));
+    }
+    Ok(())
+}
+
+fn grow(r: Region, m: usize, w: usize, h: usize) -> Region {
+    let x = r.x.saturating_sub(m);
+    let y = r.y.saturating_sub(m);
+    Region {
+        x,
+        y,
+        w: (r.x + r.w + m).min(w) - x,
+        h: (r.y + r.h + m).min(h) - y,
+    }
+}
+
+/// Collects strips of a region into whole arrays.
+struct Accumulator {
+    region: Region,
+    classes: Vec<u8>,
+    probabilities: Option<Vec<f32>>,
+    n_classes: usize,
+}
+
+impl Accumulator {
+    fn new(region: Region, n_classes: usize, probabilities: bool) -> Self {
+        let n = region.w * region.h;
+        Accumulator {
+            region,
+            classes: vec![0; n],
+            probabilities: probabilities.then(|| vec![f32::NAN; n_classes * n]),
+            n_classes,
+        }
+    }
+
+    fn put(&mut self, s: Strip) -> Result<()> {
+        let (w, n) = (self.region.w, self.region.w * self.region.h);
+        let row0 = s.y - self.region.y;
+        self.classes[row0 * w..(row0 + s.rows) * w].copy_from_slice(&s.classes);
+        if let (Some(dst), Some(src)) = (self.probabilities.as_mut(), s.probabilities.as_ref()) {
+            let sn = s.rows * w;
+            for c in 0..self.n_classes {
+                dst[c * n + row0 * w..c * n + row0 * w + sn]
+                    .copy_from_slice(&src[c * sn..(c + 1) * sn]);
+            }
+        }
+        Ok(())
+    }
+
+    /// Crops to `window` (inside the accumulated region) and derives the valid mask.
+    fn into_result(self, window: Region, buffers: Option<&Buffers>) -> MaskResult {
+        let r = self.region;
+        let valid_full = buffers.map(|b| valid_mask(&self.classes, r.w, r.h, b));
+        let crop_u8 = |v: &[u8]| -> Vec<u8> {
+            (0..window.h)
+                .flat_map(|row| {
+                    let start = (window.y - r.y + row) * r.w + (window.x - r.x);
+                    v[start..start + window.w].iter().copied()
+                })
+                .collect()
+        };
+        let probabilities = self.probabilities.map(|p| {
+            let n = r.w * r.h;
+            (0..self.n_classes)
+                .flat_map(|c| {
+                    let plane = &p[c * n..(c + 1) * n];
+                    (0..window.h).flat_map(move |row| {
+                        let start = (window.y - r.y + row) * r.w + (window.x - r.x);
+                        plane[start..start + window.w].iter().copied()
+                    })
+                })
+                .collect()
+        });
+        MaskResult {
+            width: window.w,
+            height: window.h,
+            classes: crop_u8(&self.classes),
+            probabilities,
+            valid: valid_full.map(|v| crop_u8(&v)),
+        }
+    }
+}
+
+/// Computes classes (and probabilities) for `region` of `source`, handing finished strips to
+/// `sink` top to bottom. Memory stays bounded by one strip of tiles whatever the region's size.
+pub fn compute(
+    model: &Model,
+    source: &mut dyn BandSource,
+    region: Region,
+    options: &MaskOptions,
+    want_probabilities: bool,
+    sink: &mut dyn FnMut(Strip) -> Result<()>,
+    progress: Progress,
+) -> Result<()> {
+    check_bands(model, source)?;
+    let (w, h) = (source.width(), source.height());
+    let multiple = model.card.size_multiple;
+    let codes = model.card.common_codes();
+    match options.tiling {
+        Tiling::Exact => {
+            let halo = options.halo.unwrap_or(model.card.context);
+            // Round the core so the tile is a size the network accepts.
+            let tile = (options.core.max(1) + 2 * halo).div_ceil(multiple) * multiple;
+            let grid = ExactGrid {
+                width: w,
+                height: h,
+                core: tile - 2 * halo,
+                halo,
+            };
+            let tiles = grid.tiles_for_window(region.x, region.y, region.w, region.h);
+            let mut asm = ExactAssembler::new(region, codes, want_probabilities);
+            run_tiles(
+                model,
+                source,
+                &tiles,
+                options.batch,
+                &mut asm,
+                sink,
+                progress,
+            )
+        }
+        Tiling::Ukis => {
+            if region != (Region { x: 0, y: 0, w, h }) {
+                return Err(Error::invalid(
+                    "ukis tiling computes whole images only; crop the source first",
+                ));
+            }
+            let tile = model.card.tile_size;
+            let grid = UkisGrid {
+                width: w,
+                height: h,
+                tile,
+            };
+            let mut tiles = Vec::with_capacity(grid.rows() * grid.cols());
+            for r in 0..grid.rows() {
+                for c in 0..grid.cols() {
+                    tiles.push(TileRect {
+                        x: grid.start(c),
+                        y: grid.start(r),
+                        size: tile,
+                        core_x: 0,
+                        core_y: 0,
+                        core_w: 0,
+                        core_h: 0,
+                    });
+                }
+            }
+            let mut asm = UkisAssembler::new(grid, codes, want_probabilities);
+            run_tiles(
+                model,
+                source,
+                &tiles,
+                options.batch,
+                &mut asm,
+                sink,
+                progress,
+            )
+        }
+    }
+}
+
+/// Receives tile outputs in tile order and emits finished strips.
+trait Assembler {
+    /// `probs` is (class, row, column) for the whole tile; `nodata` (row, column).
+    fn accept(
+        &mut self,
+        tile: &TileRect,
+        probs: &[f32],
+        nodata: &[bool],
+        sink: &mut dyn FnMut(Strip) -> Result<()>,
+    ) -> Result<()>;
+    fn finish(&mut self, sink: &mut dyn FnMut(Strip) -> Result<()>) -> Result<()>;
+}
+
+/// One model input: the normalised tile and its nodata flags.
+struct TileInput {
+    data: Vec<f32>,
+    nodata: Vec<bool>,
+}
+
+/// Reads tiles on a reader thread while the network runs on this one, batches them, and feeds
+/// the outputs to the assembler in tile order.
+fn run_tiles(
+    model: &Model,
+    source: &mut dyn BandSource,
+    tiles: &[TileRect],
+    batch: usize,
+    asm: &mut dyn Assembler,
+    sink: &mut dyn FnMut(Strip) -> Result<()>,
+    progress: Progress,
+) -> Result<()> {
+    if tiles.is_empty() {
+        return asm.finish(sink);
+    }
+    let batch = batch.max(1);
+    let size = tiles[0].size;
+    let bands = model.n_bands();
+    let classes = model.n_classes();
+    let plane = size * size;
+    let card = &model.card;
+    let logits = card.output == OutputKind::Logits;
+    std::thread::scope(|scope| -> Result<()> {
+        // Bounded channel: at most two batches wait, so memory stays flat.
+        let (tx, rx) = mpsc::sync_channel::<Result<TileInput>>(2 * batch);
+        scope.spawn(move || {
+            for t in tiles {
+                let item = read_tile(source, t, card);
+                let failed = item.is_err();
+                if tx.send(item).is_err() || failed {
+                    return;
+                }
+            }
+        });
+        let mut done = 0usize;
+        while done < tiles.len() {
+            let n = batch.min(tiles.len() - done);
+            let mut input = Vec::with_capacity(n * bands * plane);
+            let mut nodata = Vec::with_capacity(n);
+            for _ in 0..n {
+                let t = rx.recv().map_err(|_| {
+                    Error::new(
+                        crate::error::ErrorKind::Internal,
+                        "tile reader stopped unexpectedly",
+                    )
+                })??;
+                input.extend_from_slice(&t.data);
+                nodata.push(t.nodata);
+            }
+            let mut out = model.run(&input, n, size)?;
+            if logits {
+                out.par_chunks_mut(classes * plane)
+                    .for_each(|t| softmax_planes(t, classes, plane));
+            }
+            for (k, nd) in nodata.iter().enumerate() {
+                asm.accept(
+                    &tiles[done + k],
+                    &out[k * classes * plane..(k + 1) * classes * plane],
+                    nd,
+                    sink,
+                )?;
+            }
+            done += n;
+            if !progress(done as f64 / tiles.len() as f64) {
+                return Err(Error::cancelled());
+            }
+        }
+        drop(rx);
+        asm.finish(sink)
+    })
+}
+
+/// Reads one tile's input: the covered part of the raster, mirrored past its edges, normalised
+/// as the card says (each step in f64, stored as f32, as ukis-csmask does). Nodata pixels are
+/// fed to the network as the band mean (0 after normalisation) so they cannot spread NaN.
+fn read_tile(
+    source: &mut dyn BandSource,
+    t: &TileRect,
+    card: &crate::model::ModelCard,
+) -> Result<TileInput> {
+    let (w, h) = (source.width(), source.height());
+    let (x0, x1) = mirror::source_range(t.x, t.size, w);
+    let (y0, y1) = mirror::source_range(t.y, t.size, h);
+    let block = source.read(x0, y0, x1 - x0, y1 - y0)?;
+    let bw = block.w;
+    let n = t.size * t.size;
+    let bn = block.w * block.h;
+    let cols: Vec<usize> = (0..t.size)
+        .map(|i| mirror::reflect(t.x + i as isize, w) - x0)
+        .collect();
+    let rows: Vec<usize> = (0..t.size)
+        .map(|i| mirror::reflect(t.y + i as isize, h) - y0)
+        .collect();
+    let mut nodata = vec![false; n];
+    for (r, &sr) in rows.iter().enumerate() {
+        for (c, &sc) in cols.iter().enumerate() {
+            nodata[r * t.size + c] = block.nodata[sr * bw + sc];
+        }
+    }
+    let scale = card.reflectance_scale;
+    let mut data = vec![0f32; card.bands.len() * n];
+    data.par_chunks_mut(n).enumerate().for_each(|(b, out)| {
+        let (mean, std) = (card.mean[b], card.std[b]);
+        let src = &block.data[b * bn..(b + 1) * bn];
+        for (r, &sr) in rows.iter().enumerate() {
+            for (c, &sc) in cols.iter().enumerate() {
+                let i = r * t.size + c;
+                if nodata[i] {
+                    continue;
+                }
+                let mut v = src[sr * bw + sc];
+                if scale != 1.0 {
+                    v = (v as f64 * scale) as f32;
+                }
+                let centred = (v as f64 - mean) as f32;
+                out[i] = (centred as f64 / std) as f32;
+            }
+        }
+    });
+    Ok(TileInput { data, nodata })
+}
+
+/// Exact mode: each tile contributes its core; a strip is finished when its tile row is.
+struct ExactAssembler {
+    region: Region,
+    codes: Vec<u8>,
+    probabilities: bool,
+    strip: Option<Strip>,
+}
+
+impl ExactAssembler {
+    fn new(region: Region, codes: Vec<u8>, probabilities: bool) -> Self {
+        ExactAssembler {
+            region,
+            codes,
+            probabilities,
+            strip: None,
+        }
+    }
+
+    fn start_strip(&self, t: &TileRect) -> Strip {
+        let y = t.core_y.max(self.region.y);
+        let end = (t.core_y + t.core_h).min(self.region.y + self.region.h);
+        let n = (end - y) * self.region.w;
+        Strip {
+            y,
+            rows: end - y,
+            width: self.region.w,
+            classes: vec![0; n],
+            probabilities: self
+                .probabilities
+                .then(|| vec![f32::NAN; self.codes.len() * n]),
+        }
+    }
+}
+
+impl Assembler for ExactAssembler {
+    fn accept(
+        &mut self,
+        t: &TileRect,
+        probs: &[f32],
+        nodata: &[bool],
+        sink: &mut dyn FnMut(Strip) -> Result<()>,
+    ) -> Result<()> {
+        let starts_new = self
+            .strip
+            .as_ref()
+            .is_none_or(|s| s.y != t.core_y.max(self.region.y));
+        if starts_new {
+            if let Some(done) = self.strip.take() {
+                sink(done)?;
+            }
+            self.strip = Some(self.start_strip(t));
+        }
+        let strip = self.strip.as_mut().expect("strip started above");
+        let classes = self.codes.len();
+        let plane = t.size * t.size;
+        let sn = strip.rows * strip.width;
+        let x0 = t.core_x.max(self.region.x);
+        let x1 = (t.core_x + t.core_w).min(self.region.x + self.region.w);
+        for y in strip.y..strip.y + strip.rows {
+            let tr = (y as isize - t.y) as usize;
+            for x in x0..x1 {
+                let tc = (x as isize - t.x) as usize;
+                let ti = tr * t.size + tc;
+                let si = (y - strip.y) * strip.width + (x - self.region.x);
+                if nodata[ti] {
+                    strip.classes[si] = CommonClass::Nodata as u8;
+                    continue;
+                }
+                let best = argmax((0..classes).map(|c| probs[c * plane + ti]));
+                strip.classes[si] = self.codes[best];
+                if let Some(p) = strip.probabilities.as_mut() {
+                    for c in 0..classes {
+                        p[c * sn + si] = probs[c * plane + ti];
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn finish(&mut self, sink: &mut dyn FnMut(Strip) -> Result<()>) -> Result<()> {
+        match self.strip.take() {
+            Some(s) => sink(s),
+            None => Ok(()),
+        }
+    }
+}
+
+/// ukis mode: probabilities weighted by a 2-D Tukey window are summed in f64 on a canvas that
+/// rolls down the image, one tile row at a time. Additions happen in ukis-csmask's order
+/// (tiles row by row), so the sums are bit-identical to its whole-image canvas.
+struct UkisAssembler {
+    grid: UkisGrid,
+    codes: Vec<u8>,
+    probabilities: bool,
+    window: Vec<f64>,
+    /// Raster row of canvas row 0 (may be negative at the top).
+    top: isize,
+    /// (class, canvas row, column) sums for rows top .. top + tile.
+    canvas: Vec<f64>,
+    nodata: Vec<bool>,
+    /// Rows already handed to the sink.
+    emitted: usize,
+}
+
+impl UkisAssembler {
+    fn new(grid: UkisGrid, codes: Vec<u8>, probabilities: bool) -> Self {
+        let rows = grid.tile;
+        UkisAssembler {
+            window: tukey(grid.tile, 0.4),
+            top: -(grid.margin() as isize),
+            canvas: vec![0.0; codes.len() * rows * grid.width],
+            nodata: vec![false; rows * grid.width],
+            emitted: 0,
+            grid,
+            codes,
+            probabilities,
+        }
+    }
+
+    /// Emits raster rows up to `end` (exclusive) and rolls the canvas so it starts at `new_top`.
+    fn emit_until(
+        &mut self,
+        end: usize,
+        new_top: isize,
+        sink: &mut dyn FnMut(Strip) -> Result<()>,
+    ) -> Result<()> {
+        let w = self.grid.width;
+        let rows_cap = self.grid.tile;
+        let classes = self.codes.len();
+        let end = end.min(self.grid.height);
+        if end > self.emitted {
+            let rows = end - self.emitted;
+            let n = rows * w;
+            let mut strip = Strip {
+                y: self.emitted,
+                rows,
+                width: w,
+                classes: vec![0; n],
+                probabilities: self.probabilities.then(|| vec![f32::NAN; classes * n]),
+            };
+            for r in 0..rows {
+                let cr = (self.emitted + r) as isize - self.top;
+                let cr = cr as usize;
+                for x in 0..w {
+                    let ci = cr * w + x;
+                    let si = r * w + x;
+                    if self.nodata[ci] {
+                        strip.classes[si] = CommonClass::Nodata as u8;
+                        continue;
+                    }
+                    // ukis casts the blended sums to float32 before its argmax.
+                    let best =
+                        argmax((0..classes).map(|c| self.canvas[c * rows_cap * w + ci] as f32));
+                    strip.classes[si] = self.codes[best];
+                    if let Some(p) = strip.probabilities.as_mut() {
+                        let total: f64 = (0..classes)
+                            .map(|c| self.canvas[c * rows_cap * w + ci])
+                            .sum();
+                        for c in 0..classes {
+                            p[c * n + si] = (self.canvas[c * rows_cap * w + ci] / total) as f32;
+                        }
+                    }
+                }
+            }
+            self.emitted = end;
+            sink(strip)?;
+        }
+        // Roll: keep canvas rows from new_top on.
+        let shift = (new_top - self.top) as usize;
+        if shift > 0 {
+            for c in 0..classes {
+                let plane = &mut self.canvas[c * rows_cap * w..(c + 1) * rows_cap * w];
+                plane.copy_within(shift.min(rows_cap) * w.., 0);
+                let keep = rows_cap.saturating_sub(shift);
+                plane[keep * w..].fill(0.0);
+            }
+            self.nodata.copy_within(shift.min(rows_cap) * w.., 0);
+            let keep = rows_cap.saturating_sub(shift);
+            self.nodata[keep * w..].fill(false);
+            self.top = new_top;
+        }
+        Ok(())
+    }
+}
+
+impl Assembler for UkisAssembler {
+    fn accept(
+        &mut self,
+        t: &TileRect,
+        probs: &[f32],
+        nodata: &[bool],
+        sink: &mut dyn FnMut(Strip) -> Result<()>,
+    ) -> Result<()> {
+        if t.y > self.top {
+            // A new tile row: rows above its start will get no more contributions.
+            let end = t.y.max(0) as usize;
+            self.emit_until(end, t.y, sink)?;
+        }
+        let (w, h) = (self.grid.width as isize, self.grid.height as isize);
+        let size = t.size;
+        let plane = size * size;
+        let rows_cap = self.grid.tile;
+        let classes = self.codes.len();
+        for r in 0..size {
+            let y = t.y + r as isize;
+            if y < 0 || y >= h {
+                continue;
+            }
+            let cr = (y - self.top) as usize;
+            let wr = self.window[r];
+            for c in 0..size {
+                let x = t.x + c as isize;
+                if x < 0 || x >= w {
+                    continue;
+                }
+                let weight = wr * self.window[c];
+                let ci = cr * self.grid.width + x as usize;
+                let ti = r * size + c;
+                for k in 0..classes {
+                    self.canvas[k * rows_cap * self.grid.width + ci] +=
+                        probs[k * plane + ti] as f64 * weight;
+                }
+                self.nodata[ci] = nodata[ti];
+            }
+        }
+        Ok(())
+    }
+
+    fn finish(&mut self, sink: &mut dyn FnMut(Strip) -> Result<()>) -> Result<()> {
+        let top = self.top;
+        self.emit_until(self.grid.height, top, sink)
+    }
+}

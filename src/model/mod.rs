@@ -1,0 +1,12 @@
+//! Models: the card, where models are found, and running them through ONNX Runtime.
+
+pub mod bands;
+pub mod card;
+pub mod classes;
+pub mod registry;
+mod session;
+
+pub use card::{ModelCard, OutputKind};
+pub use classes::CommonClass;
+pub use registry::{list_models, resolve, ModelEntry, DEFAULT_MODEL};
+pub use session::{Device, Model, ModelOptions};

@@ -1,0 +1,119 @@
+//! Which models cloudmask can see, and resolving a model name or path to files.
+//!
+//! Searched, in order: folders in `$CLOUDMASK_MODEL_PATH` (':'-separated),
+//! `~/.local/share/cloudmask/models`, and the `ukis_csmask` Python package wherever ONNX Runtime
+//! is searched for. ukis models are named `ukis-<bands>-<level>`, e.g. `ukis-6b-l1c`.
+
+use crate::error::{Error, Result};
+use std::path::{Path, PathBuf};
+
+/// The model used when none is named.
+pub const DEFAULT_MODEL: &str = "ukis-6b-l1c";
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct ModelEntry {
+    pub name: String,
+    pub onnx: PathBuf,
+    /// Sidecar card, when the card is not inside the ONNX file.
+    pub sidecar: Option<PathBuf>,
+}
+
+/// Folders searched for our own models.
+pub fn model_dirs() -> Vec<PathBuf> {
+    let mut dirs: Vec<PathBuf> = std::env::var("CLOUDMASK_MODEL_PATH")
+        .unwrap_or_default()
+        .split(':')
+        .filter(|s| !s.is_empty())
+        .map(PathBuf::from)
+        .collect();
+    if let Some(home) = std::env::var_os("HOME") {
+        dirs.push(Path::new(&home).join(".local/share/cloudmask/models"));
+    }
+    dirs
+}
+
+/// Every model visible now, our folders first, without duplicates by name.
+pub fn list_models() -> Vec<ModelEntry> {
+    let mut found: Vec<ModelEntry> = Vec::new();
+    for dir in model_dirs() {
+        found.extend(models_in_dir(&dir, ""));
+    }
+    for site in crate::runtime::python_roots() {
+        found.extend(models_in_dir(&site.join("ukis_csmask"), "ukis-"));
+    }
+    let mut seen = std::collections::HashSet::new();
+    found.retain(|m| seen.insert(m.name.clone()));
+    found
+}
+
+/// `*.onnx` files in one folder; ukis files `model_6b_l1c.onnx` become `ukis-6b-l1c`.
+fn models_in_dir(dir: &Path, prefix: &str) -> Vec<ModelEntry> {
+    let mut out: Vec<ModelEntry> = std::fs::read_dir(dir)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|x| x == "onnx"))
+        .map(|onnx| {
+            let stem = onnx
+                .file_stem()
+                .unwrap_or_default()
+                .to_string_lossy()
+                .to_string();
+            let name = if prefix.is_empty() {
+                stem.clone()
+            } else {
+                format!(
+                    "{prefix}{}",
+                    stem.trim_start_matches("model_").replace('_', "-")
+                )
+            };
+            let sidecar = onnx.with_extension("json");
+            ModelEntry {
+                name,
+                sidecar: sidecar.is_file().then_some(sidecar),
+                onnx,
+            }
+        })
+        .collect();
+    out.sort_by(|a, b| a.name.cmp(&b.name));
+    out
+}
+
+/// Resolves what a user typed: a path to an `.onnx` file, or the name of a visible model.
+pub fn resolve(name_or_path: &str) -> Result<ModelEntry> {
+    let given = name_or_path.trim();
+    if given.is_empty() {
+        return Err(Error::invalid(
+            "no model given: name one from `cloudmask models` or give a path to an .onnx file",
+        ));
+    }
+    let path = Path::new(given);
+    if given.ends_with(".onnx") || given.contains('/') {
+        if !path.is_file() {
+            return Err(Error::model(format!("model file {given} does not exist")));
+        }
+        let sidecar = path.with_extension("json");
+        return Ok(ModelEntry {
+            name: path
+                .file_stem()
+                .unwrap_or_default()
+                .to_string_lossy()
+                .to_string(),
+            onnx: path.to_path_buf(),
+            sidecar: sidecar.is_file().then_some(sidecar),
+        });
+    }
+    let all = list_models();
+    all.iter().find(|m| m.name == given).cloned().ok_or_else(|| {
+        let names: Vec<&str> = all.iter().map(|m| m.name.as_str()).collect();
+        Error::model(if names.is_empty() {
+            format!(
+                "unknown model '{given}': no models are installed; `pip install ukis-csmask==1.0.0` provides four, \
+                 or set CLOUDMASK_MODEL_PATH to a folder of .onnx models"
+            )
+        } else {
+            format!("unknown model '{given}'; available: {}", names.join(", "))
+        })
+    })
+}

@@ -1,0 +1,316 @@
+//! A loaded model: its card, its ONNX bytes, and a pool of ONNX Runtime sessions.
+//!
+//! Thread safety: `Session::run` needs exclusive access, so a [`Model`] keeps a pool. Each call to
+//! [`Model::run`] takes a session from the pool (creating one when all are busy) and puts it back
+//! afterwards, so one `Model` can be shared by any number of threads; the pool grows to the
+//! number of threads that run at the same time.
+
+use super::card::{ModelCard, CARD_METADATA_KEY};
+use super::registry::{self, ModelEntry};
+use crate::error::{Error, Result};
+use crate::onnx;
+use crate::runtime;
+use ort::session::{builder::GraphOptimizationLevel, Session};
+use ort::value::TensorRef;
+use std::path::PathBuf;
+use std::sync::Mutex;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Device {
+    Cpu,
+    /// ONNX Runtime's CUDA execution provider; falls back to CPU with a note when unavailable.
+    Cuda,
+}
+
+#[derive(Debug, Clone)]
+pub struct ModelOptions {
+    /// ONNX Runtime intra-op threads per session; 0 = all cores.
+    pub threads: usize,
+    pub device: Device,
+    /// Absolute path to libonnxruntime; `None` searches (see `runtime`).
+    pub ort_lib: Option<PathBuf>,
+}
+
+impl Default for ModelOptions {
+    fn default() -> Self {
+        ModelOptions {
+            threads: 0,
+            device: Device::Cpu,
+            ort_lib: None,
+        }
+    }
+}
+
+pub struct Model {
+    pub entry: ModelEntry,
+    pub card: ModelCard,
+    input_name: String,
+    /// The ONNX file with its spatial dimensions made symbolic, so any tile size runs.
+    onnx_bytes: Vec<u8>,
+    threads: usize,
+    device: Device,
+    /// Which execution provider sessions actually use, e.g. "CPU" or "CUDA".
+    pub provider: String,
+    /// A note for the user when the requested device could not be used.
+    pub device_note: Option<String>,
+    pool: Mutex<Vec<Session>>,
+}
+
+impl Model {
+    /// Loads a model by name (see `cloudmask models`) or path, with its card, and checks the
+    /// card against the network before anything runs.
+    pub fn load(name_or_path: &str, options: &ModelOptions) -> Result<Model> {
+        let entry = registry::resolve(name_or_path)?;
+        let raw = std::fs::read(&entry.onnx).map_err(|e| {
+            Error::model(format!("cannot read model {}: {e}", entry.onnx.display()))
+        })?;
+        let info = onnx::inspect(&raw).map_err(|e| {
+            Error::model(format!(
+                "{} is not a usable ONNX model: {e}",
+                entry.onnx.display()
+            ))
+        })?;
+        let card = read_card(&entry, &info.metadata)?;
+        let input_name = check_card_against_network(&card, &info, &entry)?;
+        let onnx_bytes = onnx::with_dynamic_spatial_dims(&raw)
+            .map_err(|e| Error::model(format!("{}: {e}", entry.onnx.display())))?;
+        runtime::init(options.ort_lib.as_deref())?;
+        let threads = if options.threads == 0 {
+            std::thread::available_parallelism()
+                .map(|n| n.get())
+                .unwrap_or(1)
+        } else {
+            options.threads
+        };
+        let mut model = Model {
+            entry,
+            card,
+            input_name,
+            onnx_bytes,
+            threads,
+            device: options.device,
+            provider: "CPU".to_string(),
+            device_note: None,
+            pool: Mutex::new(Vec::new()),
+        };
+        // Build the first session now so errors surface at load time, not mid-raster.
+        let first = model.new_session()?;
+        model
+            .pool
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(first);
+        Ok(model)
+    }
+
+    pub fn name(&self) -> &str {
+        &self.entry.name
+    }
+
+    pub fn n_bands(&self) -> usize {
+        self.card.bands.len()
+    }
+
+    pub fn n_classes(&self) -> usize {
+        self.card.classes.len()
+    }
+
+    pub fn threads(&self) -> usize {
+        self.threads
+    }
+
+    fn new_session(&mut self) -> Result<Session> {
+        let (session, provider, note) = build_session(&self.onnx_bytes, self.threads, self.device)?;
+        self.provider = provider;
+        self.device_note = note;
+        Ok(session)
+    }
+
+    /// Runs the network on `batch` tiles of `size` x `size` pixels, laid out N, C, H, W, and
+    /// returns the raw output (N, classes, H, W).
+    pub fn run(&self, input: &[f32], batch: usize, size: usize) -> Result<Vec<f32>> {
+        let c = self.n_bands();
+        if input.len() != batch * c * size * size {
+            return Err(Error::invalid(format!(
+                "input holds {} values, expected {batch} x {c} x {size} x {size}",
+                input.len()
+            )));
+        }
+        if size % self.card.size_multiple != 0 {
+            return Err(Error::invalid(format!(
+                "tile size {size} is not a multiple of {}",
+                self.card.size_multiple
+            )));
+        }
+        let mut session = match self.pool.lock().unwrap_or_else(|e| e.into_inner()).pop() {
+            Some(s) => s,
+            None => build_session(&self.onnx_bytes, self.threads, self.device)?.0,
+        };
+        let result = run_session(
+            &mut session,
+            &self.input_name,
+            input,
+            [batch, c, size, size],
+        );
+        self.pool
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(session);
+        let (shape, data) = result?;
+        let want = [
+            batch as i64,
+            self.n_classes() as i64,
+            size as i64,
+            size as i64,
+        ];
+        if shape != want {
+            return Err(Error::inference(format!(
+                "model output has shape {shape:?}, expected {want:?}: the card's classes do not match the network"
+            )));
+        }
+        Ok(data)
+    }
+}
+
+fn run_session(
+    session: &mut Session,
+    input_name: &str,
+    input: &[f32],
+    shape: [usize; 4],
+) -> Result<(Vec<i64>, Vec<f32>)> {
+    let fail = |e: ort::Error| Error::inference(format!("ONNX Runtime failed: {e}"));
+    let tensor = TensorRef::from_array_view((shape, input)).map_err(fail)?;
+    let outputs = session
+        .run(ort::inputs![input_name => tensor])
+        .map_err(fail)?;
+    let (out_shape, data) = outputs[0].try_extract_tensor::<f32>().map_err(fail)?;
+    Ok((out_shape.iter().copied().collect(), data.to_vec()))
+}
+
+/// Creates one ONNX Runtime session. CUDA is tried strictly so a failure is seen and reported,
+/// then the session is built on CPU.
+fn build_session(
+    bytes: &[u8],
+    threads: usize,
+    device: Device,
+) -> Result<(Session, String, Option<String>)> {
+    let rt = runtime::loaded().ok_or_else(|| Error::inference("ONNX Runtime is not loaded"))?;
+    let fail = |what: &str, e: &dyn std::fmt::Display| {
+        Error::inference(format!(
+            "cannot create an ONNX Runtime session ({what}): {e}"
+        ))
+    };
+    let builder = || -> Result<ort::session::builder::SessionBuilder> {
+        Session::builder(&rt.environment)
+            .map_err(|e| fail("builder", &e))?
+            .with_optimization_level(GraphOptimizationLevel::All)
+            .map_err(|e| fail("optimisation level", &e))?
+            .with_intra_threads(threads)
+            .map_err(|e| fail("threads", &e))?
+            .with_inter_threads(1)
+            .map_err(|e| fail("threads", &e))
+    };
+    let mut note = None;
+    if device == Device::Cuda {
+        match cuda_session(builder()?, bytes) {
+            Ok(s) => return Ok((s, "CUDA".to_string(), None)),
+            Err(why) => note = Some(format!("CUDA is not available ({why}); running on CPU")),
+        }
+    }
+    let session = builder()?
+        .commit_from_memory(bytes)
+        .map_err(|e| fail("loading the network", &e))?;
+    Ok((session, "CPU".to_string(), note))
+}
+
+#[cfg(feature = "cuda")]
+fn cuda_session(
+    builder: ort::session::builder::SessionBuilder,
+    bytes: &[u8],
+) -> std::result::Result<Session, String> {
+    let cuda = ort::ep::CUDA::default().build().error_on_failure();
+    builder
+        .with_execution_providers([cuda])
+        .map_err(|e| e.to_string())?
+        .commit_from_memory(bytes)
+        .map_err(|e| e.to_string())
+}
+
+#[cfg(not(feature = "cuda"))]
+fn cuda_session(
+    _builder: ort::session::builder::SessionBuilder,
+    _bytes: &[u8],
+) -> std::result::Result<Session, String> {
+    Err("this cloudmask was built without the `cuda` feature; rebuild with `cargo build --features cuda` and use onnxruntime-gpu".to_string())
+}
+
+/// The card comes from the ONNX metadata (our models) or from the sidecar JSON.
+fn read_card(entry: &ModelEntry, metadata: &[(String, String)]) -> Result<ModelCard> {
+    if let Some((_, json)) = metadata.iter().find(|(k, _)| k == CARD_METADATA_KEY) {
+        return ModelCard::from_json(json, &entry.name)
+            .map_err(|e| Error::model(format!("{}: {}", entry.onnx.display(), e.message)));
+    }
+    match &entry.sidecar {
+        Some(path) => {
+            let text = std::fs::read_to_string(path)
+                .map_err(|e| Error::model(format!("cannot read model card {}: {e}", path.display())))?;
+            ModelCard::from_json(&text, &entry.name)
+                .map_err(|e| Error::model(format!("{}: {}", path.display(), e.message)))
+        }
+        None => Err(Error::model(format!(
+            "model {} has no card: expected '{CARD_METADATA_KEY}' in its ONNX metadata or a sidecar {}",
+            entry.onnx.display(),
+            entry.onnx.with_extension("json").display()
+        ))),
+    }
+}
+
+/// The card must describe the network: one float NCHW input with as many channels as bands,
+/// one output with as many channels as classes. Returns the input's name.
+fn check_card_against_network(
+    card: &ModelCard,
+    info: &onnx::ModelInfo,
+    entry: &ModelEntry,
+) -> Result<String> {
+    let where_ = entry.onnx.display();
+    let input = match info.inputs.as_slice() {
+        [one] => one,
+        many => {
+            return Err(Error::model(format!(
+                "{where_} has {} inputs; cloudmask runs networks with exactly one image input",
+                many.len()
+            )))
+        }
+    };
+    let output = info
+        .outputs
+        .first()
+        .ok_or_else(|| Error::model(format!("{where_} has no outputs")))?;
+    let channels = |t: &onnx::TensorInfo| match t.dims.get(1) {
+        Some(onnx::Dim::Fixed(n)) => Some(*n as usize),
+        _ => None,
+    };
+    if input.dims.len() != 4 || input.elem_type != 1 {
+        return Err(Error::model(format!(
+            "{where_}: input '{}' must be a float32 tensor N x C x H x W",
+            input.name
+        )));
+    }
+    if let Some(c) = channels(input) {
+        if c != card.bands.len() {
+            return Err(Error::model(format!(
+                "the card of {where_} lists {} bands but the network takes {c} input channels",
+                card.bands.len()
+            )));
+        }
+    }
+    if let Some(c) = channels(output) {
+        if c != card.classes.len() {
+            return Err(Error::model(format!(
+                "the card of {where_} lists {} classes but the network outputs {c} channels",
+                card.classes.len()
+            )));
+        }
+    }
+    Ok(input.name.clone())
+}

@@ -1,0 +1,313 @@
+//! A thin, safe layer over the GDAL C API (gdal-sys, system libgdal).
+//!
+//! GDAL handles are re-entrant but not thread-safe: [`Dataset`] is `Send` (it may move to a
+//! reader thread) but not `Sync` (two threads must never use it at once).
+
+use crate::error::{Error, Result};
+use gdal_sys as g;
+use std::ffi::{CStr, CString};
+use std::os::raw::c_char;
+use std::path::Path;
+use std::sync::Once;
+
+// gdal.h macros that bindgen does not carry.
+const GDAL_OF_READONLY: u32 = 0x00;
+const GDAL_OF_RASTER: u32 = 0x02;
+const GDAL_OF_VERBOSE_ERROR: u32 = 0x40;
+
+pub(crate) fn cstring(s: &str) -> Result<CString> {
+    CString::new(s).map_err(|_| Error::invalid(format!("'{s}' contains a NUL byte")))
+}
+
+/// Registers GDAL's drivers once per process.
+pub fn register_drivers() {
+    static ONCE: Once = Once::new();
+    // SAFETY: plain GDAL initialisation.
+    ONCE.call_once(|| unsafe { g::GDALAllRegister() });
+}
+
+/// GDAL's last error message on this thread, then reset, so the next failure starts clean.
+pub(crate) fn take_last_error() -> String {
+    // SAFETY: CPLGetLastErrorMsg returns a thread-local string, valid until the next CPL call.
+    unsafe {
+        let msg = CStr::from_ptr(g::CPLGetLastErrorMsg())
+            .to_string_lossy()
+            .into_owned();
+        g::CPLErrorReset();
+        msg
+    }
+}
+
+/// Runtime GDAL version, e.g. "3.6.2".
+pub fn version() -> String {
+    // SAFETY: static string owned by GDAL.
+    unsafe {
+        CStr::from_ptr(g::GDALVersionInfo(c"RELEASE_NAME".as_ptr()))
+            .to_string_lossy()
+            .into_owned()
+    }
+}
+
+pub(crate) fn opt_str(p: *const c_char) -> Option<String> {
+    if p.is_null() {
+        None
+    } else {
+        // SAFETY: non-null C string owned by GDAL, copied immediately.
+        Some(unsafe { CStr::from_ptr(p) }.to_string_lossy().into_owned())
+    }
+}
+
+/// An open GDAL dataset. Owned datasets are closed on drop; borrowed ones (handed in through
+/// the C API) are left to their owner.
+pub struct Dataset {
+    handle: g::GDALDatasetH,
+    owned: bool,
+    pub description: String,
+}
+
+// SAFETY: a GDAL dataset handle may be used from any thread, one thread at a time (not Sync).
+unsafe impl Send for Dataset {}
+
+impl Drop for Dataset {
+    fn drop(&mut self) {
+        if self.owned && !self.handle.is_null() {
+            // SAFETY: we own the handle and close it exactly once.
+            unsafe { g::GDALClose(self.handle) };
+        }
+    }
+}
+
+impl Dataset {
+    /// Opens a raster read-only with a message that names the file when GDAL cannot.
+    pub fn open(path: &str) -> Result<Dataset> {
+        register_drivers();
+        if !path.starts_with("/vsi") && !path.contains(':') && !Path::new(path).exists() {
+            return Err(Error::input(format!("input raster {path} does not exist")));
+        }
+        let c = cstring(path)?;
+        // SAFETY: valid C string; flags ask for a read-only raster, errors reported via CPL.
+        let handle = unsafe {
+            g::GDALOpenEx(
+                c.as_ptr(),
+                GDAL_OF_RASTER | GDAL_OF_READONLY | GDAL_OF_VERBOSE_ERROR,
+                std::ptr::null(),
+                std::ptr::null(),
+                std::ptr::null(),
+            )
+        };
+        if handle.is_null() {
+            let why = take_last_error();
+            return Err(Error::input(format!(
+                "cannot open {path} as a raster: {why}"
+            )));
+        }
+        let ds = Dataset {
+            handle,
+            owned: true,
+            description: path.to_string(),
+        };
+        if ds.band_count() == 0 {
+            return Err(Error::input(format!(
+                "{path} has no raster bands (for a Sentinel-2 .SAFE, open one of its subdatasets, see `gdalinfo`)"
+            )));
+        }
+        Ok(ds)
+    }
+
+    /// Wraps a handle owned by someone else (the C API's caller).
+    ///
+    /// # Safety
+    /// `handle` must be a valid, open dataset that outlives the returned value.
+    pub unsafe fn borrow(handle: g::GDALDatasetH) -> Dataset {
+        let description =
+            opt_str(g::GDALGetDescription(handle as g::GDALMajorObjectH)).unwrap_or_default();
+        Dataset {
+            handle,
+            owned: false,
+            description,
+        }
+    }
+
+    pub(crate) fn from_owned_handle(handle: g::GDALDatasetH, description: &str) -> Dataset {
+        Dataset {
+            handle,
+            owned: true,
+            description: description.to_string(),
+        }
+    }
+
+    pub fn handle(&self) -> g::GDALDatasetH {
+        self.handle
+    }
+
+    pub fn width(&self) -> usize {
+        // SAFETY: valid handle.
+        unsafe { g::GDALGetRasterXSize(self.handle) as usize }
+    }
+
+    pub fn height(&self) -> usize {
+        // SAFETY: valid handle.
+        unsafe { g::GDALGetRasterYSize(self.handle) as usize }
+    }
+
+    pub fn band_count(&self) -> usize {
+        // SAFETY: valid handle.
+        unsafe { g::GDALGetRasterCount(self.handle) as usize }
+    }
+
+    fn band(&self, index: usize) -> Result<g::GDALRasterBandH> {
+        if index == 0 || index > self.band_count() {
+            return Err(Error::bands(format!(
+                "band {index} does not exist in {} ({} bands)",
+                self.description,
+                self.band_count()
+            )));
+        }
+        // SAFETY: index checked above.
+        Ok(unsafe { g::GDALGetRasterBand(self.handle, index as i32) })
+    }
+
+    /// Band description (GDAL's band name), 1-based index.
+    pub fn band_description(&self, index: usize) -> String {
+        self.band(index)
+            .ok()
+            // SAFETY: valid band handle.
+            .and_then(|b| opt_str(unsafe { g::GDALGetDescription(b as g::GDALMajorObjectH) }))
+            .unwrap_or_default()
+    }
+
+    pub fn band_metadata_item(&self, index: usize, key: &str, domain: &str) -> Option<String> {
+        let b = self.band(index).ok()?;
+        metadata_item(b as g::GDALMajorObjectH, key, domain)
+    }
+
+    pub fn metadata_item(&self, key: &str, domain: &str) -> Option<String> {
+        metadata_item(self.handle as g::GDALMajorObjectH, key, domain)
+    }
+
+    pub fn band_nodata(&self, index: usize) -> Option<f64> {
+        let b = self.band(index).ok()?;
+        let mut has = 0;
+        // SAFETY: valid band, out-parameter on our stack.
+        let v = unsafe { g::GDALGetRasterNoDataValue(b, &mut has) };
+        (has != 0).then_some(v)
+    }
+
+    /// True when the band stores integers (digital numbers rather than reflectance).
+    pub fn band_is_integer(&self, index: usize) -> bool {
+        let Ok(b) = self.band(index) else {
+            return false;
+        };
+        // SAFETY: valid band.
+        let t = unsafe { g::GDALGetRasterDataType(b) };
+        !matches!(
+            t,
+            g::GDALDataType::GDT_Float32
+                | g::GDALDataType::GDT_Float64
+                | g::GDALDataType::GDT_CFloat32
+                | g::GDALDataType::GDT_CFloat64
+        )
+    }
+
+    pub fn geo_transform(&self) -> Option<[f64; 6]> {
+        let mut gt = [0.0f64; 6];
+        // SAFETY: GDAL writes 6 doubles.
+        let err = unsafe { g::GDALGetGeoTransform(self.handle, gt.as_mut_ptr()) };
+        (err == g::CPLErr::CE_None).then_some(gt)
+    }
+
+    pub fn projection(&self) -> String {
+        // SAFETY: valid handle; string copied.
+        opt_str(unsafe { g::GDALGetProjectionRef(self.handle) }).unwrap_or_default()
+    }
+
+    /// Reads a window of one band (1-based) as f32, row-major, into `out` (len w*h).
+    pub fn read_f32(
+        &self,
+        band: usize,
+        x: usize,
+        y: usize,
+        w: usize,
+        h: usize,
+        out: &mut [f32],
+    ) -> Result<()> {
+        if x + w > self.width() || y + h > self.height() || out.len() != w * h {
+            return Err(Error::window(format!(
+                "read of {w}x{h} at ({x},{y}) does not fit {} ({}x{})",
+                self.description,
+                self.width(),
+                self.height()
+            )));
+        }
+        let b = self.band(band)?;
+        // SAFETY: `out` holds exactly w*h f32 values, matching the buffer size and type.
+        let err = unsafe {
+            g::GDALRasterIO(
+                b,
+                g::GDALRWFlag::GF_Read,
+                x as i32,
+                y as i32,
+                w as i32,
+                h as i32,
+                out.as_mut_ptr() as *mut libc::c_void,
+                w as i32,
+                h as i32,
+                g::GDALDataType::GDT_Float32,
+                0,
+                0,
+            )
+        };
+        if err != g::CPLErr::CE_None {
+            return Err(Error::input(format!(
+                "reading band {band} of {} failed: {}",
+                self.description,
+                take_last_error()
+            )));
+        }
+        Ok(())
+    }
+}
+
+pub(crate) fn metadata_item(obj: g::GDALMajorObjectH, key: &str, domain: &str) -> Option<String> {
+    let k = CString::new(key).ok()?;
+    let d = CString::new(domain).ok()?;
+    let dp = if domain.is_empty() {
+        std::ptr::null()
+    } else {
+        d.as_ptr()
+    };
+    // SAFETY: valid object and C strings; result copied.
+    opt_str(unsafe { g::GDALGetMetadataItem(obj, k.as_ptr(), dp) })
+}
+
+pub(crate) fn set_metadata_item(obj: g::GDALMajorObjectH, key: &str, value: &str) -> Result<()> {
+    let k = cstring(key)?;
+    let v = cstring(value)?;
+    // SAFETY: valid object and C strings (GDAL copies them).
+    unsafe { g::GDALSetMetadataItem(obj, k.as_ptr(), v.as_ptr(), std::ptr::null()) };
+    Ok(())
+}
+
+/// A NULL-terminated list of C strings that lives as long as this value (GDAL's CSL).
+pub(crate) struct CStringList {
+    _owned: Vec<CString>,
+    ptrs: Vec<*mut c_char>,
+}
+
+impl CStringList {
+    pub fn new<S: AsRef<str>>(items: &[S]) -> Result<CStringList> {
+        let owned: Vec<CString> = items
+            .iter()
+            .map(|s| cstring(s.as_ref()))
+            .collect::<Result<_>>()?;
+        let mut ptrs: Vec<*mut c_char> = owned.iter().map(|c| c.as_ptr() as *mut c_char).collect();
+        ptrs.push(std::ptr::null_mut());
+        Ok(CStringList {
+            _owned: owned,
+            ptrs,
+        })
+    }
+    pub fn as_ptr(&mut self) -> *mut *mut c_char {
+        self.ptrs.as_mut_ptr()
+    }
+}

@@ -1,0 +1,13 @@
+//! Raster input and output through GDAL.
+
+pub mod bandmap;
+pub mod gdal;
+pub mod quicklook;
+pub mod scaling;
+pub mod source;
+pub mod writer;
+
+pub use bandmap::BandSelection;
+pub use gdal::Dataset;
+pub use scaling::Scaling;
+pub use source::{BandSource, Block, Cropped, GdalSource, MemorySource};

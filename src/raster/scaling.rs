@@ -1,0 +1,53 @@
+//! Turning stored pixel values into the reflectance a model expects.
+
+use super::gdal::Dataset;
+
+/// How stored values become reflectance: `reflectance = value * gain + bias`.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub enum Scaling {
+    /// Integers are Sentinel-2 style digital numbers (quantification and offset read from the
+    /// product metadata when present, else 10000 and 0); floats are taken as reflectance.
+    #[default]
+    Auto,
+    /// Values already are reflectance (0..1).
+    Reflectance,
+    /// Digital numbers: reflectance = (DN + offset) / quantification.
+    DigitalNumbers { quantification: f64, offset: f64 },
+}
+
+/// Gain and bias for one raster band (1-based) under a scaling choice.
+pub fn band_gain_bias(ds: &Dataset, band: usize, scaling: Scaling) -> (f64, f64) {
+    match scaling {
+        Scaling::Reflectance => (1.0, 0.0),
+        Scaling::DigitalNumbers {
+            quantification,
+            offset,
+        } => (1.0 / quantification, offset / quantification),
+        Scaling::Auto if ds.band_is_integer(band) => {
+            let (q, o) = sentinel2_quantification(ds, band);
+            (1.0 / q, o / q)
+        }
+        Scaling::Auto => (1.0, 0.0),
+    }
+}
+
+/// Sentinel-2 products state their quantification value and, from processing baseline 04.00 on,
+/// a radiometric offset of −1000. GDAL's SENTINEL2 driver exposes them as metadata.
+fn sentinel2_quantification(ds: &Dataset, band: usize) -> (f64, f64) {
+    let num = |s: Option<String>| s.and_then(|v| v.trim().parse::<f64>().ok());
+    let q = num(ds.metadata_item("QUANTIFICATION_VALUE", ""))
+        .or_else(|| num(ds.metadata_item("BOA_QUANTIFICATION_VALUE", "")))
+        .filter(|q| *q > 0.0)
+        .unwrap_or(10000.0);
+    let band_offset = num(ds.band_metadata_item(band, "RADIO_ADD_OFFSET", ""))
+        .or_else(|| num(ds.band_metadata_item(band, "BOA_ADD_OFFSET", "")));
+    let offset = band_offset.unwrap_or_else(|| {
+        let baseline = num(ds.metadata_item("PROCESSING_BASELINE", "")).unwrap_or(0.0);
+        if baseline >= 4.0 {
+            -1000.0
+        } else {
+            0.0
+        }
+    });
+    (q, offset)
+}

@@ -1,0 +1,479 @@
+//! Writing mask products as GeoTIFF or COG.
+//!
+//! Every product is written to a hidden temporary file beside the target and renamed into place
+//! only when complete, so a failure or a cancel never leaves a half-written output.
+
+use super::gdal::{cstring, set_metadata_item, take_last_error, CStringList, Dataset};
+use crate::error::{Error, Result};
+use crate::model::CommonClass;
+use gdal_sys as g;
+use std::path::{Path, PathBuf};
+
+/// One output raster kind.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Product {
+    /// uint8 common class codes with a colour table.
+    Classes,
+    /// float32, one band per model class.
+    Probabilities,
+    /// uint8: 1 valid, 0 invalid (cloud, shadow, buffer, nodata).
+    Valid,
+}
+
+impl Product {
+    pub fn name(self) -> &'static str {
+        match self {
+            Product::Classes => "classes",
+            Product::Probabilities => "probabilities",
+            Product::Valid => "valid",
+        }
+    }
+    pub fn parse(s: &str) -> Option<Product> {
+        match s.trim() {
+            "classes" | "class" => Some(Product::Classes),
+            "probabilities" | "prob" | "probs" => Some(Product::Probabilities),
+            "valid" => Some(Product::Valid),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Format {
+    /// Tiled, DEFLATE-compressed GeoTIFF with internal overviews.
+    #[default]
+    GTiff,
+    /// Cloud-optimised GeoTIFF (GDAL's COG driver).
+    Cog,
+}
+
+/// Georeferencing copied from the input.
+#[derive(Debug, Clone, Default)]
+pub struct Georef {
+    pub geo_transform: Option<[f64; 6]>,
+    pub projection: String,
+}
+
+impl Georef {
+    pub fn of(ds: &Dataset) -> Georef {
+        Georef {
+            geo_transform: ds.geo_transform(),
+            projection: ds.projection(),
+        }
+    }
+}
+
+/// A product being written. Dropping it without [`ProductWriter::commit`] deletes the
+/// temporary file.
+pub struct ProductWriter {
+    pub product: Product,
+    target: PathBuf,
+    temp: PathBuf,
+    ds: Option<Dataset>,
+    width: usize,
+    height: usize,
+    bands: usize,
+    format: Format,
+}
+
+/// Fails early, before any work, when the output cannot be written.
+pub fn check_writable(target: &Path) -> Result<()> {
+    let dir = parent_dir(target);
+    if !dir.is_dir() {
+        return Err(Error::output(format!(
+            "cannot write {}: folder {} does not exist",
+            target.display(),
+            dir.display()
+        )));
+    }
+    if target.is_dir() {
+        return Err(Error::output(format!(
+            "cannot write {}: it is a folder",
+            target.display()
+        )));
+    }
+    let probe = dir.join(format!(".cloudmask-probe-{}", std::process::id()));
+    std::fs::write(&probe, b"").map_err(|e| {
+        Error::output(format!(
+            "cannot write {}: folder {} is not writable ({e})",
+            target.display(),
+            dir.display()
+        ))
+    })?;
+    let _ = std::fs::remove_file(probe);
+    Ok(())
+}
+
+fn parent_dir(p: &Path) -> PathBuf {
+    match p.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+        _ => PathBuf::from("."),
+    }
+}
+
+impl ProductWriter {
+    /// Creates the temporary GeoTIFF for `product` with the input's georeferencing.
+    pub fn create(
+        target: &Path,
+        product: Product,
+        format: Format,
+        width: usize,
+        height: usize,
+        class_names: &[String],
+        georef: &Georef,
+        provenance: &[(String, String)],
+    ) -> Result<ProductWriter> {
+        check_writable(target)?;
+        super::gdal::register_drivers();
+        let file = target
+            .file_name()
+            .unwrap_or_default()
+            .to_string_lossy()
+            .to_string();
+        let temp = parent_dir(target).join(format!(".{file}.partial-{}.tif", std::process::id()));
+        let (bands, dtype) = match product {
+            Product::Classes | Product::Valid => (1, g::GDALDataType::GDT_Byte),
+            Product::Probabilities => (class_names.len(), g::GDALDataType::GDT_Float32),
+        };
+        let mut options = CStringList::new(&[
+            "TILED=YES",
+            "BLOCKXSIZE=256",
+            "BLOCKYSIZE=256",
+            "COMPRESS=DEFLATE",
+            "BIGTIFF=IF_SAFER",
+            "INTERLEAVE=BAND",
+        ])?;
+        let c_temp = cstring(&temp.to_string_lossy())?;
+        // SAFETY: driver name and paths are valid C strings; the option list is NULL-terminated.
+        let handle = unsafe {
+            let driver = g::GDALGetDriverByName(c"GTiff".as_ptr());
+            if driver.is_null() {
+                return Err(Error::output("GDAL has no GTiff driver"));
+            }
+            g::GDALCreate(
+                driver,
+                c_temp.as_ptr(),
+                width as i32,
+                height as i32,
+                bands as i32,
+                dtype,
+                options.as_ptr(),
+            )
+        };
+        if handle.is_null() {
+            return Err(Error::output(format!(
+                "cannot create {}: {}",
+                temp.display(),
+                take_last_error()
+            )));
+        }
+        let writer = ProductWriter {
+            product,
+            target: target.to_path_buf(),
+            ds: Some(Dataset::from_owned_handle(handle, &temp.to_string_lossy())),
+            temp,
+            width,
+            height,
+            bands,
+            format,
+        };
+        writer.describe(class_names, georef, provenance)?;
+        Ok(writer)
+    }
+
+    fn handle(&self) -> g::GDALDatasetH {
+        self.ds
+            .as_ref()
+            .map(|d| d.handle())
+            .unwrap_or(std::ptr::null_mut())
+    }
+
+    fn band(&self, i: usize) -> g::GDALRasterBandH {
+        // SAFETY: 1 <= i <= bands of a dataset we created.
+        unsafe { g::GDALGetRasterBand(self.handle(), i as i32) }
+    }
+
+    /// Georeferencing, nodata, colours, category names and provenance, so the file opens in QGIS
+    /// with a sensible style and says how it was made.
+    fn describe(
+        &self,
+        class_names: &[String],
+        georef: &Georef,
+        provenance: &[(String, String)],
+    ) -> Result<()> {
+        let h = self.handle();
+        // SAFETY: valid dataset and band handles; every string passed is a valid C string that
+        // GDAL copies.
+        unsafe {
+            if let Some(mut gt) = georef.geo_transform {
+                g::GDALSetGeoTransform(h, gt.as_mut_ptr());
+            }
+            if !georef.projection.is_empty() {
+                let p = cstring(&georef.projection)?;
+                g::GDALSetProjection(h, p.as_ptr());
+            }
+            match self.product {
+                Product::Classes => {
+                    let band = self.band(1);
+                    g::GDALSetRasterNoDataValue(band, CommonClass::Nodata as u8 as f64);
+                    let table = g::GDALCreateColorTable(g::GDALPaletteInterp::GPI_RGB);
+                    let mut names: Vec<String> = vec![String::new(); 5];
+                    for class in CommonClass::ALL {
+                        let [r, gr, b, a] = class.colour();
+                        let entry = g::GDALColorEntry {
+                            c1: r as i16,
+                            c2: gr as i16,
+                            c3: b as i16,
+                            c4: a as i16,
+                        };
+                        g::GDALSetColorEntry(table, class.code() as i32, &entry);
+                        names[class.code() as usize] = class.name().to_string();
+                    }
+                    g::GDALSetRasterColorTable(band, table);
+                    g::GDALDestroyColorTable(table);
+                    let mut list = CStringList::new(&names)?;
+                    g::GDALSetRasterCategoryNames(band, list.as_ptr());
+                    set_description(band as g::GDALMajorObjectH, "cloudmask classes")?;
+                }
+                Product::Valid => {
+                    let band = self.band(1);
+                    let table = g::GDALCreateColorTable(g::GDALPaletteInterp::GPI_RGB);
+                    // Invalid pixels as a translucent red overlay, valid ones transparent.
+                    g::GDALSetColorEntry(
+                        table,
+                        0,
+                        &g::GDALColorEntry {
+                            c1: 220,
+                            c2: 40,
+                            c3: 40,
+                            c4: 160,
+                        },
+                    );
+                    g::GDALSetColorEntry(
+                        table,
+                        1,
+                        &g::GDALColorEntry {
+                            c1: 0,
+                            c2: 0,
+                            c3: 0,
+                            c4: 0,
+                        },
+                    );
+                    g::GDALSetRasterColorTable(band, table);
+                    g::GDALDestroyColorTable(table);
+                    let mut list = CStringList::new(&["invalid", "valid"])?;
+                    g::GDALSetRasterCategoryNames(band, list.as_ptr());
+                    set_description(
+                        band as g::GDALMajorObjectH,
+                        "cloudmask valid mask (1 valid, 0 invalid)",
+                    )?;
+                }
+                Product::Probabilities => {
+                    for (i, name) in class_names.iter().enumerate() {
+                        let band = self.band(i + 1);
+                        g::GDALSetRasterNoDataValue(band, f64::NAN);
+                        set_description(
+                            band as g::GDALMajorObjectH,
+                            &format!("probability of {name}"),
+                        )?;
+                    }
+                }
+            }
+        }
+        for (k, v) in provenance {
+            set_metadata_item(h as g::GDALMajorObjectH, k, v)?;
+        }
+        set_metadata_item(
+            h as g::GDALMajorObjectH,
+            "CLOUDMASK_PRODUCT",
+            self.product.name(),
+        )?;
+        Ok(())
+    }
+
+    fn io(
+        &self,
+        band: usize,
+        y: usize,
+        rows: usize,
+        buf: *mut libc::c_void,
+        dtype: g::GDALDataType::Type,
+        flag: g::GDALRWFlag::Type,
+    ) -> Result<()> {
+        if y + rows > self.height {
+            return Err(Error::output(format!(
+                "rows {y}..{} lie outside {}",
+                y + rows,
+                self.temp.display()
+            )));
+        }
+        // SAFETY: callers pass a buffer of exactly width * rows values of `dtype`.
+        let err = unsafe {
+            g::GDALRasterIO(
+                self.band(band),
+                flag,
+                0,
+                y as i32,
+                self.width as i32,
+                rows as i32,
+                buf,
+                self.width as i32,
+                rows as i32,
+                dtype,
+                0,
+                0,
+            )
+        };
+        if err != g::CPLErr::CE_None {
+            return Err(Error::output(format!(
+                "writing {} failed: {}",
+                self.temp.display(),
+                take_last_error()
+            )));
+        }
+        Ok(())
+    }
+
+    /// Writes full-width rows of a single-band byte product.
+    pub fn write_u8_rows(&mut self, y: usize, rows: usize, data: &[u8]) -> Result<()> {
+        assert_eq!(data.len(), rows * self.width);
+        self.io(
+            1,
+            y,
+            rows,
+            data.as_ptr() as *mut libc::c_void,
+            g::GDALDataType::GDT_Byte,
+            g::GDALRWFlag::GF_Write,
+        )
+    }
+
+    /// Reads back full-width rows of a single-band byte product (for the valid mask pass).
+    pub fn read_u8_rows(&self, y: usize, rows: usize) -> Result<Vec<u8>> {
+        let mut out = vec![0u8; rows * self.width];
+        self.io(
+            1,
+            y,
+            rows,
+            out.as_mut_ptr() as *mut libc::c_void,
+            g::GDALDataType::GDT_Byte,
+            g::GDALRWFlag::GF_Read,
+        )?;
+        Ok(out)
+    }
+
+    /// Writes full-width rows of every band of a float product; `data` is (band, row, column).
+    pub fn write_f32_rows(&mut self, y: usize, rows: usize, data: &[f32]) -> Result<()> {
+        let n = rows * self.width;
+        assert_eq!(data.len(), n * self.bands);
+        for b in 0..self.bands {
+            let plane = &data[b * n..(b + 1) * n];
+            self.io(
+                b + 1,
+                y,
+                rows,
+                plane.as_ptr() as *mut libc::c_void,
+                g::GDALDataType::GDT_Float32,
+                g::GDALRWFlag::GF_Write,
+            )?;
+        }
+        Ok(())
+    }
+
+    pub fn target(&self) -> &Path {
+        &self.target
+    }
+
+    /// Builds overviews, converts to COG when asked, and renames into place.
+    pub fn commit(mut self) -> Result<PathBuf> {
+        let resampling = match self.product {
+            Product::Probabilities => c"AVERAGE",
+            _ => c"NEAREST",
+        };
+        let mut levels: Vec<i32> = Vec::new();
+        let mut f = 2;
+        while self.width.max(self.height) / f >= 256 {
+            levels.push(f as i32);
+            f *= 2;
+        }
+        if !levels.is_empty() && self.format == Format::GTiff {
+            // SAFETY: valid dataset; `levels` outlives the call.
+            let err = unsafe {
+                g::GDALBuildOverviews(
+                    self.handle(),
+                    resampling.as_ptr(),
+                    levels.len() as i32,
+                    levels.as_mut_ptr(),
+                    0,
+                    std::ptr::null_mut(),
+                    None,
+                    std::ptr::null_mut(),
+                )
+            };
+            if err != g::CPLErr::CE_None {
+                return Err(Error::output(format!(
+                    "building overviews of {} failed: {}",
+                    self.target.display(),
+                    take_last_error()
+                )));
+            }
+        }
+        let mut ready = self.temp.clone();
+        if self.format == Format::Cog {
+            let cog = self.temp.with_extension("cog.tif");
+            let mut args = CStringList::new(&[
+                "-of",
+                "COG",
+                "-co",
+                "COMPRESS=DEFLATE",
+                "-co",
+                &format!("RESAMPLING={}", resampling.to_string_lossy()),
+            ])?;
+            let c_cog = cstring(&cog.to_string_lossy())?;
+            // SAFETY: options list is NULL-terminated; source dataset is open.
+            let out = unsafe {
+                let opts = g::GDALTranslateOptionsNew(args.as_ptr(), std::ptr::null_mut());
+                let mut usage_error = 0;
+                let out = g::GDALTranslate(c_cog.as_ptr(), self.handle(), opts, &mut usage_error);
+                g::GDALTranslateOptionsFree(opts);
+                out
+            };
+            if out.is_null() {
+                let _ = std::fs::remove_file(&cog);
+                return Err(Error::output(format!(
+                    "writing COG {} failed: {}",
+                    self.target.display(),
+                    take_last_error()
+                )));
+            }
+            // SAFETY: we own the returned dataset.
+            unsafe { g::GDALClose(out) };
+            ready = cog;
+        }
+        // Closing flushes everything to disk before the rename makes it visible.
+        self.ds = None;
+        std::fs::rename(&ready, &self.target).map_err(|e| {
+            Error::output(format!(
+                "cannot move the finished output to {}: {e}",
+                self.target.display()
+            ))
+        })?;
+        let _ = std::fs::remove_file(&self.temp);
+        Ok(self.target.clone())
+    }
+}
+
+impl Drop for ProductWriter {
+    fn drop(&mut self) {
+        if self.ds.take().is_some() || self.temp.exists() {
+            let _ = std::fs::remove_file(&self.temp);
+            let _ = std::fs::remove_file(self.temp.with_extension("cog.tif"));
+        }
+    }
+}
+
+fn set_description(obj: g::GDALMajorObjectH, text: &str) -> Result<()> {
+    let c = cstring(text)?;
+    // SAFETY: valid object; GDAL copies the string.
+    unsafe { g::GDALSetDescription(obj, c.as_ptr()) };
+    Ok(())
+}

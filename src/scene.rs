@@ -1,0 +1,327 @@
+//! Masking a whole raster into files: streamed strip by strip, so memory stays bounded.
+
+use crate::engine::{compute, MaskOptions, Region, Strip};
+use crate::error::{Error, Result};
+use crate::model::{CommonClass, Model};
+use crate::postprocess::valid_mask;
+use crate::raster::gdal::{cstring, take_last_error, CStringList};
+use crate::raster::quicklook;
+use crate::raster::writer::{check_writable, Format, Georef, Product, ProductWriter};
+use crate::raster::{BandSelection, BandSource, Dataset, GdalSource, Scaling};
+use gdal_sys as g;
+use std::path::{Path, PathBuf};
+
+/// What to mask and where to write it.
+#[derive(Debug, Clone)]
+pub struct SceneJob {
+    pub input: String,
+    /// Each requested product and its file.
+    pub outputs: Vec<(Product, PathBuf)>,
+    pub format: Format,
+    pub bands: BandSelection,
+    pub scaling: Scaling,
+    /// Overrides the input's nodata value.
+    pub nodata: Option<f64>,
+    /// Resample the input to this pixel size (in the input's CRS units) before masking.
+    pub resolution: Option<f64>,
+    pub options: MaskOptions,
+    pub quicklook: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone)]
+pub struct SceneReport {
+    pub outputs: Vec<PathBuf>,
+    pub warnings: Vec<String>,
+    pub width: usize,
+    pub height: usize,
+    /// Pixels per common class code (0 nodata … 4 shadow).
+    pub class_counts: [u64; 5],
+}
+
+/// Progress with a stage name; returning `false` cancels.
+pub type StageProgress<'a> = &'a mut dyn FnMut(f64, &str) -> bool;
+
+/// Opens the input, resampled to the working resolution when asked.
+pub fn open_input(path: &str, resolution: Option<f64>) -> Result<Dataset> {
+    let ds = Dataset::open(path)?;
+    let Some(res) = resolution else { return Ok(ds) };
+    if !(res.is_finite() && res > 0.0) {
+        return Err(Error::invalid(format!(
+            "resolution {res} must be a positive number of map units"
+        )));
+    }
+    if ds.geo_transform().is_none() {
+        return Err(Error::input(format!(
+            "{path} has no georeferencing, so it cannot be resampled to {res} m"
+        )));
+    }
+    let r = res.to_string();
+    let mut args = CStringList::new(&["-of", "VRT", "-tr", &r, &r, "-r", "average"])?;
+    let dest = cstring(&format!(
+        "/vsimem/cloudmask-resampled-{}-{:p}.vrt",
+        std::process::id(),
+        &ds
+    ))?;
+    // SAFETY: NULL-terminated options; source dataset open; returned handle owned by us.
+    let handle = unsafe {
+        let opts = g::GDALTranslateOptionsNew(args.as_ptr(), std::ptr::null_mut());
+        let mut usage = 0;
+        let h = g::GDALTranslate(dest.as_ptr(), ds.handle(), opts, &mut usage);
+        g::GDALTranslateOptionsFree(opts);
+        h
+    };
+    if handle.is_null() {
+        return Err(Error::input(format!(
+            "resampling {path} to {res} failed: {}",
+            take_last_error()
+        )));
+    }
+    // The VRT keeps its own reference to the source file; `ds` can close.
+    Ok(Dataset::from_owned_handle(handle, path))
+}
+
+/// Masks the whole input into the requested products. Nothing is left behind on failure or cancel.
+pub fn mask_scene(model: &Model, job: &SceneJob, progress: StageProgress) -> Result<SceneReport> {
+    if job.outputs.is_empty() {
+        return Err(Error::invalid("no output requested"));
+    }
+    for (_, path) in &job.outputs {
+        check_writable(path)?;
+    }
+    if let Some(q) = &job.quicklook {
+        check_writable(q)?;
+    }
+    let ds = open_input(&job.input, job.resolution)?;
+    let georef = Georef::of(&ds);
+    let mut source = GdalSource::new(
+        ds,
+        &model.card.band_names(),
+        &job.bands,
+        job.scaling,
+        job.nodata,
+    )?;
+    let (w, h) = (source.width(), source.height());
+    let provenance = provenance(model, job, &source);
+    let class_names: Vec<String> = model.card.classes.iter().map(|c| c.name.clone()).collect();
+    let want = |p: Product| {
+        job.outputs
+            .iter()
+            .find(|(q, _)| *q == p)
+            .map(|(_, path)| path.clone())
+    };
+
+    // The class map is always written: the valid pass and the quicklook read it back. When it
+    // was not asked for, it goes to a scratch file that is removed at the end.
+    let class_target = want(Product::Classes).unwrap_or_else(|| scratch_path(&job.outputs[0].1));
+    let mut classes = ProductWriter::create(
+        &class_target,
+        Product::Classes,
+        job.format,
+        w,
+        h,
+        &class_names,
+        &georef,
+        &provenance,
+    )?;
+    let mut probabilities = match want(Product::Probabilities) {
+        Some(p) => Some(ProductWriter::create(
+            &p,
+            Product::Probabilities,
+            job.format,
+            w,
+            h,
+            &class_names,
+            &georef,
+            &provenance,
+        )?),
+        None => None,
+    };
+    let valid_target = want(Product::Valid);
+    let mut counts = [0u64; 5];
+    let want_probabilities = probabilities.is_some();
+    let infer_share = if valid_target.is_some() { 0.9 } else { 1.0 };
+    {
+        let mut sink = |s: Strip| -> Result<()> {
+            for &c in &s.classes {
+                counts[(c as usize).min(4)] += 1;
+            }
+            classes.write_u8_rows(s.y, s.rows, &s.classes)?;
+            if let (Some(pw), Some(p)) = (probabilities.as_mut(), s.probabilities.as_ref()) {
+                pw.write_f32_rows(s.y, s.rows, p)?;
+            }
+            Ok(())
+        };
+        let mut p = |f: f64| progress(f * infer_share, "masking");
+        let region = Region { x: 0, y: 0, w, h };
+        compute(
+            model,
+            &mut source,
+            region,
+            &job.options,
+            want_probabilities,
+            &mut sink,
+            &mut p,
+        )?;
+    }
+    let mut valid = None;
+    if let Some(target) = &valid_target {
+        let mut vw = ProductWriter::create(
+            target,
+            Product::Valid,
+            job.format,
+            w,
+            h,
+            &class_names,
+            &georef,
+            &provenance,
+        )?;
+        write_valid(&classes, &mut vw, w, h, job, &mut |f| {
+            progress(infer_share + f * (1.0 - infer_share), "valid mask")
+        })?;
+        valid = Some(vw);
+    }
+    if let Some(q) = &job.quicklook {
+        write_quicklook(q, &source, &classes, w, h)?;
+    }
+    let mut written = Vec::new();
+    if want(Product::Classes).is_some() {
+        written.push(classes.commit()?);
+    } else {
+        drop(classes);
+    }
+    if let Some(pw) = probabilities {
+        written.push(pw.commit()?);
+    }
+    if let Some(vw) = valid {
+        written.push(vw.commit()?);
+    }
+    progress(1.0, "done");
+    Ok(SceneReport {
+        outputs: written,
+        warnings: source.warnings(),
+        width: w,
+        height: h,
+        class_counts: counts,
+    })
+}
+
+fn scratch_path(beside: &Path) -> PathBuf {
+    let dir = beside
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    dir.join(format!(".cloudmask-classes-{}.tif", std::process::id()))
+}
+
+/// The valid mask from the written class map, strip by strip with enough rows around each strip
+/// for the buffer, so the result equals the whole-raster dilation.
+fn write_valid(
+    classes: &ProductWriter,
+    valid: &mut ProductWriter,
+    w: usize,
+    h: usize,
+    job: &SceneJob,
+    progress: &mut dyn FnMut(f64) -> bool,
+) -> Result<()> {
+    let margin = job.options.buffers.max();
+    let strip = 512;
+    let mut y = 0;
+    while y < h {
+        let rows = strip.min(h - y);
+        let y0 = y.saturating_sub(margin);
+        let y1 = (y + rows + margin).min(h);
+        let block = classes.read_u8_rows(y0, y1 - y0)?;
+        let mask = valid_mask(&block, w, y1 - y0, &job.options.buffers);
+        valid.write_u8_rows(y, rows, &mask[(y - y0) * w..(y - y0 + rows) * w])?;
+        y += rows;
+        if !progress(y as f64 / h as f64) {
+            return Err(Error::cancelled());
+        }
+    }
+    Ok(())
+}
+
+fn write_quicklook(
+    path: &Path,
+    source: &GdalSource,
+    classes: &ProductWriter,
+    w: usize,
+    h: usize,
+) -> Result<()> {
+    let ds = source.dataset();
+    let scale = (1024.0 / w.max(h) as f64).min(1.0);
+    let (qw, qh) = (
+        ((w as f64 * scale).round() as usize).max(1),
+        ((h as f64 * scale).round() as usize).max(1),
+    );
+    // Model bands are in card order; find red, green and blue among them by name.
+    let names: Vec<String> = (1..=ds.band_count())
+        .map(|i| crate::raster::bandmap::raster_band_name(ds, i))
+        .collect();
+    let pick = |want: &str| {
+        names
+            .iter()
+            .position(|n| crate::model::bands::canonical_band(n) == Some(want))
+            .map(|i| i + 1)
+    };
+    let (Some(r), Some(gr), Some(b)) = (pick("red"), pick("green"), pick("blue")) else {
+        return Err(Error::bands(
+            "the quicklook needs red, green and blue bands named in the input",
+        ));
+    };
+    let gain = |band: usize| crate::raster::scaling::band_gain_bias(ds, band, Scaling::Auto);
+    let mut rgb: [Vec<f32>; 3] = Default::default();
+    for (k, band) in [r, gr, b].into_iter().enumerate() {
+        let (gn, bias) = gain(band);
+        rgb[k] = quicklook::read_decimated(ds, band, qw, qh)?
+            .into_iter()
+            .map(|v| (v as f64 * gn + bias) as f32)
+            .collect();
+    }
+    // Nearest-neighbour sample of the class map at the quicklook's pixel centres.
+    let mut small = vec![CommonClass::Nodata as u8; qw * qh];
+    for qy in 0..qh {
+        let y = ((qy as f64 + 0.5) / scale) as usize;
+        let row = classes.read_u8_rows(y.min(h - 1), 1)?;
+        for qx in 0..qw {
+            let x = (((qx as f64 + 0.5) / scale) as usize).min(w - 1);
+            small[qy * qw + qx] = row[x];
+        }
+    }
+    quicklook::write_png(path, &rgb, &small, qw, qh)
+}
+
+/// Metadata that says how the mask was made.
+fn provenance(model: &Model, job: &SceneJob, source: &GdalSource) -> Vec<(String, String)> {
+    let b = &job.options.buffers.radius;
+    vec![
+        ("CLOUDMASK_VERSION".into(), crate::VERSION.into()),
+        ("CLOUDMASK_MODEL".into(), model.name().into()),
+        ("CLOUDMASK_MODEL_VERSION".into(), model.card.version.clone()),
+        (
+            "CLOUDMASK_TILING".into(),
+            format!("{:?}", job.options.tiling).to_lowercase(),
+        ),
+        (
+            "CLOUDMASK_BUFFER".into(),
+            format!(
+                "cloud={},thin_cloud={},shadow={},nodata={}",
+                b[2], b[3], b[4], b[0]
+            ),
+        ),
+        ("CLOUDMASK_INPUT".into(), job.input.clone()),
+        (
+            "CLOUDMASK_INPUT_BANDS".into(),
+            source
+                .band_indices()
+                .iter()
+                .map(|i| i.to_string())
+                .collect::<Vec<_>>()
+                .join(","),
+        ),
+        (
+            "CLOUDMASK_CLASS_CODES".into(),
+            "0=nodata,1=clear,2=cloud,3=thin cloud,4=cloud shadow".into(),
+        ),
+    ]
+}

@@ -1,0 +1,79 @@
+//! Shared helpers for the integration tests: where the real data lives, loading models, and
+//! reading rasters back.
+#![allow(dead_code)]
+
+use cloudmask::raster::Dataset;
+use cloudmask::{Model, ModelOptions};
+use std::path::PathBuf;
+
+/// `../shared/data` beside the project. Tests that need it skip with a message when it is absent.
+pub fn data_dir() -> Option<PathBuf> {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/data");
+    if dir.is_dir() {
+        Some(dir)
+    } else {
+        eprintln!("SKIP: ../shared/data is absent; this test needs the shared test imagery");
+        None
+    }
+}
+
+pub fn sample_scene() -> Option<String> {
+    data_dir().map(|d| {
+        d.join("ukis-s2/s2_6band.tif")
+            .to_string_lossy()
+            .into_owned()
+    })
+}
+
+/// Loads a model with ONNX Runtime found as users would find it (the project's .venv after
+/// `make demo`); `None` with a message when the runtime or the ukis models are missing.
+pub fn model(name: &str, threads: usize) -> Option<Model> {
+    if cloudmask::runtime::locate().is_none() {
+        eprintln!("SKIP: ONNX Runtime is not installed (run `make demo` or `make venv`)");
+        return None;
+    }
+    match Model::load(
+        name,
+        &ModelOptions {
+            threads,
+            ..Default::default()
+        },
+    ) {
+        Ok(m) => Some(m),
+        Err(e) if e.kind == cloudmask::ErrorKind::Model && e.message.contains("unknown model") => {
+            eprintln!("SKIP: model {name} is not installed: {e}");
+            None
+        }
+        Err(e) => panic!("loading {name}: {e}"),
+    }
+}
+
+/// All pixels of one band as bytes.
+pub fn read_band_u8(path: &str, band: usize) -> (usize, usize, Vec<u8>) {
+    let ds = Dataset::open(path).unwrap();
+    let (w, h) = (ds.width(), ds.height());
+    let mut buf = vec![0f32; w * h];
+    ds.read_f32(band, 0, 0, w, h, &mut buf).unwrap();
+    (w, h, buf.into_iter().map(|v| v as u8).collect())
+}
+
+/// A scratch folder removed on drop.
+pub struct TempDir(pub PathBuf);
+
+impl TempDir {
+    pub fn new(tag: &str) -> TempDir {
+        let p = std::env::temp_dir().join(format!("cloudmask-test-{tag}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&p);
+        std::fs::create_dir_all(&p).unwrap();
+        TempDir(p)
+    }
+    pub fn path(&self, name: &str) -> PathBuf {
+        self.0.join(name)
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
