@@ -7,18 +7,22 @@ use crate::error::{Error, Result};
 use crate::model::{CommonClass, Model, OutputKind};
 use crate::postprocess::{argmax, softmax_planes, valid_mask, Buffers};
 use crate::raster::{BandSource, Cropped};
-use crate::tiling::{blend::tukey, mirror, ExactGrid, TileRect, UkisGrid};
+use crate::tiling::{blend::tukey, mirror, BlendGrid, TileRect, UKIS_OVERLAP};
 use rayon::prelude::*;
 use std::sync::mpsc;
+
+/// Exact mode's default overlap (see docs/BENCHMARKS.md for its speed and agreement with ukis).
+pub const DEFAULT_OVERLAP: f64 = 0.2;
 
 /// How a raster is cut into tiles.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Tiling {
-    /// Grid anchored to the raster, real context around each tile core, one tile per pixel:
-    /// any window gives exactly the crop of the whole-raster result.
+    /// Overlapping tiles on a grid anchored to the raster, blended with a Tukey window; context is
+    /// read from the raster around the window and mirrored only at the raster's edges, so any
+    /// window gives exactly the crop of the whole-raster result.
     Exact,
-    /// ukis-csmask's own tiling and blending, to reproduce its output exactly. A window is
-    /// masked as if it were the whole image.
+    /// ukis-csmask's own procedure: the window is treated as a whole image, mirrored at its own
+    /// edges. On a whole raster both modes give the same pixels.
     Ukis,
 }
 
@@ -28,11 +32,12 @@ pub struct MaskOptions {
     /// Tiles per ONNX Runtime call.
     pub batch: usize,
     pub buffers: Buffers,
-    /// Exact mode: core size of a tile (pixels it is responsible for). Rounded so that the tile
-    /// (core + 2 halo) is a multiple of the model's size multiple.
-    pub core: usize,
-    /// Exact mode: context around each core; `None` uses the model card's recommendation.
-    pub halo: Option<usize>,
+    /// Tile size; `None` uses the model card's (the size the network was trained on). Larger
+    /// tiles run faster but change the results of networks with global pooling (such as
+    /// ukis-csmask's EfficientNet encoder).
+    pub tile: Option<usize>,
+    /// Exact mode: fraction of each tile overlapping its neighbours. ukis mode always uses 0.2.
+    pub overlap: f64,
 }
 
 impl Default for MaskOptions {
@@ -41,8 +46,8 @@ impl Default for MaskOptions {
             tiling: Tiling::Exact,
             batch: 1,
             buffers: Buffers::default(),
-            core: 512,
-            halo: None,
+            tile: None,
+            overlap: DEFAULT_OVERLAP,
         }
     }
 }
@@ -278,70 +283,34 @@ pub fn compute(
     progress: Progress,
 ) -> Result<()> {
     check_bands(model, source)?;
-    let (w, h) = (source.width(), source.height());
-    let multiple = model.card.size_multiple;
-    let codes = model.card.common_codes();
-    match options.tiling {
-        Tiling::Exact => {
-            let halo = options.halo.unwrap_or(model.card.context);
-            // Round the core so the tile is a size the network accepts.
-            let tile = (options.core.max(1) + 2 * halo).div_ceil(multiple) * multiple;
-            let grid = ExactGrid {
-                width: w,
-                height: h,
-                core: tile - 2 * halo,
-                halo,
-            };
-            let tiles = grid.tiles_for_window(region.x, region.y, region.w, region.h);
-            let mut asm = ExactAssembler::new(region, codes, want_probabilities);
-            run_tiles(
-                model,
-                source,
-                &tiles,
-                options.batch,
-                &mut asm,
-                sink,
-                progress,
-            )
-        }
-        Tiling::Ukis => {
-            if region != (Region { x: 0, y: 0, w, h }) {
-                return Err(Error::invalid(
-                    "ukis tiling computes whole images only; crop the source first",
-                ));
-            }
-            let tile = model.card.tile_size;
-            let grid = UkisGrid {
-                width: w,
-                height: h,
-                tile,
-            };
-            let mut tiles = Vec::with_capacity(grid.rows() * grid.cols());
-            for r in 0..grid.rows() {
-                for c in 0..grid.cols() {
-                    tiles.push(TileRect {
-                        x: grid.start(c),
-                        y: grid.start(r),
-                        size: tile,
-                        core_x: 0,
-                        core_y: 0,
-                        core_w: 0,
-                        core_h: 0,
-                    });
-                }
-            }
-            let mut asm = UkisAssembler::new(grid, codes, want_probabilities);
-            run_tiles(
-                model,
-                source,
-                &tiles,
-                options.batch,
-                &mut asm,
-                sink,
-                progress,
-            )
-        }
+    let card = &model.card;
+    let tile = options.tile.unwrap_or(card.tile_size);
+    if tile == 0 || tile % card.size_multiple != 0 {
+        return Err(Error::invalid(format!(
+            "tile size {tile} must be a positive multiple of {} for model {}",
+            card.size_multiple,
+            model.name()
+        )));
     }
+    let overlap = match options.tiling {
+        Tiling::Ukis => UKIS_OVERLAP,
+        Tiling::Exact => options.overlap,
+    };
+    if !(overlap > 0.0 && overlap <= 0.5) || (tile as f64 * overlap) < 1.0 {
+        return Err(Error::invalid(format!("overlap {overlap} must be between 0 and 0.5 and give at least one pixel of a {tile}-pixel tile")));
+    }
+    let grid = BlendGrid { tile, overlap };
+    let tiles = grid.tiles(region.x, region.y, region.w, region.h);
+    let mut asm = BlendAssembler::new(grid, region, card.common_codes(), want_probabilities);
+    run_tiles(
+        model,
+        source,
+        &tiles,
+        options.batch,
+        &mut asm,
+        sink,
+        progress,
+    )
 }
 
 /// Receives tile outputs in tile order and emits finished strips.
@@ -484,137 +453,52 @@ fn read_tile(
     Ok(TileInput { data, nodata })
 }
 
-/// Exact mode: each tile contributes its core; a strip is finished when its tile row is.
-struct ExactAssembler {
+/// Sums tile probabilities weighted by a 2-D Tukey window in f64 on a canvas that rolls down the
+/// region one tile row at a time. Tiles arrive row by row, as ukis-csmask adds them, so each
+/// pixel's sum is bit-identical to ukis-csmask's whole-image canvas.
+struct BlendAssembler {
+    grid: BlendGrid,
     region: Region,
     codes: Vec<u8>,
     probabilities: bool,
-    strip: Option<Strip>,
-}
-
-impl ExactAssembler {
-    fn new(region: Region, codes: Vec<u8>, probabilities: bool) -> Self {
-        ExactAssembler {
-            region,
-            codes,
-            probabilities,
-            strip: None,
-        }
-    }
-
-    fn start_strip(&self, t: &TileRect) -> Strip {
-        let y = t.core_y.max(self.region.y);
-        let end = (t.core_y + t.core_h).min(self.region.y + self.region.h);
-        let n = (end - y) * self.region.w;
-        Strip {
-            y,
-            rows: end - y,
-            width: self.region.w,
-            classes: vec![0; n],
-            probabilities: self
-                .probabilities
-                .then(|| vec![f32::NAN; self.codes.len() * n]),
-        }
-    }
-}
-
-impl Assembler for ExactAssembler {
-    fn accept(
-        &mut self,
-        t: &TileRect,
-        probs: &[f32],
-        nodata: &[bool],
-        sink: &mut dyn FnMut(Strip) -> Result<()>,
-    ) -> Result<()> {
-        let starts_new = self
-            .strip
-            .as_ref()
-            .is_none_or(|s| s.y != t.core_y.max(self.region.y));
-        if starts_new {
-            if let Some(done) = self.strip.take() {
-                sink(done)?;
-            }
-            self.strip = Some(self.start_strip(t));
-        }
-        let strip = self.strip.as_mut().expect("strip started above");
-        let classes = self.codes.len();
-        let plane = t.size * t.size;
-        let sn = strip.rows * strip.width;
-        let x0 = t.core_x.max(self.region.x);
-        let x1 = (t.core_x + t.core_w).min(self.region.x + self.region.w);
-        for y in strip.y..strip.y + strip.rows {
-            let tr = (y as isize - t.y) as usize;
-            for x in x0..x1 {
-                let tc = (x as isize - t.x) as usize;
-                let ti = tr * t.size + tc;
-                let si = (y - strip.y) * strip.width + (x - self.region.x);
-                if nodata[ti] {
-                    strip.classes[si] = CommonClass::Nodata as u8;
-                    continue;
-                }
-                let best = argmax((0..classes).map(|c| probs[c * plane + ti]));
-                strip.classes[si] = self.codes[best];
-                if let Some(p) = strip.probabilities.as_mut() {
-                    for c in 0..classes {
-                        p[c * sn + si] = probs[c * plane + ti];
-                    }
-                }
-            }
-        }
-        Ok(())
-    }
-
-    fn finish(&mut self, sink: &mut dyn FnMut(Strip) -> Result<()>) -> Result<()> {
-        match self.strip.take() {
-            Some(s) => sink(s),
-            None => Ok(()),
-        }
-    }
-}
-
-/// ukis mode: probabilities weighted by a 2-D Tukey window are summed in f64 on a canvas that
-/// rolls down the image, one tile row at a time. Additions happen in ukis-csmask's order
-/// (tiles row by row), so the sums are bit-identical to its whole-image canvas.
-struct UkisAssembler {
-    grid: UkisGrid,
-    codes: Vec<u8>,
-    probabilities: bool,
     window: Vec<f64>,
-    /// Raster row of canvas row 0 (may be negative at the top).
+    /// Raster row of canvas row 0 (negative above the raster).
     top: isize,
-    /// (class, canvas row, column) sums for rows top .. top + tile.
+    /// (class, canvas row, region column) sums for raster rows top .. top + tile.
     canvas: Vec<f64>,
     nodata: Vec<bool>,
-    /// Rows already handed to the sink.
+    /// Next raster row to hand to the sink.
     emitted: usize,
 }
 
-impl UkisAssembler {
-    fn new(grid: UkisGrid, codes: Vec<u8>, probabilities: bool) -> Self {
+impl BlendAssembler {
+    fn new(grid: BlendGrid, region: Region, codes: Vec<u8>, probabilities: bool) -> Self {
         let rows = grid.tile;
-        UkisAssembler {
-            window: tukey(grid.tile, 0.4),
-            top: -(grid.margin() as isize),
-            canvas: vec![0.0; codes.len() * rows * grid.width],
-            nodata: vec![false; rows * grid.width],
-            emitted: 0,
+        let top = grid.start(grid.covering(region.y, region.h.max(1)).0);
+        BlendAssembler {
+            window: tukey(grid.tile, grid.taper()),
+            top,
+            canvas: vec![0.0; codes.len() * rows * region.w],
+            nodata: vec![false; rows * region.w],
+            emitted: region.y,
             grid,
+            region,
             codes,
             probabilities,
         }
     }
 
-    /// Emits raster rows up to `end` (exclusive) and rolls the canvas so it starts at `new_top`.
+    /// Hands raster rows up to `end` (exclusive) to the sink, then rolls the canvas to `new_top`.
     fn emit_until(
         &mut self,
         end: usize,
         new_top: isize,
         sink: &mut dyn FnMut(Strip) -> Result<()>,
     ) -> Result<()> {
-        let w = self.grid.width;
-        let rows_cap = self.grid.tile;
+        let w = self.region.w;
+        let cap = self.grid.tile * w;
         let classes = self.codes.len();
-        let end = end.min(self.grid.height);
+        let end = end.min(self.region.y + self.region.h);
         if end > self.emitted {
             let rows = end - self.emitted;
             let n = rows * w;
@@ -625,52 +509,43 @@ impl UkisAssembler {
                 classes: vec![0; n],
                 probabilities: self.probabilities.then(|| vec![f32::NAN; classes * n]),
             };
-            for r in 0..rows {
-                let cr = (self.emitted + r) as isize - self.top;
-                let cr = cr as usize;
-                for x in 0..w {
-                    let ci = cr * w + x;
-                    let si = r * w + x;
-                    if self.nodata[ci] {
-                        strip.classes[si] = CommonClass::Nodata as u8;
-                        continue;
-                    }
-                    // ukis casts the blended sums to float32 before its argmax.
-                    let best =
-                        argmax((0..classes).map(|c| self.canvas[c * rows_cap * w + ci] as f32));
-                    strip.classes[si] = self.codes[best];
-                    if let Some(p) = strip.probabilities.as_mut() {
-                        let total: f64 = (0..classes)
-                            .map(|c| self.canvas[c * rows_cap * w + ci])
-                            .sum();
-                        for c in 0..classes {
-                            p[c * n + si] = (self.canvas[c * rows_cap * w + ci] / total) as f32;
-                        }
+            let first = (self.emitted as isize - self.top) as usize * w;
+            for si in 0..n {
+                let ci = first + si;
+                if self.nodata[ci] {
+                    strip.classes[si] = CommonClass::Nodata as u8;
+                    continue;
+                }
+                // ukis casts the blended sums to float32 before its argmax.
+                let best = argmax((0..classes).map(|c| self.canvas[c * cap + ci] as f32));
+                strip.classes[si] = self.codes[best];
+                if let Some(p) = strip.probabilities.as_mut() {
+                    let total: f64 = (0..classes).map(|c| self.canvas[c * cap + ci]).sum();
+                    for c in 0..classes {
+                        p[c * n + si] = (self.canvas[c * cap + ci] / total) as f32;
                     }
                 }
             }
             self.emitted = end;
             sink(strip)?;
         }
-        // Roll: keep canvas rows from new_top on.
         let shift = (new_top - self.top) as usize;
         if shift > 0 {
+            let keep = self.grid.tile.saturating_sub(shift) * w;
             for c in 0..classes {
-                let plane = &mut self.canvas[c * rows_cap * w..(c + 1) * rows_cap * w];
-                plane.copy_within(shift.min(rows_cap) * w.., 0);
-                let keep = rows_cap.saturating_sub(shift);
-                plane[keep * w..].fill(0.0);
+                let plane = &mut self.canvas[c * cap..(c + 1) * cap];
+                plane.copy_within(cap - keep.., 0);
+                plane[keep..].fill(0.0);
             }
-            self.nodata.copy_within(shift.min(rows_cap) * w.., 0);
-            let keep = rows_cap.saturating_sub(shift);
-            self.nodata[keep * w..].fill(false);
+            self.nodata.copy_within(cap - keep.., 0);
+            self.nodata[keep..].fill(false);
             self.top = new_top;
         }
         Ok(())
     }
 }
 
-impl Assembler for UkisAssembler {
+impl Assembler for BlendAssembler {
     fn accept(
         &mut self,
         t: &TileRect,
@@ -679,33 +554,31 @@ impl Assembler for UkisAssembler {
         sink: &mut dyn FnMut(Strip) -> Result<()>,
     ) -> Result<()> {
         if t.y > self.top {
-            // A new tile row: rows above its start will get no more contributions.
-            let end = t.y.max(0) as usize;
-            self.emit_until(end, t.y, sink)?;
+            // A new tile row: rows above its first row get no more contributions.
+            self.emit_until(t.y.max(0) as usize, t.y, sink)?;
         }
-        let (w, h) = (self.grid.width as isize, self.grid.height as isize);
         let size = t.size;
         let plane = size * size;
-        let rows_cap = self.grid.tile;
+        let w = self.region.w;
+        let cap = self.grid.tile * w;
         let classes = self.codes.len();
+        let (rx0, ry0) = (self.region.x as isize, self.region.y as isize);
+        let (rx1, ry1) = (rx0 + w as isize, ry0 + self.region.h as isize);
+        let c_lo = (rx0 - t.x).max(0) as usize;
+        let c_hi = ((rx1 - t.x).min(size as isize)).max(0) as usize;
         for r in 0..size {
             let y = t.y + r as isize;
-            if y < 0 || y >= h {
+            if y < ry0 || y >= ry1 {
                 continue;
             }
-            let cr = (y - self.top) as usize;
+            let row = (y - self.top) as usize * w;
             let wr = self.window[r];
-            for c in 0..size {
-                let x = t.x + c as isize;
-                if x < 0 || x >= w {
-                    continue;
-                }
+            for c in c_lo..c_hi {
                 let weight = wr * self.window[c];
-                let ci = cr * self.grid.width + x as usize;
+                let ci = row + (t.x + c as isize - rx0) as usize;
                 let ti = r * size + c;
                 for k in 0..classes {
-                    self.canvas[k * rows_cap * self.grid.width + ci] +=
-                        probs[k * plane + ti] as f64 * weight;
+                    self.canvas[k * cap + ci] += probs[k * plane + ti] as f64 * weight;
                 }
                 self.nodata[ci] = nodata[ti];
             }
@@ -714,7 +587,7 @@ impl Assembler for UkisAssembler {
     }
 
     fn finish(&mut self, sink: &mut dyn FnMut(Strip) -> Result<()>) -> Result<()> {
-        let top = self.top;
-        self.emit_until(self.grid.height, top, sink)
+        let (end, top) = (self.region.y + self.region.h, self.top);
+        self.emit_until(end, top, sink)
     }
 }

@@ -2,6 +2,7 @@
 
 pub mod bandmap;
 pub mod gdal;
+pub mod mosaic;
 pub mod quicklook;
 pub mod scaling;
 pub mod source;

@@ -458,15 +458,31 @@ impl ProductWriter {
             ))
         })?;
         let _ = std::fs::remove_file(&self.temp);
+        // GDAL keeps what GeoTIFF cannot hold (category names) in a `.aux.xml` sidecar: it moves
+        // with the file, and one left from an earlier output of the same name must not apply.
+        if std::fs::rename(aux_xml(&ready), aux_xml(&self.target)).is_err() {
+            let _ = std::fs::remove_file(aux_xml(&self.target));
+        }
+        let _ = std::fs::remove_file(aux_xml(&self.temp));
         Ok(self.target.clone())
     }
+}
+
+/// GDAL's PAM sidecar of a file: `<file>.aux.xml`.
+fn aux_xml(file: &Path) -> PathBuf {
+    let mut name = file.as_os_str().to_owned();
+    name.push(".aux.xml");
+    PathBuf::from(name)
 }
 
 impl Drop for ProductWriter {
     fn drop(&mut self) {
         if self.ds.take().is_some() || self.temp.exists() {
-            let _ = std::fs::remove_file(&self.temp);
-            let _ = std::fs::remove_file(self.temp.with_extension("cog.tif"));
+            let cog = self.temp.with_extension("cog.tif");
+            for f in [&self.temp, &cog] {
+                let _ = std::fs::remove_file(f);
+                let _ = std::fs::remove_file(aux_xml(f));
+            }
         }
     }
 }

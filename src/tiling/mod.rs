@@ -1,7 +1,7 @@
-//! Cutting rasters into model tiles and putting tile results back together.
+//! Cutting rasters into model tiles and blending tile results back together.
 
 pub mod blend;
 pub mod grid;
 pub mod mirror;
 
-pub use grid::{ExactGrid, TileRect, UkisGrid};
+pub use grid::{BlendGrid, TileRect, UKIS_OVERLAP};

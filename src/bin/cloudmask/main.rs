@@ -1,1 +1,35 @@
-fn main() {}
+//! `cloudmask`: the command-line shell over the library. Each subcommand lives in its own file
+//! and only parses, calls the library and prints.
+
+mod args;
+mod bench;
+mod inspect;
+mod mask;
+mod progress;
+
+use clap::Parser;
+use std::process::ExitCode;
+
+fn main() -> ExitCode {
+    // Keep GDAL's block cache modest unless the user chose a size: the engine streams, and the
+    // default cache (5 % of RAM) would dominate peak memory.
+    if std::env::var_os("GDAL_CACHEMAX").is_none() {
+        std::env::set_var("GDAL_CACHEMAX", "256");
+    }
+    let cli = args::Cli::parse();
+    let result = match cli.command {
+        args::Command::Mask(a) => mask::run(a),
+        args::Command::Models => inspect::models(),
+        args::Command::Info(a) => inspect::info(a),
+        args::Command::Doctor(a) => inspect::doctor(a),
+        args::Command::Bench(a) => bench::run(a),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("cloudmask: error: {e}");
+            // Exit status = the library's stable error code, so scripts can tell failures apart.
+            ExitCode::from(e.kind as u8)
+        }
+    }
+}

@@ -1,0 +1,169 @@
+//! `cloudmask models`, `info` and `doctor`: what is installed and what a model or raster is.
+
+use crate::args::{DoctorArgs, InfoArgs};
+use cloudmask::model::{list_models, resolve, ModelCard};
+use cloudmask::raster::bandmap::{map_bands, raster_band_name};
+use cloudmask::raster::{BandSelection, Dataset};
+use cloudmask::{runtime, Result};
+
+pub fn models() -> Result<()> {
+    let all = list_models();
+    if all.is_empty() {
+        println!(
+            "no models found; `pip install ukis-csmask==1.0.0` (or `make demo`) installs four"
+        );
+        return Ok(());
+    }
+    println!(
+        "{:<16} {:<40} {:<14} {}",
+        "NAME", "BANDS", "VERSION", "FILE"
+    );
+    for m in all {
+        match card_of(&m) {
+            Ok(card) => println!(
+                "{:<16} {:<40} {:<14} {}",
+                m.name,
+                card.band_names().join(","),
+                card.version,
+                m.onnx.display()
+            ),
+            Err(e) => println!("{:<16} (unusable: {e}) {}", m.name, m.onnx.display()),
+        }
+    }
+    Ok(())
+}
+
+/// Reads a model's card without starting ONNX Runtime.
+fn card_of(m: &cloudmask::model::ModelEntry) -> Result<ModelCard> {
+    let bytes = std::fs::read(&m.onnx)
+        .map_err(|e| cloudmask::Error::model(format!("{}: {e}", m.onnx.display())))?;
+    let info =
+        cloudmask::onnx::inspect(&bytes).map_err(|e| cloudmask::Error::model(e.to_string()))?;
+    if let Some(json) = info.metadata_value(cloudmask::model::card::CARD_METADATA_KEY) {
+        return ModelCard::from_json(json, &m.name);
+    }
+    let sidecar = m
+        .sidecar
+        .as_ref()
+        .ok_or_else(|| cloudmask::Error::model("no card"))?;
+    let text =
+        std::fs::read_to_string(sidecar).map_err(|e| cloudmask::Error::model(e.to_string()))?;
+    ModelCard::from_json(&text, &m.name)
+}
+
+pub fn info(a: InfoArgs) -> Result<()> {
+    if let Ok(entry) = resolve(&a.target) {
+        if a.target.ends_with(".onnx") || !std::path::Path::new(&a.target).exists() {
+            let card = card_of(&entry)?;
+            println!("model {} ({})", entry.name, entry.onnx.display());
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&card).unwrap_or_default()
+            );
+            return Ok(());
+        }
+    }
+    let ds = Dataset::open(&a.target)?;
+    println!(
+        "raster {}: {} x {} pixels, {} bands",
+        a.target,
+        ds.width(),
+        ds.height(),
+        ds.band_count()
+    );
+    for i in 1..=ds.band_count() {
+        let kind = if ds.band_is_integer(i) {
+            "integer"
+        } else {
+            "float"
+        };
+        let nodata = ds
+            .band_nodata(i)
+            .map(|v| format!(", nodata {v}"))
+            .unwrap_or_default();
+        println!(
+            "  band {i}: {:<12} {kind}{nodata}",
+            raster_band_name(&ds, i)
+        );
+    }
+    match resolve(&a.model).and_then(|m| card_of(&m)) {
+        Ok(card) => match map_bands(&ds, &card.band_names(), &BandSelection::Auto) {
+            Ok(idx) => println!(
+                "model {} reads bands {}",
+                a.model,
+                idx.iter()
+                    .zip(card.band_names())
+                    .map(|(i, n)| format!("{n}={i}"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+            Err(e) => println!("model {}: {e}", a.model),
+        },
+        Err(e) => println!("model {}: {e}", a.model),
+    }
+    Ok(())
+}
+
+pub fn doctor(a: DoctorArgs) -> Result<()> {
+    println!("cloudmask {}", cloudmask::VERSION);
+    println!("GDAL {}", cloudmask::raster::gdal::version());
+    let mut healthy = true;
+    match runtime::init(a.ort_lib.as_deref()) {
+        Ok(rt) => {
+            println!("ONNX Runtime {} at {}", rt.version, rt.path.display());
+            println!("execution providers: {}", rt.providers.join(", "));
+            let cuda_here = rt.providers.iter().any(|p| p == "CUDAExecutionProvider");
+            let cuda_built = cfg!(feature = "cuda");
+            println!(
+                "CUDA: runtime {}, this build {}",
+                if cuda_here {
+                    "has the CUDA provider"
+                } else {
+                    "has no CUDA provider (install onnxruntime-gpu)"
+                },
+                if cuda_built {
+                    "supports it"
+                } else {
+                    "was built without the `cuda` feature"
+                }
+            );
+        }
+        Err(e) => {
+            healthy = false;
+            println!("ONNX Runtime: NOT FOUND: {e}");
+        }
+    }
+    let models = list_models();
+    println!(
+        "models: {}",
+        if models.is_empty() {
+            "none".to_string()
+        } else {
+            models
+                .iter()
+                .map(|m| m.name.clone())
+                .collect::<Vec<_>>()
+                .join(", ")
+        }
+    );
+    if models.is_empty() {
+        healthy = false;
+    }
+    println!(
+        "model folders: {}",
+        cloudmask::model::registry::model_dirs()
+            .iter()
+            .map(|d| d.display().to_string())
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    if healthy {
+        println!("ok");
+        Ok(())
+    } else {
+        Err(cloudmask::Error::new(
+            cloudmask::ErrorKind::RuntimeNotFound,
+            "the installation is incomplete (see above)",
+        ))
+    }
+}

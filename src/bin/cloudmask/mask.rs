@@ -1,0 +1,166 @@
+//! `cloudmask mask`: a whole raster to mask files.
+
+use crate::args::{DeviceArg, FormatArg, MaskArgs, RuntimeArgs, ScalingArg, TilingArg};
+use crate::progress::ProgressBar;
+use cloudmask::engine::{MaskOptions, Tiling, DEFAULT_OVERLAP};
+use cloudmask::model::CommonClass;
+use cloudmask::postprocess::Buffers;
+use cloudmask::raster::writer::{Format, Product};
+use cloudmask::raster::{BandSelection, Scaling};
+use cloudmask::scene::{mask_scene, SceneJob};
+use cloudmask::{Device, Error, Model, ModelOptions, Result};
+use std::path::{Path, PathBuf};
+
+pub fn model_options(r: &RuntimeArgs) -> ModelOptions {
+    ModelOptions {
+        threads: r.threads,
+        device: match r.device {
+            DeviceArg::Cpu => Device::Cpu,
+            DeviceArg::Cuda => Device::Cuda,
+        },
+        ort_lib: r.ort_lib.clone(),
+    }
+}
+
+/// Loads a model and tells the user when the requested device could not be used.
+pub fn load_model(name: &str, options: &ModelOptions) -> Result<Model> {
+    let model = Model::load(name, options)?;
+    if let Some(note) = &model.device_note {
+        eprintln!("cloudmask: note: {note}");
+    }
+    Ok(model)
+}
+
+/// `4` → 4 pixels around every cloud and shadow class; `cloud=4,shadow=2` per class.
+pub fn parse_buffers(spec: &str) -> Result<Buffers> {
+    let spec = spec.trim();
+    if let Ok(n) = spec.parse::<u32>() {
+        return Ok(Buffers::uniform(n));
+    }
+    let mut b = Buffers::uniform(0);
+    for part in spec.split(',') {
+        let (name, value) = part.split_once('=').ok_or_else(|| {
+            Error::invalid(format!(
+                "--buffer '{part}': write a number, or class=pixels such as cloud=4"
+            ))
+        })?;
+        let class = match name.trim() {
+            "thin" => Some(CommonClass::ThinCloud),
+            other => CommonClass::parse(other),
+        }
+        .filter(|c| *c != CommonClass::Clear)
+        .ok_or_else(|| {
+            Error::invalid(format!(
+                "--buffer: unknown class '{name}' (use cloud, thin, shadow or nodata)"
+            ))
+        })?;
+        let px = value.trim().parse::<u32>().map_err(|_| {
+            Error::invalid(format!(
+                "--buffer: '{value}' is not a whole number of pixels"
+            ))
+        })?;
+        b.radius[class.code() as usize] = px;
+    }
+    Ok(b)
+}
+
+/// The first product goes to `output`; others get `_<product>` before the extension.
+pub fn product_paths(output: &Path, products: &[Product]) -> Vec<(Product, PathBuf)> {
+    products
+        .iter()
+        .enumerate()
+        .map(|(i, &p)| {
+            if i == 0 {
+                return (p, output.to_path_buf());
+            }
+            let stem = output.file_stem().unwrap_or_default().to_string_lossy();
+            let ext = output
+                .extension()
+                .map(|e| format!(".{}", e.to_string_lossy()))
+                .unwrap_or_default();
+            (
+                p,
+                output.with_file_name(format!("{stem}_{}{ext}", p.name())),
+            )
+        })
+        .collect()
+}
+
+pub fn run(a: MaskArgs) -> Result<()> {
+    let mut products = Vec::new();
+    for p in &a.products {
+        let product = Product::parse(p).ok_or_else(|| {
+            Error::invalid(format!(
+                "unknown product '{p}': use classes, valid or probabilities"
+            ))
+        })?;
+        if !products.contains(&product) {
+            products.push(product);
+        }
+    }
+    let options = MaskOptions {
+        tiling: match a.tiling {
+            TilingArg::Exact => Tiling::Exact,
+            TilingArg::Ukis => Tiling::Ukis,
+        },
+        batch: a.batch.max(1),
+        buffers: parse_buffers(&a.buffer)?,
+        tile: a.tile,
+        overlap: a.overlap.unwrap_or(DEFAULT_OVERLAP),
+    };
+    let job = SceneJob {
+        input: a.input.clone(),
+        outputs: product_paths(&a.output, &products),
+        format: match a.format {
+            FormatArg::Gtiff => Format::GTiff,
+            FormatArg::Cog => Format::Cog,
+        },
+        bands: a
+            .bands
+            .clone()
+            .map(BandSelection::Indices)
+            .unwrap_or_default(),
+        scaling: match a.scaling {
+            ScalingArg::Auto => Scaling::Auto,
+            ScalingArg::Reflectance => Scaling::Reflectance,
+            ScalingArg::Dn => Scaling::DigitalNumbers {
+                quantification: a.quantification,
+                offset: a.dn_offset,
+            },
+        },
+        nodata: a.nodata,
+        resolution: a.resolution,
+        options,
+        quicklook: a.quicklook.clone(),
+    };
+    let model = load_model(&a.model, &model_options(&a.runtime))?;
+    let mut bar = ProgressBar::new(a.quiet);
+    let report = mask_scene(&model, &job, &mut |f, stage| {
+        bar.update(f, stage);
+        true
+    })?;
+    for w in &report.warnings {
+        eprintln!("cloudmask: warning: {w}");
+    }
+    let total = (report.width * report.height) as f64;
+    let share = |c: CommonClass| 100.0 * report.class_counts[c.code() as usize] as f64 / total;
+    println!(
+        "masked {} ({} x {}) with {}: clear {:.1} %, cloud {:.1} %, thin cloud {:.1} %, shadow {:.1} %, nodata {:.1} %",
+        a.input,
+        report.width,
+        report.height,
+        model.name(),
+        share(CommonClass::Clear),
+        share(CommonClass::Cloud),
+        share(CommonClass::ThinCloud),
+        share(CommonClass::Shadow),
+        share(CommonClass::Nodata)
+    );
+    for path in &report.outputs {
+        println!("wrote {}", path.display());
+    }
+    if let Some(q) = &a.quicklook {
+        println!("wrote {}", q.display());
+    }
+    Ok(())
+}

@@ -1,0 +1,130 @@
+//! Exact tiling: masking a window gives exactly the crop of the whole-raster result, and on a
+//! whole raster exact and ukis tiling give the same pixels.
+
+mod common;
+
+use cloudmask::engine::{mask_window, MaskOptions, MaskResult, Products, Region, Tiling};
+use cloudmask::raster::{BandSelection, Dataset, GdalSource, Scaling};
+use cloudmask::Model;
+
+fn run(model: &Model, path: &str, window: Region, tiling: Tiling) -> MaskResult {
+    let ds = Dataset::open(path).unwrap();
+    let mut source = GdalSource::new(
+        ds,
+        &model.card.band_names(),
+        &BandSelection::Auto,
+        Scaling::Auto,
+        None,
+    )
+    .unwrap();
+    let options = MaskOptions {
+        tiling,
+        ..Default::default()
+    };
+    let products = Products {
+        valid: true,
+        probabilities: true,
+    };
+    mask_window(model, &mut source, window, &options, products, &mut |_| {
+        true
+    })
+    .unwrap()
+}
+
+fn crop<T: Copy>(full: &[T], full_w: usize, full_h: usize, r: Region) -> Vec<T> {
+    let planes = full.len() / (full_w * full_h);
+    let mut out = Vec::new();
+    for p in 0..planes {
+        for y in r.y..r.y + r.h {
+            let start = p * full_w * full_h + y * full_w + r.x;
+            out.extend_from_slice(&full[start..start + r.w]);
+        }
+    }
+    out
+}
+
+#[test]
+fn windows_are_crops_of_the_whole_raster_result() {
+    let Some(scene) = common::sample_scene() else {
+        return;
+    };
+    let Some(model) = common::model("ukis-6b-l1c", 2) else {
+        return;
+    };
+    let whole = Region {
+        x: 0,
+        y: 0,
+        w: 512,
+        h: 512,
+    };
+    let full = run(&model, &scene, whole, Tiling::Exact);
+    let ukis = run(&model, &scene, whole, Tiling::Ukis);
+    assert_eq!(
+        full.classes, ukis.classes,
+        "exact and ukis tiling differ on the whole raster"
+    );
+    assert_eq!(full.valid, ukis.valid);
+    let windows = [
+        Region {
+            x: 0,
+            y: 0,
+            w: 1,
+            h: 1,
+        },
+        Region {
+            x: 511,
+            y: 511,
+            w: 1,
+            h: 1,
+        },
+        Region {
+            x: 153,
+            y: 357,
+            w: 1,
+            h: 1,
+        },
+        Region {
+            x: 0,
+            y: 200,
+            w: 512,
+            h: 7,
+        },
+        Region {
+            x: 300,
+            y: 0,
+            w: 212,
+            h: 512,
+        },
+        Region {
+            x: 100,
+            y: 120,
+            w: 200,
+            h: 150,
+        },
+        Region {
+            x: 203,
+            y: 203,
+            w: 3,
+            h: 3,
+        },
+    ];
+    for win in windows {
+        let part = run(&model, &scene, win, Tiling::Exact);
+        assert_eq!(
+            part.classes,
+            crop(&full.classes, 512, 512, win),
+            "classes differ in {win:?}"
+        );
+        assert_eq!(
+            part.valid.unwrap(),
+            crop(full.valid.as_ref().unwrap(), 512, 512, win),
+            "valid differs in {win:?}"
+        );
+        let p = part.probabilities.unwrap();
+        let want = crop(full.probabilities.as_ref().unwrap(), 512, 512, win);
+        assert!(
+            p.iter().zip(&want).all(|(a, b)| a.to_bits() == b.to_bits()),
+            "probabilities differ in {win:?}"
+        );
+    }
+}
