@@ -38,6 +38,13 @@ pub(crate) fn take_last_error() -> String {
     }
 }
 
+/// Stops GDAL printing its own error lines: for programs (the CLI) whose errors already carry
+/// GDAL's message. A library must leave this process-wide choice to its host.
+pub fn silence_gdal_error_printing() {
+    // SAFETY: installs GDAL's own quiet handler.
+    unsafe { g::CPLPushErrorHandler(Some(g::CPLQuietErrorHandler)) };
+}
+
 /// Runtime GDAL version, e.g. "3.6.2".
 pub fn version() -> String {
     // SAFETY: static string owned by GDAL.

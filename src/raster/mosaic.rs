@@ -1,4 +1,4 @@
-//! Large test and benchmark inputs made from a small real scene by mirroring it.
+//! Test and benchmark rasters: large mosaics mirrored from a small real scene, and small fixtures.
 
 use super::gdal::{cstring, take_last_error, CStringList, Dataset};
 use crate::error::{Error, Result};
@@ -94,6 +94,84 @@ pub fn write_mirrored_mosaic(src: &str, dst: &Path, width: usize, height: usize)
                 )));
             }
             y += rows;
+        }
+    }
+    Ok(())
+}
+
+/// Writes float32 planes (band-major) as a GeoTIFF with band descriptions and an optional nodata
+/// value: small fixtures for tests and examples.
+pub fn write_float_raster(
+    dst: &Path,
+    planes: &[Vec<f32>],
+    width: usize,
+    height: usize,
+    descriptions: &[&str],
+    nodata: Option<f64>,
+) -> Result<()> {
+    let mut options = CStringList::new(&["TILED=YES"])?;
+    let c_dst = cstring(&dst.to_string_lossy())?;
+    // SAFETY: valid driver, path and NULL-terminated options.
+    let handle = unsafe {
+        let driver = g::GDALGetDriverByName(c"GTiff".as_ptr());
+        g::GDALCreate(
+            driver,
+            c_dst.as_ptr(),
+            width as i32,
+            height as i32,
+            planes.len() as i32,
+            g::GDALDataType::GDT_Float32,
+            options.as_ptr(),
+        )
+    };
+    if handle.is_null() {
+        return Err(Error::output(format!(
+            "cannot create {}: {}",
+            dst.display(),
+            take_last_error()
+        )));
+    }
+    let out = Dataset::from_owned_handle(handle, &dst.to_string_lossy());
+    for (b, plane) in planes.iter().enumerate() {
+        if plane.len() != width * height {
+            return Err(Error::invalid(format!(
+                "plane {b} holds {} values, expected {}",
+                plane.len(),
+                width * height
+            )));
+        }
+        let mut data = plane.clone();
+        // SAFETY: band exists; `data` holds width * height values.
+        unsafe {
+            let band = g::GDALGetRasterBand(out.handle(), b as i32 + 1);
+            if let Some(d) = descriptions.get(b) {
+                let c = cstring(d)?;
+                g::GDALSetDescription(band as g::GDALMajorObjectH, c.as_ptr());
+            }
+            if let Some(nd) = nodata {
+                g::GDALSetRasterNoDataValue(band, nd);
+            }
+            let err = g::GDALRasterIO(
+                band,
+                g::GDALRWFlag::GF_Write,
+                0,
+                0,
+                width as i32,
+                height as i32,
+                data.as_mut_ptr() as *mut libc::c_void,
+                width as i32,
+                height as i32,
+                g::GDALDataType::GDT_Float32,
+                0,
+                0,
+            );
+            if err != g::CPLErr::CE_None {
+                return Err(Error::output(format!(
+                    "writing {} failed: {}",
+                    dst.display(),
+                    take_last_error()
+                )));
+            }
         }
     }
     Ok(())

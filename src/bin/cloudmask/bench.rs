@@ -1,5 +1,362 @@
-//! `cloudmask bench`: placeholder replaced below.
+//! `cloudmask bench`: end-to-end speed and peak memory against the ukis-csmask Python package,
+//! measured in one run on the same machine, model, image and thread count.
+//!
+//! Both sides run as child processes so their wall time and peak resident memory are measured
+//! the same way (wait4's rusage). Ours is timed from process start to exit (model load, GeoTIFF
+//! read and write included); the reference script times ukis-csmask's CSmask call (ORT session
+//! creation included, Python imports and the .npy load excluded).
+
 use crate::args::BenchArgs;
-pub fn run(_a: BenchArgs) -> cloudmask::Result<()> {
-    Err(cloudmask::Error::invalid("bench: not yet"))
+use cloudmask::raster::mosaic::write_mirrored_mosaic;
+use cloudmask::raster::Dataset;
+use cloudmask::{Error, Result};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Instant;
+
+/// Wall time and peak memory of one child process.
+struct Measured {
+    seconds: f64,
+    peak_mb: f64,
+    stdout: String,
+}
+
+fn measure(cmd: &mut Command) -> Result<Measured> {
+    let shown = format!("{cmd:?}");
+    let start = Instant::now();
+    let child = cmd
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::inherit())
+        .spawn()
+        .map_err(|e| Error::invalid(format!("cannot run {shown}: {e}")))?;
+    let pid = child.id() as libc::pid_t;
+    let mut stdout = String::new();
+    if let Some(mut out) = child.stdout {
+        use std::io::Read;
+        let _ = out.read_to_string(&mut stdout);
+    }
+    let mut status = 0;
+    // SAFETY: an all-zero rusage is valid; wait4 reaps our own child and fills it.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    let rc = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
+    let seconds = start.elapsed().as_secs_f64();
+    if rc < 0 || !libc::WIFEXITED(status) || libc::WEXITSTATUS(status) != 0 {
+        return Err(Error::invalid(format!(
+            "benchmark step failed: {shown}\n{stdout}"
+        )));
+    }
+    Ok(Measured {
+        seconds,
+        peak_mb: usage.ru_maxrss as f64 / 1024.0,
+        stdout,
+    })
+}
+
+/// Writes a raster as a (rows, columns, bands) float32 .npy for the Python reference.
+fn write_npy(src: &Path, dst: &Path) -> Result<()> {
+    let ds = Dataset::open(&src.to_string_lossy())?;
+    let (w, h, c) = (ds.width(), ds.height(), ds.band_count());
+    let mut planes = vec![vec![0f32; w * h]; c];
+    for (b, p) in planes.iter_mut().enumerate() {
+        ds.read_f32(b + 1, 0, 0, w, h, p)?;
+    }
+    let mut header =
+        format!("{{'descr': '<f4', 'fortran_order': False, 'shape': ({h}, {w}, {c}), }}");
+    while (10 + header.len() + 1) % 64 != 0 {
+        header.push(' ');
+    }
+    header.push('\n');
+    let io = |e: std::io::Error| Error::output(format!("writing {}: {e}", dst.display()));
+    let mut f = std::io::BufWriter::new(std::fs::File::create(dst).map_err(io)?);
+    f.write_all(b"\x93NUMPY\x01\x00").map_err(io)?;
+    f.write_all(&(header.len() as u16).to_le_bytes())
+        .map_err(io)?;
+    f.write_all(header.as_bytes()).map_err(io)?;
+    let mut row = Vec::with_capacity(w * c * 4);
+    for y in 0..h {
+        row.clear();
+        for x in 0..w {
+            for p in &planes {
+                row.extend_from_slice(&p[y * w + x].to_le_bytes());
+            }
+        }
+        f.write_all(&row).map_err(io)?;
+    }
+    f.flush().map_err(io)
+}
+
+/// Band 0 (classes) of the reference's (2, rows, columns) uint8 .npy, in cloudmask codes.
+fn read_reference_classes(path: &Path, n: usize) -> Result<Vec<u8>> {
+    let bytes =
+        std::fs::read(path).map_err(|e| Error::input(format!("{}: {e}", path.display())))?;
+    let header_len = u16::from_le_bytes([bytes[8], bytes[9]]) as usize;
+    let data = &bytes[10 + header_len..];
+    if data.len() != 2 * n {
+        return Err(Error::input(format!(
+            "{} does not hold 2 x {n} bytes",
+            path.display()
+        )));
+    }
+    Ok(data[..n]
+        .iter()
+        .map(|&c| [1u8, 2, 4].get(c as usize).copied().unwrap_or(0))
+        .collect())
+}
+
+fn read_classes(path: &Path) -> Result<Vec<u8>> {
+    let ds = Dataset::open(&path.to_string_lossy())?;
+    let (w, h) = (ds.width(), ds.height());
+    let mut buf = vec![0f32; w * h];
+    ds.read_f32(1, 0, 0, w, h, &mut buf)?;
+    Ok(buf.into_iter().map(|v| v as u8).collect())
+}
+
+fn agreement(a: &[u8], b: &[u8]) -> f64 {
+    100.0 * a.iter().zip(b).filter(|(x, y)| x == y).count() as f64 / a.len() as f64
+}
+
+/// ukis-csmask's peak memory for an n x n 6-band image, from its algorithm: input and
+/// normalised copy (f32), the tile stack and softmax outputs (f32), the weighted tiles (f64,
+/// held twice) and the padded f64 canvas, plus interpreter and session. Checked against the
+/// measured peak at the speed-test size in the same run.
+fn ukis_peak_bytes(n: usize, bands: usize, classes: usize) -> f64 {
+    let tiles_per_axis = (n + 103) / 204 + 1;
+    let t = (tiles_per_axis * tiles_per_axis) as f64;
+    let nf = n as f64;
+    0.3e9
+        + 8.0 * bands as f64 * nf * nf
+        + 65536.0 * t * (4.0 * bands as f64 + 20.0 * classes as f64)
+        + 8.0 * classes as f64 * (nf + 359.0).powi(2)
+}
+
+pub fn run(a: BenchArgs) -> Result<()> {
+    let reference_model = a
+        .model
+        .strip_prefix("ukis-")
+        .map(|m| m.replace('-', "_"))
+        .ok_or_else(|| Error::invalid("bench compares with ukis-csmask, so --model must be one of its models (ukis-6b-l1c, …)"))?;
+    for (what, p) in [("python", &a.python), ("reference script", &a.reference)] {
+        if !p.exists() {
+            return Err(Error::invalid(format!(
+                "{what} {} not found (run `make venv` first)",
+                p.display()
+            )));
+        }
+    }
+    std::fs::create_dir_all(&a.workdir)
+        .map_err(|e| Error::output(format!("{}: {e}", a.workdir.display())))?;
+    let exe = std::env::current_exe().map_err(|e| Error::invalid(e.to_string()))?;
+    let threads = a.threads.to_string();
+    let mosaic = |n: usize| -> Result<PathBuf> {
+        let p = a.workdir.join(format!("mosaic_{n}.tif"));
+        if !p.exists() {
+            eprintln!("bench: writing {}", p.display());
+            write_mirrored_mosaic(&a.scene, &p, n, n)?;
+        }
+        Ok(p)
+    };
+
+    // (a) Speed at `size`: the reference, then our modes.
+    let image = mosaic(a.size)?;
+    let npy = a.workdir.join(format!("mosaic_{}.npy", a.size));
+    if !npy.exists() {
+        write_npy(&image, &npy)?;
+    }
+    let reference_out = a.workdir.join("reference.npy");
+    eprintln!("bench: ukis-csmask (Python) on {}", image.display());
+    let theirs = measure(
+        Command::new(&a.python)
+            .arg(&a.reference)
+            .args([
+                "--image",
+                &npy.to_string_lossy(),
+                "--model",
+                &reference_model,
+                "--threads",
+                &threads,
+                "--json",
+                "--out",
+            ])
+            .arg(&reference_out),
+    )?;
+    let json: serde_json::Value = theirs
+        .stdout
+        .lines()
+        .last()
+        .and_then(|l| serde_json::from_str(l).ok())
+        .ok_or_else(|| {
+            Error::invalid(format!("the reference printed no JSON: {}", theirs.stdout))
+        })?;
+    let their_seconds = json["seconds"].as_f64().unwrap_or(theirs.seconds);
+    let reference = read_reference_classes(&reference_out, a.size * a.size)?;
+
+    let variants: [(&str, &[&str]); 3] = [
+        ("ukis", &["--tiling", "ukis"]),
+        ("exact (default: ukis grid)", &["--tiling", "exact"]),
+        (
+            "exact, --overlap 0.0625",
+            &["--tiling", "exact", "--overlap", "0.0625"],
+        ),
+    ];
+    let mut rows = Vec::new();
+    let mut exact_peak_mb = 0.0;
+    for (name, flags) in variants {
+        let out = a.workdir.join("ours.tif");
+        eprintln!("bench: cloudmask {name}");
+        let ours = measure(
+            Command::new(&exe)
+                .arg("mask")
+                .arg(&image)
+                .arg("-o")
+                .arg(&out)
+                .args(["--model", &a.model, "--threads", &threads, "--quiet"])
+                .args(flags),
+        )?;
+        let agree = agreement(&read_classes(&out)?, &reference);
+        if flags == ["--tiling", "exact"] {
+            exact_peak_mb = ours.peak_mb;
+        }
+        rows.push(format!(
+            "| `cloudmask mask {}` | {:.1} s | {:.1} s | **{:.2}x** | {:.3} % | {:.0} MB | {:.0} MB |",
+            flags.join(" "),
+            ours.seconds,
+            their_seconds,
+            their_seconds / ours.seconds,
+            agree,
+            ours.peak_mb,
+            theirs.peak_mb
+        ));
+    }
+
+    // (b) Peak memory at `memory_size` (ours measured; theirs computed from its algorithm).
+    let mut memory_rows = Vec::new();
+    let formula_check = ukis_peak_bytes(a.size, 6, 3) / 1e6;
+    memory_rows.push(format!(
+        "| {0} x {0} (speed test above) | {1:.0} MB measured | {2:.0} MB measured, {3:.0} MB computed |",
+        a.size,
+        exact_peak_mb,
+        theirs.peak_mb,
+        formula_check
+    ));
+    if a.memory_size > 0 {
+        let big = mosaic(a.memory_size)?;
+        let out = a.workdir.join("ours_big.tif");
+        eprintln!("bench: cloudmask exact on {}", big.display());
+        let ours = measure(
+            Command::new(&exe)
+                .arg("mask")
+                .arg(&big)
+                .arg("-o")
+                .arg(&out)
+                .args([
+                    "--model",
+                    &a.model,
+                    "--threads",
+                    &threads,
+                    "--quiet",
+                    "--products",
+                    "classes,valid",
+                ]),
+        )?;
+        let theirs_big = ukis_peak_bytes(a.memory_size, 6, 3) / 1e6;
+        let fits = if theirs_big / 1e3 < memory_gib() * 1.073_741_824 {
+            "fits"
+        } else {
+            "does not fit"
+        };
+        memory_rows.push(format!(
+            "| {0} x {0} | **{1:.0} MB** measured ({2:.0} s) | {3:.0} MB **computed**, not run ({fits} in this machine's {4:.0} GiB) |",
+            a.memory_size,
+            ours.peak_mb,
+            ours.seconds,
+            theirs_big,
+            memory_gib()
+        ));
+        let _ = std::fs::remove_file(&out);
+        let _ = std::fs::remove_file(a.workdir.join("ours_big_valid.tif"));
+    }
+
+    let machine = machine_description();
+    let mut md = String::new();
+    md.push_str(&format!(
+        "Measured {} by `cloudmask bench --size {} --memory-size {} --threads {} --model {}` on {machine}.\n\n",
+        today(),
+        a.size,
+        a.memory_size,
+        a.threads,
+        a.model
+    ));
+    md.push_str(&format!(
+        "### End to end, {0} x {0} mosaic of the sample scene, 6 bands, {1} threads\n\n",
+        a.size, a.threads
+    ));
+    md.push_str("| command | ours | ukis-csmask (Python) | ratio (theirs / ours) | classes identical to theirs | our peak memory | their peak memory |\n");
+    md.push_str("|---|---|---|---|---|---|---|\n");
+    for r in &rows {
+        md.push_str(r);
+        md.push('\n');
+    }
+    md.push_str("\n### Peak memory\n\n| input | cloudmask (exact) | ukis-csmask (Python) |\n|---|---|---|\n");
+    for r in &memory_rows {
+        md.push_str(r);
+        md.push('\n');
+    }
+    println!("{md}");
+    if let Some(path) = &a.markdown {
+        write_section(path, &md)?;
+        println!("updated {}", path.display());
+    }
+    Ok(())
+}
+
+const START: &str = "<!-- cloudmask-bench:start -->";
+const END: &str = "<!-- cloudmask-bench:end -->";
+
+/// Replaces the text between the bench markers, keeping the rest of the document.
+fn write_section(path: &Path, body: &str) -> Result<()> {
+    let old = std::fs::read_to_string(path).unwrap_or_default();
+    let section = format!("{START}\n{body}{END}");
+    let new = match (old.find(START), old.find(END)) {
+        (Some(s), Some(e)) if e > s => format!("{}{section}{}", &old[..s], &old[e + END.len()..]),
+        _ => format!("{old}\n{section}\n"),
+    };
+    std::fs::write(path, new).map_err(|e| Error::output(format!("{}: {e}", path.display())))
+}
+
+fn machine_description() -> String {
+    let cpu = std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("model name"))
+                .map(|l| l.split(':').nth(1).unwrap_or("").trim().to_string())
+        })
+        .unwrap_or_else(|| "unknown CPU".into());
+    let cores = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1);
+    format!("{cpu}, {cores} cores, {:.0} GiB RAM", memory_gib())
+}
+
+fn memory_gib() -> f64 {
+    std::fs::read_to_string("/proc/meminfo")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .next()
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|k| k.parse::<f64>().ok())
+        })
+        .map(|kb| kb / 1024.0 / 1024.0)
+        .unwrap_or(0.0)
+}
+
+fn today() -> String {
+    Command::new("date")
+        .arg("+%Y-%m-%d")
+        .output()
+        .ok()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+        .unwrap_or_default()
 }

@@ -16,6 +16,7 @@ fn main() -> ExitCode {
     if std::env::var_os("GDAL_CACHEMAX").is_none() {
         std::env::set_var("GDAL_CACHEMAX", "256");
     }
+    cloudmask::raster::gdal::silence_gdal_error_printing();
     let cli = args::Cli::parse();
     let result = match cli.command {
         args::Command::Mask(a) => mask::run(a),

@@ -1,0 +1,203 @@
+//! The `cloudmask` command as users run it.
+
+mod common;
+
+use cloudmask::raster::Dataset;
+use std::process::{Command, Output};
+
+fn cloudmask(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_cloudmask"))
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+fn text(o: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
+}
+
+#[test]
+fn mask_writes_what_ukis_csmask_writes() {
+    let (Some(dir), Some(scene)) = (common::data_dir(), common::sample_scene()) else {
+        return;
+    };
+    if common::model("ukis-6b-l1c", 1).is_none() {
+        return;
+    }
+    let tmp = common::TempDir::new("cli-mask");
+    let out = tmp.path("mask.tif");
+    let o = cloudmask(&[
+        "mask",
+        &scene,
+        "-o",
+        &out.to_string_lossy(),
+        "--products",
+        "classes,valid",
+        "--threads",
+        "2",
+        "--quicklook",
+        &tmp.path("q.png").to_string_lossy(),
+    ]);
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(text(&o).contains("cloud 24.3 %"), "{}", text(&o));
+    let reference = dir
+        .join("ukis-s2/reference/ukis_6b_l1c.tif")
+        .to_string_lossy()
+        .into_owned();
+    let (_, _, want) = common::read_band_u8(&reference, 1);
+    let (_, _, got) = common::read_band_u8(&out.to_string_lossy(), 1);
+    let mapped: Vec<u8> = want.iter().map(|&c| [1, 2, 4][c as usize]).collect();
+    assert_eq!(got, mapped);
+    let (_, _, want_valid) = common::read_band_u8(&reference, 2);
+    let (_, _, got_valid) = common::read_band_u8(&tmp.path("mask_valid.tif").to_string_lossy(), 1);
+    assert_eq!(got_valid, want_valid);
+    let ds = Dataset::open(&out.to_string_lossy()).unwrap();
+    assert_eq!(
+        ds.metadata_item("CLOUDMASK_MODEL", "").as_deref(),
+        Some("ukis-6b-l1c")
+    );
+    assert_eq!(ds.band_nodata(1), Some(0.0));
+    assert!(tmp.path("q.png").metadata().unwrap().len() > 10_000);
+}
+
+#[test]
+fn cuda_falls_back_to_cpu_with_a_message_and_cog_is_written() {
+    let Some(scene) = common::sample_scene() else {
+        return;
+    };
+    if common::model("ukis-6b-l1c", 1).is_none() {
+        return;
+    }
+    let tmp = common::TempDir::new("cli-cuda");
+    let cpu = tmp.path("cpu.tif");
+    let gpu = tmp.path("gpu.tif");
+    assert!(
+        cloudmask(&["mask", &scene, "-o", &cpu.to_string_lossy(), "-q"])
+            .status
+            .success()
+    );
+    let o = cloudmask(&[
+        "mask",
+        &scene,
+        "-o",
+        &gpu.to_string_lossy(),
+        "--device",
+        "cuda",
+        "--format",
+        "cog",
+        "-q",
+    ]);
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(
+        text(&o).contains("CUDA is not available") && text(&o).contains("running on CPU"),
+        "{}",
+        text(&o)
+    );
+    assert_eq!(
+        common::read_band_u8(&cpu.to_string_lossy(), 1).2,
+        common::read_band_u8(&gpu.to_string_lossy(), 1).2
+    );
+    let ds = Dataset::open(&gpu.to_string_lossy()).unwrap();
+    assert_eq!(
+        ds.metadata_item("LAYOUT", "IMAGE_STRUCTURE").as_deref(),
+        Some("COG")
+    );
+}
+
+#[test]
+fn digital_numbers_are_scaled_to_reflectance() {
+    let Some(scene) = common::sample_scene() else {
+        return;
+    };
+    if common::model("ukis-6b-l1c", 1).is_none() {
+        return;
+    }
+    let tmp = common::TempDir::new("cli-dn");
+    let dn = tmp.path("dn.tif");
+    let o = Command::new("gdal_translate")
+        .args([
+            "-q", "-ot", "UInt16", "-scale", "0", "1", "0", "10000", &scene,
+        ])
+        .arg(&dn)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", text(&o));
+    let (a, b) = (tmp.path("float.tif"), tmp.path("dn_mask.tif"));
+    assert!(
+        cloudmask(&["mask", &scene, "-o", &a.to_string_lossy(), "-q"])
+            .status
+            .success()
+    );
+    let o = cloudmask(&[
+        "mask",
+        &dn.to_string_lossy(),
+        "-o",
+        &b.to_string_lossy(),
+        "-q",
+    ]);
+    assert!(o.status.success(), "{}", text(&o));
+    let (x, y) = (
+        common::read_band_u8(&a.to_string_lossy(), 1).2,
+        common::read_band_u8(&b.to_string_lossy(), 1).2,
+    );
+    let same = x.iter().zip(&y).filter(|(p, q)| p == q).count() as f64 / x.len() as f64;
+    // DN quantisation (1e-4 reflectance) moves only a handful of borderline pixels.
+    assert!(same > 0.999, "DN input agrees {:.4} with float input", same);
+    // Told the data are reflectance, the DN image is nonsense: the scaling flag matters.
+    let c = tmp.path("wrong.tif");
+    assert!(cloudmask(&[
+        "mask",
+        &dn.to_string_lossy(),
+        "-o",
+        &c.to_string_lossy(),
+        "-q",
+        "--scaling",
+        "reflectance"
+    ])
+    .status
+    .success());
+    let z = common::read_band_u8(&c.to_string_lossy(), 1).2;
+    assert!(x.iter().zip(&z).filter(|(p, q)| p == q).count() < x.len() * 9 / 10);
+}
+
+#[test]
+fn errors_have_exit_codes_and_say_what_to_fix() {
+    if common::model("ukis-6b-l1c", 1).is_none() {
+        return;
+    }
+    let tmp = common::TempDir::new("cli-errors");
+    let out = tmp.path("m.tif").to_string_lossy().into_owned();
+    let o = cloudmask(&["mask", "/no/such.tif", "-o", &out]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        text(&o).contains("input raster /no/such.tif does not exist"),
+        "{}",
+        text(&o)
+    );
+    let o = cloudmask(&["mask", "/no/such.tif", "-o", &out, "--buffer", "cloud=x"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        text(&o).contains("'x' is not a whole number"),
+        "{}",
+        text(&o)
+    );
+    let o = cloudmask(&["mask", "/no/such.tif", "-o", &out, "--model", "nope"]);
+    assert_eq!(o.status.code(), Some(4));
+    let o = Command::new(env!("CARGO_BIN_EXE_cloudmask"))
+        .args(["doctor"])
+        .env("CLOUDMASK_ORT_LIB", "/nonexistent/libonnxruntime.so")
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(3), "{}", text(&o));
+    assert!(text(&o).contains("pip install onnxruntime"), "{}", text(&o));
+    let o = cloudmask(&["models"]);
+    assert!(o.status.success());
+    for name in ["ukis-6b-l1c", "ukis-6b-l2a", "ukis-4b-l1c", "ukis-4b-l2a"] {
+        assert!(text(&o).contains(name), "{}", text(&o));
+    }
+    assert!(std::fs::read_dir(&tmp.0).unwrap().next().is_none());
+}
