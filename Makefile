@@ -38,7 +38,7 @@ build: deps
 demo: venv build
 	@mkdir -p $(OUT)
 	./target/release/cloudmask mask "$(SCENE)" --model $(MODEL) -o $(OUT)/mask.tif \
-	  --products classes,valid --quicklook $(OUT)/quicklook.png
+	  --output classes,valid --quicklook $(OUT)/quicklook.png
 	@echo "class map: $(OUT)/mask.tif, valid mask: $(OUT)/mask_valid.tif, quicklook: $(OUT)/quicklook.png"
 
 lint: deps

@@ -76,8 +76,7 @@ pub fn open_input(path: &str, resolution: Option<f64>) -> Result<Dataset> {
             take_last_error()
         )));
     }
-    // The VRT keeps its own reference to the source file; `ds` can close.
-    Ok(Dataset::from_owned_handle(handle, path))
+    Ok(Dataset::derived(handle, ds))
 }
 
 /// Masks the whole input into the requested products. Nothing is left behind on failure or cancel.

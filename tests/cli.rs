@@ -35,7 +35,7 @@ fn mask_writes_what_ukis_csmask_writes() {
         &scene,
         "-o",
         &out.to_string_lossy(),
-        "--products",
+        "--output",
         "classes,valid",
         "--threads",
         "2",
@@ -200,4 +200,90 @@ fn errors_have_exit_codes_and_say_what_to_fix() {
         assert!(text(&o).contains(name), "{}", text(&o));
     }
     assert!(std::fs::read_dir(&tmp.0).unwrap().next().is_none());
+}
+
+#[test]
+fn georeferencing_is_kept_and_resolution_resamples() {
+    let Some(scene) = common::sample_scene() else {
+        return;
+    };
+    if common::model("ukis-6b-l1c", 1).is_none() {
+        return;
+    }
+    let tmp = common::TempDir::new("cli-georef");
+    let geo = tmp.path("geo.tif");
+    // The sample has no georeferencing: give it 30 m pixels in UTM 32N.
+    let o = Command::new("gdal_translate")
+        .args([
+            "-q",
+            "-a_srs",
+            "EPSG:32632",
+            "-a_ullr",
+            "500000",
+            "5015360",
+            "515360",
+            "5000000",
+            &scene,
+        ])
+        .arg(&geo)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", text(&o));
+    let same = tmp.path("same.tif");
+    assert!(cloudmask(&[
+        "mask",
+        &geo.to_string_lossy(),
+        "-o",
+        &same.to_string_lossy(),
+        "-q"
+    ])
+    .status
+    .success());
+    let ds = Dataset::open(&same.to_string_lossy()).unwrap();
+    assert_eq!(
+        ds.geo_transform(),
+        Some([500000.0, 30.0, 0.0, 5015360.0, 0.0, -30.0])
+    );
+    assert!(ds.projection().contains("32632"), "{}", ds.projection());
+
+    let coarse = tmp.path("coarse.tif");
+    let o = cloudmask(&[
+        "mask",
+        &geo.to_string_lossy(),
+        "-o",
+        &coarse.to_string_lossy(),
+        "-q",
+        "--resolution",
+        "60",
+    ]);
+    assert!(o.status.success(), "{}", text(&o));
+    let ds = Dataset::open(&coarse.to_string_lossy()).unwrap();
+    assert_eq!((ds.width(), ds.height()), (256, 256));
+    assert_eq!(
+        ds.geo_transform(),
+        Some([500000.0, 60.0, 0.0, 5015360.0, 0.0, -60.0])
+    );
+    // Coarser, but still the same scene: cloud cover within a few percent of the 30 m mask.
+    let cloud = |p: &std::path::Path| {
+        let (_, _, v) = common::read_band_u8(&p.to_string_lossy(), 1);
+        v.iter().filter(|&&c| c == 2).count() as f64 / v.len() as f64
+    };
+    assert!(
+        (cloud(&coarse) - cloud(&same)).abs() < 0.05,
+        "{} vs {}",
+        cloud(&coarse),
+        cloud(&same)
+    );
+
+    let o = cloudmask(&[
+        "mask",
+        &scene,
+        "-o",
+        &tmp.path("x.tif").to_string_lossy(),
+        "-q",
+        "--resolution",
+        "60",
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(text(&o).contains("has no georeferencing"), "{}", text(&o));
 }

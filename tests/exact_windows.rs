@@ -128,3 +128,54 @@ fn windows_are_crops_of_the_whole_raster_result() {
         );
     }
 }
+
+#[test]
+fn one_model_serves_several_threads_with_identical_results() {
+    let Some(scene) = common::sample_scene() else {
+        return;
+    };
+    let Some(model) = common::model("ukis-6b-l1c", 1) else {
+        return;
+    };
+    let windows = [
+        Region {
+            x: 0,
+            y: 0,
+            w: 300,
+            h: 200,
+        },
+        Region {
+            x: 200,
+            y: 250,
+            w: 312,
+            h: 262,
+        },
+        Region {
+            x: 50,
+            y: 400,
+            w: 100,
+            h: 112,
+        },
+    ];
+    let alone: Vec<MaskResult> = windows
+        .iter()
+        .map(|&w| run(&model, &scene, w, Tiling::Exact))
+        .collect();
+    let together: Vec<MaskResult> = std::thread::scope(|s| {
+        let handles: Vec<_> = windows
+            .iter()
+            .map(|&w| {
+                s.spawn({
+                    let model = &model;
+                    let scene = &scene;
+                    move || run(model, scene, w, Tiling::Exact)
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    for (a, b) in alone.iter().zip(&together) {
+        assert_eq!(a.classes, b.classes);
+        assert_eq!(a.valid, b.valid);
+    }
+}

@@ -70,6 +70,9 @@ pub struct Dataset {
     handle: g::GDALDatasetH,
     owned: bool,
     pub description: String,
+    /// A dataset this one reads through (a VRT made by GDALTranslate refers to its source's
+    /// handle), closed only after this one.
+    source: Option<Box<Dataset>>,
 }
 
 // SAFETY: a GDAL dataset handle may be used from any thread, one thread at a time (not Sync).
@@ -112,6 +115,7 @@ impl Dataset {
             handle,
             owned: true,
             description: path.to_string(),
+            source: None,
         };
         if ds.band_count() == 0 {
             return Err(Error::input(format!(
@@ -132,6 +136,7 @@ impl Dataset {
             handle,
             owned: false,
             description,
+            source: None,
         }
     }
 
@@ -140,6 +145,17 @@ impl Dataset {
             handle,
             owned: true,
             description: description.to_string(),
+            source: None,
+        }
+    }
+
+    /// A dataset derived from `source` (e.g. a resampling VRT) that keeps it open.
+    pub(crate) fn derived(handle: g::GDALDatasetH, source: Dataset) -> Dataset {
+        Dataset {
+            handle,
+            owned: true,
+            description: source.description.clone(),
+            source: Some(Box::new(source)),
         }
     }
 

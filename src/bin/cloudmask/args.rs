@@ -74,15 +74,15 @@ pub struct MaskArgs {
     /// Input raster (GeoTIFF, COG, VRT, a Sentinel-2 subdataset, ...)
     pub input: String,
     /// Output file of the first product; further products get `_<product>` added to its name
-    #[arg(short, long)]
-    pub output: PathBuf,
+    #[arg(short = 'o', long = "out")]
+    pub out: PathBuf,
     /// Model name (see `cloudmask models`) or path to an .onnx file
     #[arg(short, long, default_value = cloudmask::model::DEFAULT_MODEL)]
     pub model: String,
-    /// Products, comma-separated: classes, valid, probabilities
+    /// What to write, comma-separated: classes, valid, probabilities
     #[arg(
-        long = "products",
-        visible_alias = "output-products",
+        long = "output",
+        visible_alias = "products",
         default_value = "classes",
         value_delimiter = ','
     )]

@@ -255,7 +255,7 @@ pub fn run(a: BenchArgs) -> Result<()> {
                     "--threads",
                     &threads,
                     "--quiet",
-                    "--products",
+                    "--output",
                     "classes,valid",
                 ]),
         )?;

@@ -110,7 +110,7 @@ pub fn run(a: MaskArgs) -> Result<()> {
     };
     let job = SceneJob {
         input: a.input.clone(),
-        outputs: product_paths(&a.output, &products),
+        outputs: product_paths(&a.out, &products),
         format: match a.format {
             FormatArg::Gtiff => Format::GTiff,
             FormatArg::Cog => Format::Cog,
