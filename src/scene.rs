@@ -5,8 +5,8 @@ use crate::error::{Error, Result};
 use crate::model::{CommonClass, Model};
 use crate::postprocess::valid_mask;
 use crate::raster::gdal::{cstring, take_last_error, CStringList};
-use crate::raster::quicklook;
 use crate::raster::writer::{check_writable, Format, Georef, Product, ProductWriter};
+use crate::raster::{quicklook, stack};
 use crate::raster::{BandSelection, BandSource, Dataset, GdalSource, Scaling};
 use gdal_sys as g;
 use std::path::{Path, PathBuf};
@@ -41,9 +41,24 @@ pub struct SceneReport {
 /// Progress with a stage name; returning `false` cancels.
 pub type StageProgress<'a> = &'a mut dyn FnMut(f64, &str) -> bool;
 
-/// Opens the input, resampled to the working resolution when asked.
-pub fn open_input(path: &str, resolution: Option<f64>) -> Result<Dataset> {
-    let ds = Dataset::open(path)?;
+/// Opens the input for a model: a raster as it is, or a product whose bands live in
+/// subdatasets (a Sentinel-2 .SAFE) stacked onto one grid; resampled to the working resolution
+/// when asked.
+pub fn open_input(
+    path: &str,
+    model_bands: &[String],
+    bands: &BandSelection,
+    resolution: Option<f64>,
+) -> Result<Dataset> {
+    let (ds, stacked) = stack::open_product(path, model_bands, resolution)?;
+    if stacked {
+        if matches!(bands, BandSelection::Indices(_)) {
+            return Err(Error::bands(format!(
+                "{path} keeps its bands in subdatasets, so band numbers cannot name them; leave out --bands to match them by name"
+            )));
+        }
+        return Ok(ds);
+    }
     let Some(res) = resolution else { return Ok(ds) };
     if !(res.is_finite() && res > 0.0) {
         return Err(Error::invalid(format!(
@@ -90,7 +105,12 @@ pub fn mask_scene(model: &Model, job: &SceneJob, progress: StageProgress) -> Res
     if let Some(q) = &job.quicklook {
         check_writable(q)?;
     }
-    let ds = open_input(&job.input, job.resolution)?;
+    let ds = open_input(
+        &job.input,
+        &model.card.band_names(),
+        &job.bands,
+        job.resolution,
+    )?;
     let georef = Georef::of(&ds);
     let mut source = GdalSource::new(
         ds,

@@ -24,6 +24,43 @@ pub fn raster_band_name(ds: &Dataset, index: usize) -> String {
         .unwrap_or_default()
 }
 
+/// Every name a band could be matched by: its description, the description's first word
+/// (GDAL's SENTINEL2 driver writes "B4, central wavelength 665 nm"), and `BANDNAME` metadata.
+pub fn band_name_candidates(ds: &Dataset, index: usize) -> Vec<String> {
+    let d = ds.band_description(index);
+    let mut names = vec![d.trim().to_string()];
+    if let Some(first) = d.split([',', ' ', '(']).find(|w| !w.is_empty()) {
+        names.push(first.to_string());
+    }
+    names.extend(ds.band_metadata_item(index, "BANDNAME", ""));
+    names.retain(|n| !n.is_empty());
+    names
+}
+
+/// The common spectral band name any of a band's names resolves to.
+pub fn spectral_key(ds: &Dataset, index: usize) -> Option<&'static str> {
+    band_name_candidates(ds, index)
+        .iter()
+        .find_map(|n| canonical_band(n))
+}
+
+/// The common name (or, for non-spectral inputs such as "dem", the lower-cased name) a band
+/// matches, if any.
+pub fn band_key(ds: &Dataset, index: usize) -> Option<String> {
+    spectral_key(ds, index).map(str::to_string).or_else(|| {
+        band_name_candidates(ds, index)
+            .first()
+            .map(|n| n.to_ascii_lowercase())
+    })
+}
+
+/// The key a model band name is matched with.
+pub fn model_band_key(name: &str) -> String {
+    canonical_band(name)
+        .map(str::to_string)
+        .unwrap_or_else(|| name.trim().to_ascii_lowercase())
+}
+
 /// Returns, for each model band, the 1-based raster band that feeds it.
 pub fn map_bands(
     ds: &Dataset,

@@ -72,7 +72,7 @@ pub struct Dataset {
     pub description: String,
     /// A dataset this one reads through (a VRT made by GDALTranslate refers to its source's
     /// handle), closed only after this one.
-    source: Option<Box<Dataset>>,
+    _source: Option<Box<Dataset>>,
 }
 
 // SAFETY: a GDAL dataset handle may be used from any thread, one thread at a time (not Sync).
@@ -90,11 +90,40 @@ impl Drop for Dataset {
 impl Dataset {
     /// Opens a raster read-only with a message that names the file when GDAL cannot.
     pub fn open(path: &str) -> Result<Dataset> {
+        let ds = Dataset::open_container(path)?;
+        if ds.band_count() == 0 {
+            return Err(Error::input(format!(
+                "{path} has no raster bands of its own{}",
+                if ds.subdatasets().is_empty() {
+                    ""
+                } else {
+                    "; its bands are in subdatasets (see `gdalinfo`)"
+                }
+            )));
+        }
+        Ok(ds)
+    }
+
+    /// Like [`Dataset::open`], but also accepts a product whose bands live only in
+    /// subdatasets (a Sentinel-2 .SAFE, a multi-table GeoPackage, …). A `.SAFE` folder is opened
+    /// through the product metadata file inside it.
+    pub fn open_container(path: &str) -> Result<Dataset> {
         register_drivers();
         if !path.starts_with("/vsi") && !path.contains(':') && !Path::new(path).exists() {
             return Err(Error::input(format!("input raster {path} does not exist")));
         }
-        let c = cstring(path)?;
+        let mut target = path.to_string();
+        if Path::new(path).is_dir() {
+            let inner = ["MTD_MSIL1C.xml", "MTD_MSIL2A.xml"]
+                .iter()
+                .map(|f| Path::new(path).join(f))
+                .find(|p| p.is_file());
+            match inner {
+                Some(p) => target = p.to_string_lossy().into_owned(),
+                None => return Err(Error::input(format!("{path} is a folder, not a raster (for a Sentinel-2 .SAFE, it must hold MTD_MSIL1C.xml or MTD_MSIL2A.xml)"))),
+            }
+        }
+        let c = cstring(&target)?;
         // SAFETY: valid C string; flags ask for a read-only raster, errors reported via CPL.
         let handle = unsafe {
             g::GDALOpenEx(
@@ -111,18 +140,78 @@ impl Dataset {
                 "cannot open {path} as a raster: {why}"
             )));
         }
-        let ds = Dataset {
+        Ok(Dataset {
             handle,
             owned: true,
             description: path.to_string(),
-            source: None,
-        };
-        if ds.band_count() == 0 {
-            return Err(Error::input(format!(
-                "{path} has no raster bands (for a Sentinel-2 .SAFE, open one of its subdatasets, see `gdalinfo`)"
-            )));
+            _source: None,
+        })
+    }
+
+    /// Subdataset names and descriptions (GDAL's SUBDATASETS metadata), in GDAL's order.
+    pub fn subdatasets(&self) -> Vec<(String, String)> {
+        let mut out = Vec::new();
+        for i in 1.. {
+            let name = metadata_item(
+                self.handle as g::GDALMajorObjectH,
+                &format!("SUBDATASET_{i}_NAME"),
+                "SUBDATASETS",
+            );
+            let Some(name) = name else { break };
+            let desc = metadata_item(
+                self.handle as g::GDALMajorObjectH,
+                &format!("SUBDATASET_{i}_DESC"),
+                "SUBDATASETS",
+            )
+            .unwrap_or_default();
+            out.push((name, desc));
         }
-        Ok(ds)
+        out
+    }
+
+    /// All `KEY=VALUE` items of a metadata domain ("" for the default one) of the dataset, or of
+    /// a band when `band` is given.
+    pub fn metadata_list(&self, band: Option<usize>, domain: &str) -> Vec<(String, String)> {
+        let obj = match band {
+            Some(b) => match self.band(b) {
+                Ok(h) => h as g::GDALMajorObjectH,
+                Err(_) => return Vec::new(),
+            },
+            None => self.handle as g::GDALMajorObjectH,
+        };
+        let Ok(d) = CString::new(domain) else {
+            return Vec::new();
+        };
+        let dp = if domain.is_empty() {
+            std::ptr::null()
+        } else {
+            d.as_ptr()
+        };
+        let mut out = Vec::new();
+        // SAFETY: GDAL returns a NULL-terminated list it owns; entries are copied at once.
+        unsafe {
+            let list = g::GDALGetMetadata(obj, dp);
+            if !list.is_null() {
+                let mut i = 0;
+                while !(*list.add(i)).is_null() {
+                    let entry = CStr::from_ptr(*list.add(i)).to_string_lossy().into_owned();
+                    if let Some((k, v)) = entry.split_once('=') {
+                        out.push((k.to_string(), v.to_string()));
+                    }
+                    i += 1;
+                }
+            }
+        }
+        out
+    }
+
+    /// GDAL data type name of a band, e.g. "UInt16".
+    pub fn band_type_name(&self, index: usize) -> String {
+        let Ok(b) = self.band(index) else {
+            return String::new();
+        };
+        // SAFETY: valid band; GDAL returns a static name.
+        unsafe { opt_str(g::GDALGetDataTypeName(g::GDALGetRasterDataType(b))).unwrap_or_default() }
     }
 
     /// Wraps a handle owned by someone else (the C API's caller).
@@ -136,7 +225,7 @@ impl Dataset {
             handle,
             owned: false,
             description,
-            source: None,
+            _source: None,
         }
     }
 
@@ -145,7 +234,7 @@ impl Dataset {
             handle,
             owned: true,
             description: description.to_string(),
-            source: None,
+            _source: None,
         }
     }
 
@@ -155,7 +244,7 @@ impl Dataset {
             handle,
             owned: true,
             description: source.description.clone(),
-            source: Some(Box::new(source)),
+            _source: Some(Box::new(source)),
         }
     }
 

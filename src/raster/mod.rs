@@ -6,6 +6,7 @@ pub mod mosaic;
 pub mod quicklook;
 pub mod scaling;
 pub mod source;
+pub mod stack;
 pub mod writer;
 
 pub use bandmap::BandSelection;

@@ -35,7 +35,7 @@ mod tests {
     #[test]
     fn mirrors_like_numpy_symmetric_padding() {
         // np.pad(np.arange(3), 7, mode="symmetric")
-        let want = [1, 2, 2, 1, 0, 0, 1, 2, 0, 1, 2, 2, 1, 0, 0, 1, 2];
+        let want = [0, 0, 1, 2, 2, 1, 0, 0, 1, 2, 2, 1, 0, 0, 1, 2, 2];
         let got: Vec<usize> = (-7..10).map(|i| reflect(i, 3)).collect();
         assert_eq!(got, want);
         assert_eq!(reflect(0, 1), 0);
