@@ -5,7 +5,7 @@ use crate::error::{Error, Result};
 use crate::model::{CommonClass, Model};
 use crate::postprocess::valid_mask;
 use crate::raster::gdal::{cstring, take_last_error, CStringList};
-use crate::raster::writer::{check_writable, Format, Georef, Product, ProductWriter};
+use crate::raster::writer::{check_writable, Format, Georef, Product, ProductWriter, RasterInfo};
 use crate::raster::{quicklook, stack};
 use crate::raster::{BandSelection, BandSource, Dataset, GdalSource, Scaling};
 use gdal_sys as g;
@@ -120,8 +120,13 @@ pub fn mask_scene(model: &Model, job: &SceneJob, progress: StageProgress) -> Res
         job.nodata,
     )?;
     let (w, h) = (source.width(), source.height());
-    let provenance = provenance(model, job, &source);
-    let class_names: Vec<String> = model.card.classes.iter().map(|c| c.name.clone()).collect();
+    let info = RasterInfo {
+        width: w,
+        height: h,
+        class_names: model.card.classes.iter().map(|c| c.name.clone()).collect(),
+        georef,
+        provenance: provenance(model, job, &source),
+    };
     let want = |p: Product| {
         job.outputs
             .iter()
@@ -132,26 +137,13 @@ pub fn mask_scene(model: &Model, job: &SceneJob, progress: StageProgress) -> Res
     // The class map is always written: the valid pass and the quicklook read it back. When it
     // was not asked for, it goes to a scratch file that is removed at the end.
     let class_target = want(Product::Classes).unwrap_or_else(|| scratch_path(&job.outputs[0].1));
-    let mut classes = ProductWriter::create(
-        &class_target,
-        Product::Classes,
-        job.format,
-        w,
-        h,
-        &class_names,
-        &georef,
-        &provenance,
-    )?;
+    let mut classes = ProductWriter::create(&class_target, Product::Classes, job.format, &info)?;
     let mut probabilities = match want(Product::Probabilities) {
         Some(p) => Some(ProductWriter::create(
             &p,
             Product::Probabilities,
             job.format,
-            w,
-            h,
-            &class_names,
-            &georef,
-            &provenance,
+            &info,
         )?),
         None => None,
     };
@@ -184,16 +176,7 @@ pub fn mask_scene(model: &Model, job: &SceneJob, progress: StageProgress) -> Res
     }
     let mut valid = None;
     if let Some(target) = &valid_target {
-        let mut vw = ProductWriter::create(
-            target,
-            Product::Valid,
-            job.format,
-            w,
-            h,
-            &class_names,
-            &georef,
-            &provenance,
-        )?;
+        let mut vw = ProductWriter::create(target, Product::Valid, job.format, &info)?;
         write_valid(&classes, &mut vw, w, h, job, &mut |f| {
             progress(infer_share + f * (1.0 - infer_share), "valid mask")
         })?;

@@ -48,7 +48,7 @@ pub fn write_mirrored_mosaic(src: &str, dst: &Path, width: usize, height: usize)
     let strip_rows = 256;
     let cols: Vec<usize> = (0..width).map(|x| reflect(x as isize, sw)).collect();
     let mut strip = vec![0f32; strip_rows * width];
-    for b in 0..bands {
+    for (b, plane) in planes.iter().enumerate() {
         // SAFETY: band index within the dataset we created.
         let band = unsafe { g::GDALGetRasterBand(out.handle(), b as i32 + 1) };
         let desc = cstring(&source.band_description(b + 1))?;
@@ -64,7 +64,7 @@ pub fn write_mirrored_mosaic(src: &str, dst: &Path, width: usize, height: usize)
             let rows = strip_rows.min(height - y);
             for r in 0..rows {
                 let sy = reflect((y + r) as isize, sh);
-                let src_row = &planes[b][sy * sw..(sy + 1) * sw];
+                let src_row = &plane[sy * sw..(sy + 1) * sw];
                 for (x, &sx) in cols.iter().enumerate() {
                     strip[r * width + x] = src_row[sx];
                 }

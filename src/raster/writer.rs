@@ -63,6 +63,17 @@ impl Georef {
     }
 }
 
+/// What every product of one input shares: size, the model's class names, georeferencing and
+/// provenance metadata.
+#[derive(Debug, Clone, Default)]
+pub struct RasterInfo {
+    pub width: usize,
+    pub height: usize,
+    pub class_names: Vec<String>,
+    pub georef: Georef,
+    pub provenance: Vec<(String, String)>,
+}
+
 /// A product being written. Dropping it without [`ProductWriter::commit`] deletes the
 /// temporary file.
 pub struct ProductWriter {
@@ -117,12 +128,9 @@ impl ProductWriter {
         target: &Path,
         product: Product,
         format: Format,
-        width: usize,
-        height: usize,
-        class_names: &[String],
-        georef: &Georef,
-        provenance: &[(String, String)],
+        info: &RasterInfo,
     ) -> Result<ProductWriter> {
+        let (width, height) = (info.width, info.height);
         check_writable(target)?;
         super::gdal::register_drivers();
         let file = target
@@ -133,7 +141,7 @@ impl ProductWriter {
         let temp = parent_dir(target).join(format!(".{file}.partial-{}.tif", std::process::id()));
         let (bands, dtype) = match product {
             Product::Classes | Product::Valid => (1, g::GDALDataType::GDT_Byte),
-            Product::Probabilities => (class_names.len(), g::GDALDataType::GDT_Float32),
+            Product::Probabilities => (info.class_names.len(), g::GDALDataType::GDT_Float32),
         };
         let mut options = CStringList::new(&[
             "TILED=YES",
@@ -177,7 +185,7 @@ impl ProductWriter {
             bands,
             format,
         };
-        writer.describe(class_names, georef, provenance)?;
+        writer.describe(&info.class_names, &info.georef, &info.provenance)?;
         Ok(writer)
     }
 

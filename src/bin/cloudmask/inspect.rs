@@ -14,10 +14,7 @@ pub fn models() -> Result<()> {
         );
         return Ok(());
     }
-    println!(
-        "{:<16} {:<40} {:<14} {}",
-        "NAME", "BANDS", "VERSION", "FILE"
-    );
+    println!("{:<16} {:<40} {:<14} FILE", "NAME", "BANDS", "VERSION");
     for m in all {
         match card_of(&m) {
             Ok(card) => println!(
