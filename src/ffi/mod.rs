@@ -1,1 +1,77 @@
-//! C API (in progress)
+//! The C API (`include/cloudmask.h`, generated from this module by cbindgen in `build.rs`).
+//!
+//! A thin shell: every export checks its arguments, calls one library function
+//! (`Model::load`, `engine::mask_window`, `scene::mask_scene`, `runtime::init`) and turns the
+//! result into a status code and this thread's last error. The conventions every function follows
+//! (ownership, NULL, buffers, threads) are written once, in the header's preamble (`cbindgen.toml`).
+//!
+//! - `status`: the status codes and the per-thread last error;
+//! - `panic`: the panic boundary every export runs inside;
+//! - `args`: NULL, string, buffer and option checks;
+//! - `options`: option structs and their defaults;
+//! - `handles`: the `cm_model` handle and what it tells about the model;
+//! - `mask`: masking windows, buffers and whole files.
+
+// The exports take raw pointers from C and check them; their contract is the header's, so they
+// stay `extern "C" fn` rather than `unsafe extern "C" fn` (as in rustls-ffi). Rust code should
+// use the library's own API.
+#![allow(clippy::not_unsafe_ptr_arg_deref)]
+// Argument lists mirror the C signatures.
+#![allow(clippy::too_many_arguments)]
+
+// The header lists functions in this order (kept apart so rustfmt does not sort them).
+mod status;
+
+mod options;
+
+mod handles;
+
+mod mask;
+
+mod args;
+mod panic;
+
+pub use handles::{
+    cm_class, cm_model, cm_model_band_name, cm_model_class_code, cm_model_class_name,
+    cm_model_free, cm_model_get_info, cm_model_info, cm_model_load,
+};
+pub use mask::{cm_gdal_dataset, cm_mask_buffer, cm_mask_dataset, cm_mask_window, cm_progress_fn};
+pub use options::{
+    cm_device, cm_mask_options, cm_mask_options_default, cm_model_options,
+    cm_model_options_default, cm_tiling,
+};
+pub use status::{cm_last_error, cm_last_error_code, cm_status};
+
+use std::os::raw::c_char;
+use std::path::Path;
+
+/// The library version, e.g. "0.1.0" (the same as the CLOUDMASK_VERSION_* macros of the header
+/// it was built with). A static string: do not free it.
+#[no_mangle]
+pub extern "C" fn cm_version() -> *const c_char {
+    static VERSION: &str = concat!(env!("CARGO_PKG_VERSION"), "\0");
+    VERSION.as_ptr().cast()
+}
+
+/// Loads ONNX Runtime from `ort_library` (an absolute path to libonnxruntime.so), or searches for
+/// it when NULL ($CLOUDMASK_ORT_LIB, $ORT_DYLIB_PATH, Python environments with the onnxruntime
+/// wheel, system folders). Optional: `cm_model_load` does it too. A process holds one ONNX
+/// Runtime: a later call naming another library fails with CM_ERROR_RUNTIME_NOT_FOUND.
+#[no_mangle]
+pub extern "C" fn cm_runtime_init(ort_library: *const c_char) -> cm_status {
+    panic::call(|| {
+        // SAFETY: NULL or a NUL-terminated string (header).
+        let path = unsafe { args::opt_text(ort_library, "ort_library") }?;
+        crate::runtime::init(path.map(Path::new)).map(|_| ())
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn version_is_the_crate_version() {
+        // SAFETY: static NUL-terminated string.
+        let v = unsafe { std::ffi::CStr::from_ptr(super::cm_version()) };
+        assert_eq!(v.to_str().unwrap(), crate::VERSION);
+    }
+}

@@ -1,0 +1,243 @@
+//! Masking through the C API: a window of a caller's GDAL dataset, a caller's buffer, or a whole
+//! file into files. Each is a thin shell over `engine::mask_window` or `scene::mask_scene`.
+
+use super::args::{input, need, opt_arg, opt_output, opt_text, output, text};
+use super::handles::{cm_model, model};
+use super::options::{cm_mask_options, mask_options};
+use super::panic::{call, guarded};
+use super::status::cm_status;
+use crate::engine::{check_window, mask_window, MaskOptions, Products, Region};
+use crate::error::{Error, ErrorKind, Result};
+use crate::model::Model;
+use crate::raster::writer::{Format, Product};
+use crate::raster::{BandSelection, BandSource, Dataset, GdalSource, MemorySource, Scaling};
+use crate::scene::{mask_scene, SceneJob};
+use std::ffi::CString;
+use std::os::raw::{c_char, c_void};
+use std::path::PathBuf;
+
+/// A GDAL dataset handle (`GDALDatasetH` from gdal.h, which is a `void *`), opened and owned by
+/// the caller. cloudmask reads from it during the call and never closes it.
+#[allow(non_camel_case_types)]
+pub type cm_gdal_dataset = *mut c_void;
+
+/// Progress callback: `fraction` goes from 0 to 1, `stage` names the step ("masking",
+/// "valid mask", "done"; valid during the call only). Return false to cancel. It is called on
+/// the thread that called cloudmask.
+#[allow(non_camel_case_types)]
+pub type cm_progress_fn = Option<
+    unsafe extern "C" fn(fraction: f64, stage: *const c_char, user_data: *mut c_void) -> bool,
+>;
+
+/// Masks a window of an open GDAL dataset into the caller's buffers.
+///
+/// `band_indices`: NULL to find the model's bands by name (band descriptions such as "B02" or
+/// "blue"), or `n_band_indices` 1-based raster band numbers, one per model band in the model's
+/// order (`cm_model_band_name`). Integer bands are read as Sentinel-2 digital numbers
+/// (reflectance = (DN + offset) / quantification, from the metadata, else / 10000), float bands
+/// as reflectance; each band's nodata value marks nodata pixels.
+///
+/// The window is `width` x `height` pixels at (`x`, `y`). `classes_out` receives width * height
+/// `cm_class` codes, row by row; `valid_out` (may be NULL) receives 1 for usable pixels and 0 for
+/// clouds, shadows, their buffer and nodata. With exact tiling the result equals the same
+/// window of the whole-raster result. `options` may be NULL for the defaults.
+#[no_mangle]
+pub extern "C" fn cm_mask_window(
+    model: *const cm_model,
+    dataset: cm_gdal_dataset,
+    band_indices: *const i32,
+    n_band_indices: usize,
+    options: *const cm_mask_options,
+    x: i32,
+    y: i32,
+    width: i32,
+    height: i32,
+    classes_out: *mut u8,
+    classes_len: usize,
+    valid_out: *mut u8,
+    valid_len: usize,
+) -> cm_status {
+    call(|| {
+        // SAFETY: every pointer is checked for NULL; the caller promises the rest (header).
+        let (m, options, selection, classes, valid) = unsafe {
+            (
+                self::model(model)?,
+                mask_options(options)?,
+                band_selection(band_indices, n_band_indices)?,
+                output(classes_out, classes_len, "classes_out")?,
+                opt_output(valid_out, valid_len, "valid_out")?,
+            )
+        };
+        if dataset.is_null() {
+            return Err(Error::invalid("dataset is NULL"));
+        }
+        // SAFETY: a non-NULL GDALDatasetH the caller keeps open for the duration of the call.
+        let ds = unsafe { Dataset::borrow(dataset) };
+        let mut source =
+            GdalSource::new(ds, &m.card.band_names(), &selection, Scaling::Auto, None)?;
+        let window = check_window(&source, x.into(), y.into(), width.into(), height.into())?;
+        mask_into(m, &mut source, window, &options, classes, valid)
+    })
+}
+
+/// Masks a caller's buffer, taken as a whole raster: `bands` holds `n_bands` planes of
+/// `height` rows of `width` reflectance values (band, row, column), in the model's band order.
+/// `nodata` (may be NULL) is a value that marks nodata in any band; NaN and infinities always do.
+/// `options` may be NULL for the defaults. Outputs as in `cm_mask_window`.
+#[no_mangle]
+pub extern "C" fn cm_mask_buffer(
+    model: *const cm_model,
+    bands: *const f32,
+    n_bands: usize,
+    width: usize,
+    height: usize,
+    nodata: *const f32,
+    options: *const cm_mask_options,
+    classes_out: *mut u8,
+    classes_len: usize,
+    valid_out: *mut u8,
+    valid_len: usize,
+) -> cm_status {
+    call(|| {
+        let total = n_bands
+            .checked_mul(width)
+            .and_then(|n| n.checked_mul(height))
+            .ok_or_else(|| {
+                Error::invalid(format!(
+                    "{n_bands} bands x {width} x {height} values overflow"
+                ))
+            })?;
+        // SAFETY: every pointer is checked for NULL; `bands` holds `total` floats (header).
+        let (m, data, nodata, options, classes, valid) = unsafe {
+            (
+                self::model(model)?,
+                input(bands, total, "bands")?,
+                opt_arg(nodata, "nodata")?.copied(),
+                mask_options(options)?,
+                output(classes_out, classes_len, "classes_out")?,
+                opt_output(valid_out, valid_len, "valid_out")?,
+            )
+        };
+        let mut source = MemorySource::new(data, n_bands, width, height, nodata)?;
+        let window = Region {
+            x: 0,
+            y: 0,
+            w: width,
+            h: height,
+        };
+        mask_into(m, &mut source, window, &options, classes, valid)
+    })
+}
+
+/// Masks a whole raster file into a class-map GeoTIFF at `output_path` (`cm_class` codes with a
+/// colour table) and, when `valid_path` is not NULL, a valid-mask GeoTIFF (1 valid, 0 invalid).
+/// Bands are found by name and read as in `cm_mask_window`; the work streams strip by strip,
+/// so any size fits in memory. Outputs appear only when complete: after a failure or a cancel
+/// no file is left behind. `options` and `progress` may be NULL; `user_data` is passed to
+/// `progress` unchanged.
+#[no_mangle]
+pub extern "C" fn cm_mask_dataset(
+    model: *const cm_model,
+    input_path: *const c_char,
+    output_path: *const c_char,
+    valid_path: *const c_char,
+    options: *const cm_mask_options,
+    progress: cm_progress_fn,
+    user_data: *mut c_void,
+) -> cm_status {
+    call(|| {
+        // SAFETY: every pointer is checked for NULL; strings are NUL-terminated (header).
+        let (m, input, output, valid, options) = unsafe {
+            (
+                self::model(model)?,
+                text(input_path, "input_path")?,
+                text(output_path, "output_path")?,
+                opt_text(valid_path, "valid_path")?,
+                mask_options(options)?,
+            )
+        };
+        let mut outputs = vec![(Product::Classes, PathBuf::from(output))];
+        if let Some(v) = valid {
+            outputs.push((Product::Valid, PathBuf::from(v)));
+        }
+        let job = SceneJob {
+            input: input.to_string(),
+            outputs,
+            format: Format::GTiff,
+            bands: BandSelection::Auto,
+            scaling: Scaling::Auto,
+            nodata: None,
+            resolution: None,
+            options,
+            quicklook: None,
+        };
+        let mut failure = None;
+        let mut report = |fraction: f64, stage: &str| -> bool {
+            let Some(callback) = progress else {
+                return true;
+            };
+            let stage = CString::new(stage).unwrap_or_default();
+            // SAFETY: the caller's function, called as its type says with its own user_data.
+            match guarded(|| unsafe { callback(fraction, stage.as_ptr(), user_data) }) {
+                Ok(go_on) => go_on,
+                Err(e) => {
+                    failure = Some(e);
+                    false
+                }
+            }
+        };
+        let result = mask_scene(m, &job, &mut report);
+        match (result, failure) {
+            (Err(e), Some(f)) if e.kind == ErrorKind::Cancelled => Err(f),
+            (result, _) => result.map(|_| ()),
+        }
+    })
+}
+
+/// Bands by name when `indices` is NULL, else the caller's 1-based band numbers.
+///
+/// # Safety
+/// `indices` is NULL or points to `n` readable `int32_t`.
+unsafe fn band_selection(indices: *const i32, n: usize) -> Result<BandSelection> {
+    if indices.is_null() {
+        return Ok(BandSelection::Auto);
+    }
+    let given = input(indices, n, "band_indices")?;
+    given
+        .iter()
+        .map(|&i| {
+            usize::try_from(i).ok().filter(|&i| i >= 1).ok_or_else(|| {
+                Error::bands(format!(
+                    "band number {i} is invalid: bands are numbered from 1"
+                ))
+            })
+        })
+        .collect::<Result<Vec<_>>>()
+        .map(BandSelection::Indices)
+}
+
+/// Checks the buffers hold the window, masks it, and only then writes the caller's buffers.
+fn mask_into(
+    m: &Model,
+    source: &mut dyn BandSource,
+    window: Region,
+    options: &MaskOptions,
+    classes: &mut [u8],
+    valid: Option<&mut [u8]>,
+) -> Result<()> {
+    let n = window.w * window.h;
+    need("classes_out", classes.len(), n, "bytes")?;
+    if let Some(v) = &valid {
+        need("valid_out", v.len(), n, "bytes")?;
+    }
+    let products = Products {
+        probabilities: false,
+        valid: valid.is_some(),
+    };
+    let result = mask_window(m, source, window, options, products, &mut |_| true)?;
+    classes[..n].copy_from_slice(&result.classes);
+    if let (Some(dst), Some(src)) = (valid, result.valid.as_deref()) {
+        dst[..n].copy_from_slice(src);
+    }
+    Ok(())
+}

@@ -1,0 +1,224 @@
+//! Option structs for loading models and masking, their defaults, and their translation into the
+//! library's own option types (which own every default).
+
+use super::args::{at_least, opt_arg, opt_text, or_default, out};
+use super::panic::call_or;
+use crate::engine::{MaskOptions, Tiling};
+use crate::error::{Error, Result};
+use crate::model::{Device, ModelOptions};
+use crate::postprocess::Buffers;
+use std::os::raw::c_char;
+use std::path::PathBuf;
+
+/// Values of `cm_model_options.device`.
+#[allow(non_camel_case_types)]
+#[repr(i32)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum cm_device {
+    /// ONNX Runtime's CPU execution provider.
+    Cpu = 0,
+    /// ONNX Runtime's CUDA execution provider (cloudmask built with the `cuda` feature and
+    /// onnxruntime-gpu); falls back to CPU when it is not available.
+    Cuda = 1,
+}
+
+/// Values of `cm_mask_options.tiling`.
+#[allow(non_camel_case_types)]
+#[repr(i32)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum cm_tiling {
+    /// Overlapping tiles on a grid anchored to the raster, with context read from around the
+    /// window: any window gives exactly the crop of the whole-raster result.
+    Exact = 0,
+    /// ukis-csmask's own procedure: a window is masked as if it were the whole image. On a
+    /// whole raster both give the same pixels.
+    Ukis = 1,
+}
+
+/// How to load a model. Fill it with `cm_model_options_default`, then change what you need.
+#[allow(non_camel_case_types)]
+#[repr(C)]
+#[derive(Debug, Clone, Copy)]
+pub struct cm_model_options {
+    /// ONNX Runtime threads per inference; 0 = all cores.
+    pub threads: i32,
+    /// A `cm_device` value.
+    pub device: i32,
+    /// Absolute path of libonnxruntime.so, or NULL to search for it (as `cm_runtime_init`).
+    pub ort_library: *const c_char,
+}
+
+/// How to mask. Fill it with `cm_mask_options_default`, then change what you need.
+#[allow(non_camel_case_types)]
+#[repr(C)]
+#[derive(Debug, Clone, Copy)]
+pub struct cm_mask_options {
+    /// A `cm_tiling` value.
+    pub tiling: i32,
+    /// Tiles per ONNX Runtime call, at least 1.
+    pub batch: i32,
+    /// Pixels around clouds and shadows that are also marked invalid in the valid mask;
+    /// -1 = the library's default (4).
+    pub buffer: i32,
+    /// Tile size in pixels, a multiple of `cm_model_info.size_multiple`; -1 = the model's own
+    /// (`cm_model_info.tile_size`, what the network was trained on). Larger tiles run faster
+    /// but change the results of networks with global pooling (such as ukis-csmask's).
+    pub tile: i32,
+    /// Exact tiling: fraction of each tile that overlaps its neighbours, 0 < overlap <= 0.5;
+    /// -1 = the library's default (0.2, as ukis-csmask). Less overlap runs faster but agrees
+    /// less with ukis-csmask.
+    pub overlap: f64,
+}
+
+/// Writes the default model options into `*out_options`: all cores, CPU, ONNX Runtime searched
+/// for. NULL writes nothing.
+#[no_mangle]
+pub extern "C" fn cm_model_options_default(out_options: *mut cm_model_options) {
+    call_or((), || {
+        // SAFETY: checked for NULL; the caller gives a writable struct.
+        let o = unsafe { out(out_options, "out_options") }?;
+        let d = ModelOptions::default();
+        *o = cm_model_options {
+            threads: d.threads as i32,
+            device: cm_device::from(d.device) as i32,
+            ort_library: std::ptr::null(),
+        };
+        Ok(())
+    })
+}
+
+/// Writes the default mask options into `*out_options`: exact tiling, one tile per call, the
+/// default buffer, the model's tile size and the default overlap. NULL writes nothing.
+#[no_mangle]
+pub extern "C" fn cm_mask_options_default(out_options: *mut cm_mask_options) {
+    call_or((), || {
+        // SAFETY: checked for NULL; the caller gives a writable struct.
+        let o = unsafe { out(out_options, "out_options") }?;
+        let d = MaskOptions::default();
+        *o = cm_mask_options {
+            tiling: cm_tiling::from(d.tiling) as i32,
+            batch: d.batch as i32,
+            buffer: -1,
+            tile: -1,
+            overlap: -1.0,
+        };
+        Ok(())
+    })
+}
+
+impl From<Device> for cm_device {
+    fn from(d: Device) -> Self {
+        match d {
+            Device::Cpu => cm_device::Cpu,
+            Device::Cuda => cm_device::Cuda,
+        }
+    }
+}
+
+impl From<Tiling> for cm_tiling {
+    fn from(t: Tiling) -> Self {
+        match t {
+            Tiling::Exact => cm_tiling::Exact,
+            Tiling::Ukis => cm_tiling::Ukis,
+        }
+    }
+}
+
+/// The library's model options from a caller's struct, or the defaults when it is NULL.
+///
+/// # Safety
+/// `p` is NULL or points to a valid struct whose `ort_library` is NULL or a C string.
+pub(crate) unsafe fn model_options(p: *const cm_model_options) -> Result<ModelOptions> {
+    let mut options = ModelOptions::default();
+    let Some(c) = opt_arg(p, "options")? else {
+        return Ok(options);
+    };
+    options.threads = at_least(c.threads, 0, "options->threads")?;
+    options.device = match c.device {
+        x if x == cm_device::Cpu as i32 => Device::Cpu,
+        x if x == cm_device::Cuda as i32 => Device::Cuda,
+        other => {
+            return Err(Error::invalid(format!(
+                "options->device is {other}; use CM_DEVICE_CPU (0) or CM_DEVICE_CUDA (1)"
+            )))
+        }
+    };
+    options.ort_lib = opt_text(c.ort_library, "options->ort_library")?.map(PathBuf::from);
+    Ok(options)
+}
+
+/// The library's mask options from a caller's struct, or the defaults when it is NULL.
+///
+/// # Safety
+/// `p` is NULL or points to a valid struct.
+pub(crate) unsafe fn mask_options(p: *const cm_mask_options) -> Result<MaskOptions> {
+    let mut options = MaskOptions::default();
+    let Some(c) = opt_arg(p, "options")? else {
+        return Ok(options);
+    };
+    options.tiling = match c.tiling {
+        x if x == cm_tiling::Exact as i32 => Tiling::Exact,
+        x if x == cm_tiling::Ukis as i32 => Tiling::Ukis,
+        other => {
+            return Err(Error::invalid(format!(
+                "options->tiling is {other}; use CM_TILING_EXACT (0) or CM_TILING_UKIS (1)"
+            )))
+        }
+    };
+    options.batch = at_least(c.batch, 1, "options->batch")?;
+    if let Some(b) = or_default(c.buffer, 0, "options->buffer")? {
+        options.buffers = Buffers::uniform(b as u32);
+    }
+    options.tile = or_default(c.tile, 1, "options->tile")?;
+    if c.overlap != -1.0 {
+        // The engine checks the range, with its own message.
+        options.overlap = c.overlap;
+    }
+    Ok(options)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::mem::MaybeUninit;
+
+    #[test]
+    fn defaults_translate_to_the_library_defaults() {
+        let mut c = MaybeUninit::<cm_mask_options>::uninit();
+        cm_mask_options_default(c.as_mut_ptr());
+        // SAFETY: written on success.
+        let c = unsafe { c.assume_init() };
+        let from_c = unsafe { mask_options(&c) }.unwrap();
+        let d = MaskOptions::default();
+        assert_eq!(from_c.tiling, d.tiling);
+        assert_eq!(from_c.batch, d.batch);
+        assert_eq!(from_c.buffers, d.buffers);
+        assert_eq!(from_c.tile, d.tile);
+        assert_eq!(from_c.overlap, d.overlap);
+
+        let mut m = MaybeUninit::<cm_model_options>::uninit();
+        cm_model_options_default(m.as_mut_ptr());
+        let m = unsafe { model_options(m.as_ptr()) }.unwrap();
+        assert_eq!(m.threads, 0);
+        assert_eq!(m.device, Device::Cpu);
+        assert!(m.ort_lib.is_none());
+    }
+
+    #[test]
+    fn out_of_range_values_are_refused_with_their_name() {
+        let mut c = MaybeUninit::<cm_mask_options>::uninit();
+        cm_mask_options_default(c.as_mut_ptr());
+        let good = unsafe { c.assume_init() };
+        for (bad, needle) in [
+            (cm_mask_options { tiling: 2, ..good }, "options->tiling"),
+            (cm_mask_options { batch: 0, ..good }, "options->batch"),
+            (cm_mask_options { buffer: -2, ..good }, "options->buffer"),
+            (cm_mask_options { tile: 0, ..good }, "options->tile"),
+        ] {
+            let err = unsafe { mask_options(&bad) }.unwrap_err();
+            assert!(err.message.contains(needle), "{}", err.message);
+        }
+        let with_buffer = unsafe { mask_options(&cm_mask_options { buffer: 0, ..good }) }.unwrap();
+        assert_eq!(with_buffer.buffers.max(), 0);
+    }
+}
