@@ -994,7 +994,7 @@ fn windows(side: i32) -> Vec<(i32, i32, i32, i32)> {
     }
     v.push((0, r.below(side - 3), side, 3)); // full-width strip
     v.push((r.below(side - 2), 0, 2, side)); // full-height strip
-    for _ in 0..6 {
+    for _ in 0..12 {
         let (w, h) = (r.size(400), r.size(400));
         v.push((r.below(side - w + 1), r.below(side - h + 1), w, h));
     }

@@ -91,8 +91,8 @@ pub struct MaskArgs {
     pub format: FormatArg,
     #[arg(long, value_enum, default_value = "exact")]
     pub tiling: TilingArg,
-    /// Tiles per ONNX Runtime call
-    #[arg(long, default_value_t = 4)]
+    /// Tiles per ONNX Runtime call (more costs memory; on CPU it gains little)
+    #[arg(long, default_value_t = 1)]
     pub batch: usize,
     /// Valid-mask buffer in pixels: one number for all cloud and shadow classes, or per class,
     /// e.g. cloud=4,thin=2,shadow=3,nodata=1

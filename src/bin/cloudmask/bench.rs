@@ -191,9 +191,13 @@ pub fn run(a: BenchArgs) -> Result<()> {
     let their_seconds = json["seconds"].as_f64().unwrap_or(theirs.seconds);
     let reference = read_reference_classes(&reference_out, a.size * a.size)?;
 
-    let variants: [(&str, &[&str]); 3] = [
+    let variants: [(&str, &[&str]); 4] = [
         ("ukis", &["--tiling", "ukis"]),
         ("exact (default: ukis grid)", &["--tiling", "exact"]),
+        (
+            "exact, 4 tiles per ONNX Runtime call",
+            &["--tiling", "exact", "--batch", "4"],
+        ),
         (
             "exact, --overlap 0.0625",
             &["--tiling", "exact", "--overlap", "0.0625"],
@@ -273,8 +277,14 @@ pub fn run(a: BenchArgs) -> Result<()> {
             theirs_big,
             memory_gib()
         ));
-        let _ = std::fs::remove_file(&out);
-        let _ = std::fs::remove_file(a.workdir.join("ours_big_valid.tif"));
+        for f in [
+            "ours_big.tif",
+            "ours_big_valid.tif",
+            "ours_big.tif.aux.xml",
+            "ours_big_valid.tif.aux.xml",
+        ] {
+            let _ = std::fs::remove_file(a.workdir.join(f));
+        }
     }
 
     let machine = machine_description();

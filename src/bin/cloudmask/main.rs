@@ -14,7 +14,7 @@ fn main() -> ExitCode {
     // Keep GDAL's block cache modest unless the user chose a size: the engine streams, and the
     // default cache (5 % of RAM) would dominate peak memory.
     if std::env::var_os("GDAL_CACHEMAX").is_none() {
-        std::env::set_var("GDAL_CACHEMAX", "256");
+        std::env::set_var("GDAL_CACHEMAX", "128");
     }
     cloudmask::raster::gdal::silence_gdal_error_printing();
     let cli = args::Cli::parse();
