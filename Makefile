@@ -45,7 +45,9 @@ lint: deps
 	cargo fmt --check
 	cargo clippy --release --all-targets -- -D warnings
 
+# `cargo test` alone does not build the cdylib that the C and Python examples load.
 test: venv lint
+	cargo build $(CARGO_TEST_FLAGS)
 	cargo test $(CARGO_TEST_FLAGS)
 
 # Regenerates include/cloudmask.h from the Rust sources (tests fail while it differs).

@@ -3,20 +3,10 @@
 
 mod common;
 
-use cloudmask::engine::{mask_window, MaskOptions, MaskResult, Products, Region, Tiling};
-use cloudmask::raster::{BandSelection, Dataset, GdalSource, Scaling};
+use cloudmask::engine::{MaskOptions, MaskResult, Products, Region, Tiling};
 use cloudmask::Model;
 
 fn run(model: &Model, path: &str, window: Region, tiling: Tiling) -> MaskResult {
-    let ds = Dataset::open(path).unwrap();
-    let mut source = GdalSource::new(
-        ds,
-        &model.card.band_names(),
-        &BandSelection::Auto,
-        Scaling::Auto,
-        None,
-    )
-    .unwrap();
     let options = MaskOptions {
         tiling,
         ..Default::default()
@@ -25,10 +15,7 @@ fn run(model: &Model, path: &str, window: Region, tiling: Tiling) -> MaskResult 
         valid: true,
         probabilities: true,
     };
-    mask_window(model, &mut source, window, &options, products, &mut |_| {
-        true
-    })
-    .unwrap()
+    common::mask_file(model, path, window, &options, products).unwrap()
 }
 
 fn crop<T: Copy>(full: &[T], full_w: usize, full_h: usize, r: Region) -> Vec<T> {

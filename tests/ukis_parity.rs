@@ -3,8 +3,7 @@
 
 mod common;
 
-use cloudmask::engine::{mask_window, MaskOptions, Products, Region, Tiling};
-use cloudmask::raster::{BandSelection, Dataset, GdalSource, Scaling};
+use cloudmask::engine::{MaskOptions, Products, Region, Tiling};
 
 /// ukis codes (0 clear, 1 cloud, 2 shadow) in cloudmask's common codes.
 fn ukis_to_common(c: u8) -> u8 {
@@ -31,15 +30,6 @@ fn ukis_mode_reproduces_all_four_reference_outputs() {
         let Some(model) = common::model(model_name, 2) else {
             return;
         };
-        let ds = Dataset::open(&scene).unwrap();
-        let mut source = GdalSource::new(
-            ds,
-            &model.card.band_names(),
-            &BandSelection::Auto,
-            Scaling::Auto,
-            None,
-        )
-        .unwrap();
         let options = MaskOptions {
             tiling: Tiling::Ukis,
             ..Default::default()
@@ -50,18 +40,11 @@ fn ukis_mode_reproduces_all_four_reference_outputs() {
             w: 512,
             h: 512,
         };
-        let result = mask_window(
-            &model,
-            &mut source,
-            window,
-            &options,
-            Products {
-                valid: true,
-                probabilities: false,
-            },
-            &mut |_| true,
-        )
-        .unwrap();
+        let products = Products {
+            valid: true,
+            probabilities: false,
+        };
+        let result = common::mask_file(&model, &scene, window, &options, products).unwrap();
 
         let ref_path = dir
             .join("ukis-s2/reference")

@@ -3,7 +3,7 @@
 //! GDAL handles are re-entrant but not thread-safe: [`Dataset`] is `Send` (it may move to a
 //! reader thread) but not `Sync` (two threads must never use it at once).
 
-use crate::error::{Error, Result};
+use crate::error::{Error, ErrorKind, Result};
 use gdal_sys as g;
 use std::ffi::{CStr, CString};
 use std::os::raw::c_char;
@@ -333,6 +333,45 @@ impl Dataset {
         opt_str(unsafe { g::GDALGetProjectionRef(self.handle) }).unwrap_or_default()
     }
 
+    /// Creates a raster with a GDAL driver ("GTiff", "MEM", …) and creation options.
+    pub fn create(
+        driver: &str,
+        path: &str,
+        width: usize,
+        height: usize,
+        bands: usize,
+        data_type: PixelType,
+        options: &[&str],
+    ) -> Result<Dataset> {
+        register_drivers();
+        let c_driver = cstring(driver)?;
+        let c_path = cstring(path)?;
+        let mut opts = CStringList::new(options)?;
+        // SAFETY: valid C strings and a NULL-terminated option list; the handle becomes ours.
+        let handle = unsafe {
+            let drv = g::GDALGetDriverByName(c_driver.as_ptr());
+            if drv.is_null() {
+                return Err(Error::output(format!("GDAL has no {driver} driver")));
+            }
+            g::GDALCreate(
+                drv,
+                c_path.as_ptr(),
+                width as i32,
+                height as i32,
+                bands as i32,
+                data_type.gdal(),
+                opts.as_ptr(),
+            )
+        };
+        if handle.is_null() {
+            return Err(Error::output(format!(
+                "cannot create {path}: {}",
+                take_last_error()
+            )));
+        }
+        Ok(Dataset::from_owned_handle(handle, path))
+    }
+
     /// Reads a window of one band (1-based) as f32, row-major, into `out` (len w*h).
     pub fn read_f32(
         &self,
@@ -343,40 +382,202 @@ impl Dataset {
         h: usize,
         out: &mut [f32],
     ) -> Result<()> {
-        if x + w > self.width() || y + h > self.height() || out.len() != w * h {
+        self.read_f32_resampled(band, x, y, w, h, w, h, out)
+    }
+
+    /// Reads a window into a buffer of `buf_w` x `buf_h`; GDAL picks the nearest pixels when the
+    /// buffer is smaller than the window (for quicklooks).
+    #[allow(clippy::too_many_arguments)]
+    pub fn read_f32_resampled(
+        &self,
+        band: usize,
+        x: usize,
+        y: usize,
+        w: usize,
+        h: usize,
+        buf_w: usize,
+        buf_h: usize,
+        out: &mut [f32],
+    ) -> Result<()> {
+        self.raster_io(
+            band,
+            Io::Read,
+            (x, y, w, h),
+            (buf_w, buf_h),
+            out.as_mut_ptr().cast(),
+            out.len(),
+            PixelType::F32,
+        )
+    }
+
+    /// Writes a window of one band (1-based) from `data` (len w*h, row-major).
+    pub fn write_f32(
+        &self,
+        band: usize,
+        x: usize,
+        y: usize,
+        w: usize,
+        h: usize,
+        data: &[f32],
+    ) -> Result<()> {
+        self.raster_io(
+            band,
+            Io::Write,
+            (x, y, w, h),
+            (w, h),
+            data.as_ptr() as *mut libc::c_void,
+            data.len(),
+            PixelType::F32,
+        )
+    }
+
+    pub fn write_u8(
+        &self,
+        band: usize,
+        x: usize,
+        y: usize,
+        w: usize,
+        h: usize,
+        data: &[u8],
+    ) -> Result<()> {
+        self.raster_io(
+            band,
+            Io::Write,
+            (x, y, w, h),
+            (w, h),
+            data.as_ptr() as *mut libc::c_void,
+            data.len(),
+            PixelType::U8,
+        )
+    }
+
+    pub fn read_u8(
+        &self,
+        band: usize,
+        x: usize,
+        y: usize,
+        w: usize,
+        h: usize,
+        out: &mut [u8],
+    ) -> Result<()> {
+        self.raster_io(
+            band,
+            Io::Read,
+            (x, y, w, h),
+            (w, h),
+            out.as_mut_ptr().cast(),
+            out.len(),
+            PixelType::U8,
+        )
+    }
+
+    /// The one checked path to GDALRasterIO: the window must lie inside the raster and the
+    /// buffer must hold exactly buf_w x buf_h values of `pixel`.
+    #[allow(clippy::too_many_arguments)]
+    fn raster_io(
+        &self,
+        band: usize,
+        io: Io,
+        (x, y, w, h): (usize, usize, usize, usize),
+        (buf_w, buf_h): (usize, usize),
+        buf: *mut libc::c_void,
+        buf_len: usize,
+        pixel: PixelType,
+    ) -> Result<()> {
+        if x + w > self.width() || y + h > self.height() || buf_len != buf_w * buf_h {
             return Err(Error::window(format!(
-                "read of {w}x{h} at ({x},{y}) does not fit {} ({}x{})",
+                "{} of {w}x{h} at ({x},{y}) does not fit {} ({}x{}) or its buffer",
+                io.verb(),
                 self.description,
                 self.width(),
                 self.height()
             )));
         }
         let b = self.band(band)?;
-        // SAFETY: `out` holds exactly w*h f32 values, matching the buffer size and type.
+        let flag = match io {
+            Io::Read => g::GDALRWFlag::GF_Read,
+            Io::Write => g::GDALRWFlag::GF_Write,
+        };
+        // SAFETY: the buffer holds buf_w * buf_h values of `pixel` (checked above); the window
+        // lies inside the raster.
         let err = unsafe {
             g::GDALRasterIO(
                 b,
-                g::GDALRWFlag::GF_Read,
+                flag,
                 x as i32,
                 y as i32,
                 w as i32,
                 h as i32,
-                out.as_mut_ptr() as *mut libc::c_void,
-                w as i32,
-                h as i32,
-                g::GDALDataType::GDT_Float32,
+                buf,
+                buf_w as i32,
+                buf_h as i32,
+                pixel.gdal(),
                 0,
                 0,
             )
         };
         if err != g::CPLErr::CE_None {
-            return Err(Error::input(format!(
-                "reading band {band} of {} failed: {}",
-                self.description,
-                take_last_error()
-            )));
+            let kind = match io {
+                Io::Read => ErrorKind::Input,
+                Io::Write => ErrorKind::Output,
+            };
+            return Err(Error::new(
+                kind,
+                format!(
+                    "{} band {band} of {} failed: {}",
+                    io.verb(),
+                    self.description,
+                    take_last_error()
+                ),
+            ));
         }
         Ok(())
+    }
+
+    pub fn set_band_description(&self, band: usize, text: &str) -> Result<()> {
+        let b = self.band(band)?;
+        let c = cstring(text)?;
+        // SAFETY: valid band; GDAL copies the string.
+        unsafe { g::GDALSetDescription(b as g::GDALMajorObjectH, c.as_ptr()) };
+        Ok(())
+    }
+
+    pub fn set_band_nodata(&self, band: usize, value: f64) -> Result<()> {
+        let b = self.band(band)?;
+        // SAFETY: valid band.
+        unsafe { g::GDALSetRasterNoDataValue(b, value) };
+        Ok(())
+    }
+}
+
+#[derive(Clone, Copy)]
+enum Io {
+    Read,
+    Write,
+}
+
+impl Io {
+    fn verb(self) -> &'static str {
+        match self {
+            Io::Read => "reading",
+            Io::Write => "writing",
+        }
+    }
+}
+
+/// Pixel types cloudmask reads and writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PixelType {
+    U8,
+    F32,
+}
+
+impl PixelType {
+    fn gdal(self) -> g::GDALDataType::Type {
+        match self {
+            PixelType::U8 => g::GDALDataType::GDT_Byte,
+            PixelType::F32 => g::GDALDataType::GDT_Float32,
+        }
     }
 }
 

@@ -1,9 +1,8 @@
 //! Test and benchmark rasters: large mosaics mirrored from a small real scene, and small fixtures.
 
-use super::gdal::{cstring, take_last_error, CStringList, Dataset};
+use super::gdal::{Dataset, PixelType};
 use crate::error::{Error, Result};
 use crate::tiling::mirror::reflect;
-use gdal_sys as g;
 use std::path::Path;
 
 /// Writes a `width` x `height` GeoTIFF (tiled, uncompressed, float32) whose pixel (x, y) is the
@@ -12,52 +11,31 @@ use std::path::Path;
 pub fn write_mirrored_mosaic(src: &str, dst: &Path, width: usize, height: usize) -> Result<()> {
     let source = Dataset::open(src)?;
     let (sw, sh, bands) = (source.width(), source.height(), source.band_count());
-    let mut planes = vec![vec![0f32; sw * sh]; bands];
-    for (b, plane) in planes.iter_mut().enumerate() {
-        source.read_f32(b + 1, 0, 0, sw, sh, plane)?;
-    }
-    let mut options = CStringList::new(&[
+    let options = [
         "TILED=YES",
         "BLOCKXSIZE=256",
         "BLOCKYSIZE=256",
         "BIGTIFF=IF_NEEDED",
         "INTERLEAVE=BAND",
-    ])?;
-    let c_dst = cstring(&dst.to_string_lossy())?;
-    // SAFETY: valid driver, path and NULL-terminated options.
-    let handle = unsafe {
-        let driver = g::GDALGetDriverByName(c"GTiff".as_ptr());
-        g::GDALCreate(
-            driver,
-            c_dst.as_ptr(),
-            width as i32,
-            height as i32,
-            bands as i32,
-            g::GDALDataType::GDT_Float32,
-            options.as_ptr(),
-        )
-    };
-    if handle.is_null() {
-        return Err(Error::output(format!(
-            "cannot create {}: {}",
-            dst.display(),
-            take_last_error()
-        )));
-    }
-    let out = Dataset::from_owned_handle(handle, &dst.to_string_lossy());
-    let strip_rows = 256;
+    ];
+    let out = Dataset::create(
+        "GTiff",
+        &dst.to_string_lossy(),
+        width,
+        height,
+        bands,
+        PixelType::F32,
+        &options,
+    )?;
     let cols: Vec<usize> = (0..width).map(|x| reflect(x as isize, sw)).collect();
+    let strip_rows = 256;
+    let mut plane = vec![0f32; sw * sh];
     let mut strip = vec![0f32; strip_rows * width];
-    for (b, plane) in planes.iter().enumerate() {
-        // SAFETY: band index within the dataset we created.
-        let band = unsafe { g::GDALGetRasterBand(out.handle(), b as i32 + 1) };
-        let desc = cstring(&source.band_description(b + 1))?;
-        // SAFETY: valid band; GDAL copies the string.
-        unsafe {
-            g::GDALSetDescription(band as g::GDALMajorObjectH, desc.as_ptr());
-            if let Some(nd) = source.band_nodata(b + 1) {
-                g::GDALSetRasterNoDataValue(band, nd);
-            }
+    for b in 1..=bands {
+        source.read_f32(b, 0, 0, sw, sh, &mut plane)?;
+        out.set_band_description(b, &source.band_description(b))?;
+        if let Some(nd) = source.band_nodata(b) {
+            out.set_band_nodata(b, nd)?;
         }
         let mut y = 0;
         while y < height {
@@ -69,30 +47,7 @@ pub fn write_mirrored_mosaic(src: &str, dst: &Path, width: usize, height: usize)
                     strip[r * width + x] = src_row[sx];
                 }
             }
-            // SAFETY: `strip` holds at least width * rows f32 values.
-            let err = unsafe {
-                g::GDALRasterIO(
-                    band,
-                    g::GDALRWFlag::GF_Write,
-                    0,
-                    y as i32,
-                    width as i32,
-                    rows as i32,
-                    strip.as_mut_ptr() as *mut libc::c_void,
-                    width as i32,
-                    rows as i32,
-                    g::GDALDataType::GDT_Float32,
-                    0,
-                    0,
-                )
-            };
-            if err != g::CPLErr::CE_None {
-                return Err(Error::output(format!(
-                    "writing {} failed: {}",
-                    dst.display(),
-                    take_last_error()
-                )));
-            }
+            out.write_f32(b, 0, y, width, rows, &strip[..rows * width])?;
             y += rows;
         }
     }
@@ -109,30 +64,17 @@ pub fn write_float_raster(
     descriptions: &[&str],
     nodata: Option<f64>,
 ) -> Result<()> {
-    let mut options = CStringList::new(&["TILED=YES"])?;
-    let c_dst = cstring(&dst.to_string_lossy())?;
-    // SAFETY: valid driver, path and NULL-terminated options.
-    let handle = unsafe {
-        let driver = g::GDALGetDriverByName(c"GTiff".as_ptr());
-        g::GDALCreate(
-            driver,
-            c_dst.as_ptr(),
-            width as i32,
-            height as i32,
-            planes.len() as i32,
-            g::GDALDataType::GDT_Float32,
-            options.as_ptr(),
-        )
-    };
-    if handle.is_null() {
-        return Err(Error::output(format!(
-            "cannot create {}: {}",
-            dst.display(),
-            take_last_error()
-        )));
-    }
-    let out = Dataset::from_owned_handle(handle, &dst.to_string_lossy());
-    for (b, plane) in planes.iter().enumerate() {
+    let out = Dataset::create(
+        "GTiff",
+        &dst.to_string_lossy(),
+        width,
+        height,
+        planes.len(),
+        PixelType::F32,
+        &["TILED=YES"],
+    )?;
+    for (i, plane) in planes.iter().enumerate() {
+        let b = i + 1;
         if plane.len() != width * height {
             return Err(Error::invalid(format!(
                 "plane {b} holds {} values, expected {}",
@@ -140,39 +82,13 @@ pub fn write_float_raster(
                 width * height
             )));
         }
-        let mut data = plane.clone();
-        // SAFETY: band exists; `data` holds width * height values.
-        unsafe {
-            let band = g::GDALGetRasterBand(out.handle(), b as i32 + 1);
-            if let Some(d) = descriptions.get(b) {
-                let c = cstring(d)?;
-                g::GDALSetDescription(band as g::GDALMajorObjectH, c.as_ptr());
-            }
-            if let Some(nd) = nodata {
-                g::GDALSetRasterNoDataValue(band, nd);
-            }
-            let err = g::GDALRasterIO(
-                band,
-                g::GDALRWFlag::GF_Write,
-                0,
-                0,
-                width as i32,
-                height as i32,
-                data.as_mut_ptr() as *mut libc::c_void,
-                width as i32,
-                height as i32,
-                g::GDALDataType::GDT_Float32,
-                0,
-                0,
-            );
-            if err != g::CPLErr::CE_None {
-                return Err(Error::output(format!(
-                    "writing {} failed: {}",
-                    dst.display(),
-                    take_last_error()
-                )));
-            }
+        if let Some(d) = descriptions.get(i) {
+            out.set_band_description(b, d)?;
         }
+        if let Some(nd) = nodata {
+            out.set_band_nodata(b, nd)?;
+        }
+        out.write_f32(b, 0, 0, width, height, plane)?;
     }
     Ok(())
 }

@@ -1,6 +1,6 @@
 //! A PNG quicklook: the scene in true colour with the mask's clouds and shadows drawn over it.
 
-use super::gdal::{cstring, take_last_error, Dataset};
+use super::gdal::{cstring, take_last_error, Dataset, PixelType};
 use crate::error::{Error, Result};
 use crate::model::CommonClass;
 use gdal_sys as g;
@@ -29,51 +29,20 @@ pub fn write_png(
             planes[b][i] = (base[b] * (1.0 - alpha) + colour[b] * alpha).round() as u8;
         }
     }
-    super::gdal::register_drivers();
-    // SAFETY: MEM and PNG drivers; buffers hold exactly w*h bytes per band.
+    let ds = Dataset::create("MEM", "", w, h, 3, PixelType::U8, &[])?;
+    for (b, plane) in planes.iter().enumerate() {
+        ds.write_u8(b + 1, 0, 0, w, h, plane)?;
+    }
+    let temp = path.with_extension("partial.png");
+    let c_temp = cstring(&temp.to_string_lossy())?;
+    // SAFETY: PNG driver lookup and CreateCopy from our open MEM dataset; the copy is closed here.
     unsafe {
-        let mem = g::GDALGetDriverByName(c"MEM".as_ptr());
         let png = g::GDALGetDriverByName(c"PNG".as_ptr());
-        if mem.is_null() || png.is_null() {
+        if png.is_null() {
             return Err(Error::output(
-                "GDAL lacks the MEM or PNG driver needed for the quicklook",
+                "GDAL lacks the PNG driver needed for the quicklook",
             ));
         }
-        let ds = g::GDALCreate(
-            mem,
-            c"".as_ptr(),
-            w as i32,
-            h as i32,
-            3,
-            g::GDALDataType::GDT_Byte,
-            std::ptr::null_mut(),
-        );
-        if ds.is_null() {
-            return Err(Error::output(format!(
-                "cannot create the quicklook: {}",
-                take_last_error()
-            )));
-        }
-        let ds = Dataset::from_owned_handle(ds, "quicklook");
-        for (b, plane) in planes.iter_mut().enumerate() {
-            let band = g::GDALGetRasterBand(ds.handle(), b as i32 + 1);
-            g::GDALRasterIO(
-                band,
-                g::GDALRWFlag::GF_Write,
-                0,
-                0,
-                w as i32,
-                h as i32,
-                plane.as_mut_ptr() as *mut libc::c_void,
-                w as i32,
-                h as i32,
-                g::GDALDataType::GDT_Byte,
-                0,
-                0,
-            );
-        }
-        let temp = path.with_extension("partial.png");
-        let c_temp = cstring(&temp.to_string_lossy())?;
         let out = g::GDALCreateCopy(
             png,
             c_temp.as_ptr(),
@@ -91,40 +60,16 @@ pub fn write_png(
             )));
         }
         g::GDALClose(out);
-        let _ = std::fs::remove_file(temp.with_extension("png.aux.xml"));
-        std::fs::rename(&temp, path)
-            .map_err(|e| Error::output(format!("cannot write {}: {e}", path.display())))?;
     }
+    let _ = std::fs::remove_file(temp.with_extension("png.aux.xml"));
+    std::fs::rename(&temp, path)
+        .map_err(|e| Error::output(format!("cannot write {}: {e}", path.display())))?;
     Ok(())
 }
 
-/// Reads a band decimated to `w` x `h` (GDAL picks nearest pixels).
+/// Reads a whole band decimated to `w` x `h` (GDAL picks nearest pixels).
 pub fn read_decimated(ds: &Dataset, band: usize, w: usize, h: usize) -> Result<Vec<f32>> {
     let mut out = vec![0f32; w * h];
-    // SAFETY: buffer of w*h f32; band index checked by the caller.
-    let err = unsafe {
-        let b = g::GDALGetRasterBand(ds.handle(), band as i32);
-        g::GDALRasterIO(
-            b,
-            g::GDALRWFlag::GF_Read,
-            0,
-            0,
-            ds.width() as i32,
-            ds.height() as i32,
-            out.as_mut_ptr() as *mut libc::c_void,
-            w as i32,
-            h as i32,
-            g::GDALDataType::GDT_Float32,
-            0,
-            0,
-        )
-    };
-    if err != g::CPLErr::CE_None {
-        return Err(Error::input(format!(
-            "reading {} for the quicklook failed: {}",
-            ds.description,
-            take_last_error()
-        )));
-    }
+    ds.read_f32_resampled(band, 0, 0, ds.width(), ds.height(), w, h, &mut out)?;
     Ok(out)
 }

@@ -3,7 +3,7 @@
 //! Every product is written to a hidden temporary file beside the target and renamed into place
 //! only when complete, so a failure or a cancel never leaves a half-written output.
 
-use super::gdal::{cstring, set_metadata_item, take_last_error, CStringList, Dataset};
+use super::gdal::{cstring, set_metadata_item, take_last_error, CStringList, Dataset, PixelType};
 use crate::error::{Error, Result};
 use crate::model::CommonClass;
 use gdal_sys as g;
@@ -139,46 +139,31 @@ impl ProductWriter {
             .to_string_lossy()
             .to_string();
         let temp = parent_dir(target).join(format!(".{file}.partial-{}.tif", std::process::id()));
-        let (bands, dtype) = match product {
-            Product::Classes | Product::Valid => (1, g::GDALDataType::GDT_Byte),
-            Product::Probabilities => (info.class_names.len(), g::GDALDataType::GDT_Float32),
+        let (bands, pixel) = match product {
+            Product::Classes | Product::Valid => (1, PixelType::U8),
+            Product::Probabilities => (info.class_names.len(), PixelType::F32),
         };
-        let mut options = CStringList::new(&[
+        let options = [
             "TILED=YES",
             "BLOCKXSIZE=256",
             "BLOCKYSIZE=256",
             "COMPRESS=DEFLATE",
             "BIGTIFF=IF_SAFER",
             "INTERLEAVE=BAND",
-        ])?;
-        let c_temp = cstring(&temp.to_string_lossy())?;
-        // SAFETY: driver name and paths are valid C strings; the option list is NULL-terminated.
-        let handle = unsafe {
-            let driver = g::GDALGetDriverByName(c"GTiff".as_ptr());
-            if driver.is_null() {
-                return Err(Error::output("GDAL has no GTiff driver"));
-            }
-            g::GDALCreate(
-                driver,
-                c_temp.as_ptr(),
-                width as i32,
-                height as i32,
-                bands as i32,
-                dtype,
-                options.as_ptr(),
-            )
-        };
-        if handle.is_null() {
-            return Err(Error::output(format!(
-                "cannot create {}: {}",
-                temp.display(),
-                take_last_error()
-            )));
-        }
+        ];
+        let ds = Dataset::create(
+            "GTiff",
+            &temp.to_string_lossy(),
+            width,
+            height,
+            bands,
+            pixel,
+            &options,
+        )?;
         let writer = ProductWriter {
             product,
             target: target.to_path_buf(),
-            ds: Some(Dataset::from_owned_handle(handle, &temp.to_string_lossy())),
+            ds: Some(ds),
             temp,
             width,
             height,
@@ -299,90 +284,38 @@ impl ProductWriter {
         Ok(())
     }
 
-    fn io(
-        &self,
-        band: usize,
-        y: usize,
-        rows: usize,
-        buf: *mut libc::c_void,
-        dtype: g::GDALDataType::Type,
-        flag: g::GDALRWFlag::Type,
-    ) -> Result<()> {
-        if y + rows > self.height {
-            return Err(Error::output(format!(
-                "rows {y}..{} lie outside {}",
-                y + rows,
-                self.temp.display()
-            )));
-        }
-        // SAFETY: callers pass a buffer of exactly width * rows values of `dtype`.
-        let err = unsafe {
-            g::GDALRasterIO(
-                self.band(band),
-                flag,
-                0,
-                y as i32,
-                self.width as i32,
-                rows as i32,
-                buf,
-                self.width as i32,
-                rows as i32,
-                dtype,
-                0,
-                0,
-            )
-        };
-        if err != g::CPLErr::CE_None {
-            return Err(Error::output(format!(
-                "writing {} failed: {}",
-                self.temp.display(),
-                take_last_error()
-            )));
-        }
-        Ok(())
+    fn dataset(&self) -> Result<&Dataset> {
+        self.ds
+            .as_ref()
+            .ok_or_else(|| Error::output(format!("{} is already closed", self.temp.display())))
     }
 
     /// Writes full-width rows of a single-band byte product.
     pub fn write_u8_rows(&mut self, y: usize, rows: usize, data: &[u8]) -> Result<()> {
-        assert_eq!(data.len(), rows * self.width);
-        self.io(
-            1,
-            y,
-            rows,
-            data.as_ptr() as *mut libc::c_void,
-            g::GDALDataType::GDT_Byte,
-            g::GDALRWFlag::GF_Write,
-        )
+        self.dataset()?.write_u8(1, 0, y, self.width, rows, data)
     }
 
     /// Reads back full-width rows of a single-band byte product (for the valid mask pass).
     pub fn read_u8_rows(&self, y: usize, rows: usize) -> Result<Vec<u8>> {
         let mut out = vec![0u8; rows * self.width];
-        self.io(
-            1,
-            y,
-            rows,
-            out.as_mut_ptr() as *mut libc::c_void,
-            g::GDALDataType::GDT_Byte,
-            g::GDALRWFlag::GF_Read,
-        )?;
+        self.dataset()?
+            .read_u8(1, 0, y, self.width, rows, &mut out)?;
         Ok(out)
     }
 
     /// Writes full-width rows of every band of a float product; `data` is (band, row, column).
     pub fn write_f32_rows(&mut self, y: usize, rows: usize, data: &[f32]) -> Result<()> {
         let n = rows * self.width;
-        assert_eq!(data.len(), n * self.bands);
+        if data.len() != n * self.bands {
+            return Err(Error::output(format!(
+                "{} values given for {} bands of {rows} rows",
+                data.len(),
+                self.bands
+            )));
+        }
+        let ds = self.dataset()?;
         for b in 0..self.bands {
-            let plane = &data[b * n..(b + 1) * n];
-            self.io(
-                b + 1,
-                y,
-                rows,
-                plane.as_ptr() as *mut libc::c_void,
-                g::GDALDataType::GDT_Float32,
-                g::GDALRWFlag::GF_Write,
-            )?;
+            ds.write_f32(b + 1, 0, y, self.width, rows, &data[b * n..(b + 1) * n])?;
         }
         Ok(())
     }

@@ -77,3 +77,23 @@ impl Drop for TempDir {
         let _ = std::fs::remove_dir_all(&self.0);
     }
 }
+
+/// Masks a window of a raster file, bands matched by name: what most tests need.
+pub fn mask_file(
+    model: &Model,
+    path: &str,
+    window: cloudmask::Region,
+    options: &cloudmask::MaskOptions,
+    products: cloudmask::Products,
+) -> cloudmask::Result<cloudmask::MaskResult> {
+    use cloudmask::raster::{BandSelection, GdalSource, Scaling};
+    let ds = Dataset::open(path)?;
+    let mut source = GdalSource::new(
+        ds,
+        &model.card.band_names(),
+        &BandSelection::Auto,
+        Scaling::Auto,
+        None,
+    )?;
+    cloudmask::mask_window(model, &mut source, window, options, products, &mut |_| true)
+}
