@@ -8,7 +8,7 @@ MODEL ?= ukis-6b-l1c
 OUT ?= out/demo
 VENV := .venv
 PYTHON := $(VENV)/bin/python
-APT_PACKAGES := libgdal-dev gdal-bin pkg-config python3-venv gcc
+APT_PACKAGES := libgdal-dev gdal-bin pkg-config python3-venv gcc g++
 CARGO_TEST_FLAGS ?= --release
 
 .PHONY: demo test deps venv build lint header bench clean

@@ -7,9 +7,12 @@ use crate::error::{Error, Result};
 use crate::model::{CommonClass, Model, OutputKind};
 use crate::postprocess::{argmax, softmax_planes, valid_mask, Buffers};
 use crate::raster::{BandSource, Cropped};
-use crate::tiling::{blend::tukey, mirror, BlendGrid, TileRect, UKIS_OVERLAP};
+use crate::tiling::{
+    blend::tukey, mirror, BlendGrid, TileCache, TileOutput, TileRect, UKIS_OVERLAP,
+};
 use rayon::prelude::*;
-use std::sync::mpsc;
+use std::collections::VecDeque;
+use std::sync::{mpsc, Arc};
 
 /// Exact mode's default overlap (see docs/BENCHMARKS.md for its speed and agreement with ukis).
 pub const DEFAULT_OVERLAP: f64 = 0.2;
@@ -38,6 +41,9 @@ pub struct MaskOptions {
     pub tile: Option<usize>,
     /// Exact mode: fraction of each tile overlapping its neighbours. ukis mode always uses 0.2.
     pub overlap: f64,
+    /// Exact mode: tile outputs shared between calls on the same raster with the same model and
+    /// options (the GDAL plugin's block reads). Never share one across rasters or models.
+    pub cache: Option<Arc<TileCache>>,
 }
 
 impl Default for MaskOptions {
@@ -48,6 +54,7 @@ impl Default for MaskOptions {
             buffers: Buffers::default(),
             tile: None,
             overlap: DEFAULT_OVERLAP,
+            cache: None,
         }
     }
 }
@@ -302,15 +309,7 @@ pub fn compute(
     let grid = BlendGrid { tile, overlap };
     let tiles = grid.tiles(region.x, region.y, region.w, region.h);
     let mut asm = BlendAssembler::new(grid, region, card.common_codes(), want_probabilities);
-    run_tiles(
-        model,
-        source,
-        &tiles,
-        options.batch,
-        &mut asm,
-        sink,
-        progress,
-    )
+    run_tiles(model, source, &tiles, options, &mut asm, sink, progress)
 }
 
 /// Receives tile outputs in tile order and emits finished strips.
@@ -338,7 +337,7 @@ fn run_tiles(
     model: &Model,
     source: &mut dyn BandSource,
     tiles: &[TileRect],
-    batch: usize,
+    options: &MaskOptions,
     asm: &mut dyn Assembler,
     sink: &mut dyn FnMut(Strip) -> Result<()>,
     progress: Progress,
@@ -346,18 +345,34 @@ fn run_tiles(
     if tiles.is_empty() {
         return asm.finish(sink);
     }
-    let batch = batch.max(1);
+    let batch = options.batch.max(1);
     let size = tiles[0].size;
     let bands = model.n_bands();
     let classes = model.n_classes();
     let plane = size * size;
     let card = &model.card;
     let logits = card.output == OutputKind::Logits;
+    // ukis mode masks a window as an image of its own: its tiles are not the raster's tiles.
+    let cache = options
+        .cache
+        .as_deref()
+        .filter(|_| options.tiling == Tiling::Exact);
+    let cached: Vec<Option<Arc<TileOutput>>> = tiles
+        .iter()
+        .map(|t| cache.and_then(|c| c.get(t.row, t.col)))
+        .collect();
+    let missing: Vec<TileRect> = tiles
+        .iter()
+        .zip(&cached)
+        .filter(|(_, c)| c.is_none())
+        .map(|(t, _)| *t)
+        .collect();
     std::thread::scope(|scope| -> Result<()> {
         // Bounded channel: at most two batches wait, so memory stays flat.
         let (tx, rx) = mpsc::sync_channel::<Result<TileInput>>(2 * batch);
+        let to_read = &missing;
         scope.spawn(move || {
-            for t in tiles {
+            for t in to_read {
                 let item = read_tile(source, t, card);
                 let failed = item.is_err();
                 if tx.send(item).is_err() || failed {
@@ -365,36 +380,53 @@ fn run_tiles(
                 }
             }
         });
-        let mut done = 0usize;
-        while done < tiles.len() {
-            let n = batch.min(tiles.len() - done);
-            let mut input = Vec::with_capacity(n * bands * plane);
-            let mut nodata = Vec::with_capacity(n);
-            for _ in 0..n {
-                let t = rx.recv().map_err(|_| {
-                    Error::new(
-                        crate::error::ErrorKind::Internal,
-                        "tile reader stopped unexpectedly",
-                    )
-                })??;
-                input.extend_from_slice(&t.data);
-                nodata.push(t.nodata);
-            }
-            let mut out = model.run(&input, n, size)?;
-            if logits {
-                out.par_chunks_mut(classes * plane)
-                    .for_each(|t| softmax_planes(t, classes, plane));
-            }
-            for (k, nd) in nodata.iter().enumerate() {
-                asm.accept(
-                    &tiles[done + k],
-                    &out[k * classes * plane..(k + 1) * classes * plane],
-                    nd,
-                    sink,
-                )?;
-            }
-            done += n;
-            if !progress(done as f64 / tiles.len() as f64) {
+        // Outputs of computed tiles not yet handed to the assembler, in tile order.
+        let mut ready: VecDeque<Arc<TileOutput>> = VecDeque::new();
+        let mut computed = 0usize;
+        for (i, t) in tiles.iter().enumerate() {
+            let output = match &cached[i] {
+                Some(hit) => hit.clone(),
+                None => {
+                    if ready.is_empty() {
+                        let n = batch.min(missing.len() - computed);
+                        let mut input = Vec::with_capacity(n * bands * plane);
+                        let mut nodata = Vec::with_capacity(n);
+                        for _ in 0..n {
+                            let t = rx.recv().map_err(|_| {
+                                Error::new(
+                                    crate::error::ErrorKind::Internal,
+                                    "tile reader stopped unexpectedly",
+                                )
+                            })??;
+                            input.extend_from_slice(&t.data);
+                            nodata.push(t.nodata);
+                        }
+                        let mut out = model.run(&input, n, size)?;
+                        if logits {
+                            out.par_chunks_mut(classes * plane)
+                                .for_each(|t| softmax_planes(t, classes, plane));
+                        }
+                        for (k, nd) in nodata.into_iter().enumerate() {
+                            let tile = &missing[computed + k];
+                            let output = Arc::new(TileOutput {
+                                probabilities: out[k * classes * plane..(k + 1) * classes * plane]
+                                    .to_vec(),
+                                nodata: nd,
+                            });
+                            if let Some(c) = cache {
+                                c.put(tile.row, tile.col, output.clone());
+                            }
+                            ready.push_back(output);
+                        }
+                        computed += n;
+                    }
+                    ready.pop_front().ok_or_else(|| {
+                        Error::new(crate::error::ErrorKind::Internal, "tile output missing")
+                    })?
+                }
+            };
+            asm.accept(t, &output.probabilities, &output.nodata, sink)?;
+            if !progress((i + 1) as f64 / tiles.len() as f64) {
                 return Err(Error::cancelled());
             }
         }

@@ -166,3 +166,59 @@ fn one_model_serves_several_threads_with_identical_results() {
         assert_eq!(a.valid, b.valid);
     }
 }
+
+#[test]
+fn a_shared_tile_cache_gives_the_same_pixels_with_less_work() {
+    let Some(scene) = common::sample_scene() else {
+        return;
+    };
+    let Some(model) = common::model("ukis-6b-l1c", 2) else {
+        return;
+    };
+    let whole = run(
+        &model,
+        &scene,
+        Region {
+            x: 0,
+            y: 0,
+            w: 512,
+            h: 512,
+        },
+        Tiling::Exact,
+    );
+    let cache = std::sync::Arc::new(cloudmask::tiling::TileCache::new(64 << 20));
+    let options = MaskOptions {
+        cache: Some(cache.clone()),
+        ..Default::default()
+    };
+    let products = Products {
+        valid: true,
+        probabilities: false,
+    };
+    // GDAL-style 128 x 128 blocks, each masked on its own.
+    for by in 0..4 {
+        for bx in 0..4 {
+            let block = Region {
+                x: bx * 128,
+                y: by * 128,
+                w: 128,
+                h: 128,
+            };
+            let r = common::mask_file(&model, &scene, block, &options, products).unwrap();
+            assert_eq!(
+                r.classes,
+                crop(&whole.classes, 512, 512, block),
+                "block {bx},{by}"
+            );
+            assert_eq!(
+                r.valid.unwrap(),
+                crop(whole.valid.as_ref().unwrap(), 512, 512, block),
+                "block {bx},{by}"
+            );
+        }
+    }
+    // 3 x 3 tiles cover the raster; the 16 blocks (grown by the buffer) ask for 36 or more.
+    let (hits, misses) = cache.stats();
+    assert_eq!(misses, 9, "each tile computed once");
+    assert!(hits + misses >= 36, "{hits} hits");
+}

@@ -107,6 +107,7 @@ pub fn run(a: MaskArgs) -> Result<()> {
         buffers: parse_buffers(&a.buffer)?,
         tile: a.tile,
         overlap: a.overlap.unwrap_or(DEFAULT_OVERLAP),
+        cache: None,
     };
     let job = SceneJob {
         input: a.input.clone(),
