@@ -135,7 +135,6 @@ pub fn mask_window(
         window.h as i64,
     )?;
     check_bands(model, source)?;
-    let c = model.n_classes();
     match options.tiling {
         Tiling::Exact => {
             // The valid mask's buffer reaches `margin` pixels: compute classes that far around the
@@ -146,17 +145,7 @@ pub fn mask_window(
                 0
             };
             let region = grow(window, margin, source.width(), source.height());
-            let mut acc = Accumulator::new(region, c, products.probabilities);
-            compute(
-                model,
-                source,
-                region,
-                options,
-                products.probabilities,
-                &mut |s| acc.put(s),
-                progress,
-            )?;
-            Ok(acc.into_result(window, products.valid.then_some(&options.buffers)))
+            mask_region(model, source, region, window, options, products, progress)
         }
         Tiling::Ukis => {
             let mut cropped = Cropped {
@@ -166,25 +155,47 @@ pub fn mask_window(
                 w: window.w,
                 h: window.h,
             };
-            let region = Region {
+            let whole = Region {
                 x: 0,
                 y: 0,
                 w: window.w,
                 h: window.h,
             };
-            let mut acc = Accumulator::new(region, c, products.probabilities);
-            compute(
+            mask_region(
                 model,
                 &mut cropped,
-                region,
+                whole,
+                whole,
                 options,
-                products.probabilities,
-                &mut |s| acc.put(s),
+                products,
                 progress,
-            )?;
-            Ok(acc.into_result(region, products.valid.then_some(&options.buffers)))
+            )
         }
     }
+}
+
+/// Computes `region` of `source` into memory and returns the `window` part of it (inside the
+/// region), with the valid mask derived over the whole region.
+fn mask_region(
+    model: &Model,
+    source: &mut dyn BandSource,
+    region: Region,
+    window: Region,
+    options: &MaskOptions,
+    products: Products,
+    progress: Progress,
+) -> Result<MaskResult> {
+    let mut acc = Accumulator::new(region, model.n_classes(), products.probabilities);
+    compute(
+        model,
+        source,
+        region,
+        options,
+        products.probabilities,
+        &mut |s| acc.put(s),
+        progress,
+    )?;
+    Ok(acc.into_result(window, products.valid.then_some(&options.buffers)))
 }
 
 pub fn check_bands(model: &Model, source: &dyn BandSource) -> Result<()> {
