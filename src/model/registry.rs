@@ -38,12 +38,32 @@ pub fn list_models() -> Vec<ModelEntry> {
     for dir in model_dirs() {
         found.extend(models_in_dir(&dir, ""));
     }
-    for site in crate::runtime::python_roots() {
+    for site in model_site_packages() {
         found.extend(models_in_dir(&site.join("ukis_csmask"), "ukis-"));
     }
     let mut seen = std::collections::HashSet::new();
     found.retain(|m| seen.insert(m.name.clone()));
     found
+}
+
+/// Python folders searched for the ukis_csmask package: the site-packages ONNX Runtime was
+/// loaded (or would be loaded) from first, since inside gdal_translate or QGIS that is often the
+/// only pointer to the user's environment, then the usual ones.
+fn model_site_packages() -> Vec<PathBuf> {
+    let ort = crate::runtime::loaded()
+        .map(|rt| rt.path.clone())
+        .or_else(crate::runtime::locate);
+    // .../site-packages/onnxruntime/capi/libonnxruntime.so.X
+    let mut dirs: Vec<PathBuf> = ort
+        .and_then(|p| p.ancestors().nth(3).map(Path::to_path_buf))
+        .into_iter()
+        .collect();
+    for root in crate::runtime::python_roots() {
+        if !dirs.contains(&root) {
+            dirs.push(root);
+        }
+    }
+    dirs
 }
 
 /// `*.onnx` files in one folder; ukis files `model_6b_l1c.onnx` become `ukis-6b-l1c`.

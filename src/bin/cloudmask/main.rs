@@ -11,6 +11,10 @@ use clap::Parser;
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
+    // Die quietly when the reader of our output goes away (`cloudmask models | head`), as Unix
+    // tools do, instead of panicking on a broken pipe.
+    // SAFETY: restoring the default action of a signal at start-up.
+    unsafe { libc::signal(libc::SIGPIPE, libc::SIG_DFL) };
     // Keep GDAL's block cache modest unless the user chose a size: the engine streams, and the
     // default cache (5 % of RAM) would dominate peak memory.
     if std::env::var_os("GDAL_CACHEMAX").is_none() {
