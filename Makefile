@@ -8,7 +8,7 @@ MODEL ?= ukis-6b-l1c
 OUT ?= out/demo
 VENV := .venv
 PYTHON := $(VENV)/bin/python
-APT_PACKAGES := libgdal-dev gdal-bin pkg-config python3-venv gcc g++
+APT_PACKAGES := libgdal-dev gdal-bin python3-gdal pkg-config python3-venv gcc g++
 CARGO_TEST_FLAGS ?= --release
 
 .PHONY: demo test deps venv build lint header bench clean
@@ -60,3 +60,18 @@ bench: venv build
 clean:
 	cargo clean
 	rm -rf $(OUT)
+
+# Installs the GDAL plugin (as gdal_cloudmask.so, the name GDAL auto-loads) and the CLI.
+# PREFIX=/usr/local or GDAL_PLUGIN_DIR=/some/dir to choose; then set the variable it prints.
+PREFIX ?= $(HOME)/.local
+GDAL_PLUGIN_DIR ?= $(PREFIX)/lib/gdalplugins
+GDAL_DEFAULT_PLUGIN_DIR ?= /usr/lib/x86_64-linux-gnu/gdalplugins
+
+.PHONY: install
+install: build
+	install -d "$(GDAL_PLUGIN_DIR)" "$(PREFIX)/bin"
+	install -m 755 target/release/libcloudmask.so "$(GDAL_PLUGIN_DIR)/gdal_cloudmask.so"
+	install -m 755 target/release/cloudmask "$(PREFIX)/bin/cloudmask"
+	@echo "installed $(GDAL_PLUGIN_DIR)/gdal_cloudmask.so and $(PREFIX)/bin/cloudmask"
+	@echo "GDAL finds the plugin once this is set (GDAL's default folder first: setting it replaces the default):"
+	@echo "  export GDAL_DRIVER_PATH=$(GDAL_DEFAULT_PLUGIN_DIR):$(GDAL_PLUGIN_DIR)"

@@ -3,11 +3,16 @@
 //! Every build writes it to `$OUT_DIR/cloudmask.h` (tests/header.rs compares that with the
 //! committed `include/cloudmask.h`); only `CLOUDMASK_REGEN_HEADER=1` (`make header`) rewrites the
 //! committed copy, so ordinary builds never touch tracked files.
+//!
+//! It also compiles the GDAL plugin's C++ driver shim (`src/gdal_plugin/driver/shim.cpp`): GDAL
+//! 3.6 defines raster drivers only in C++. Headers come from `pkg-config --cflags gdal`, else
+//! /usr/include/gdal.
 
 use std::env;
 use std::path::PathBuf;
 
 fn main() {
+    compile_driver_shim();
     println!("cargo:rerun-if-changed=src/ffi");
     println!("cargo:rerun-if-changed=cbindgen.toml");
     println!("cargo:rerun-if-env-changed=CLOUDMASK_REGEN_HEADER");
@@ -50,4 +55,31 @@ fn main() {
             committed.display()
         );
     }
+}
+
+/// Builds the CLOUDMASK driver's C++ adapter into a static library linked into the crate
+/// (libstdc++ is linked by `cc`; libgdal by gdal-sys).
+fn compile_driver_shim() {
+    let shim = "src/gdal_plugin/driver/shim.cpp";
+    println!("cargo:rerun-if-changed={shim}");
+    let mut build = cc::Build::new();
+    build.cpp(true).file(shim).flag_if_supported("-std=c++17");
+    let cflags = std::process::Command::new("pkg-config")
+        .args(["--cflags", "gdal"])
+        .output()
+        .ok()
+        .filter(|o| o.status.success())
+        .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
+        .unwrap_or_default();
+    let includes: Vec<&str> = cflags
+        .split_whitespace()
+        .filter_map(|f| f.strip_prefix("-I"))
+        .collect();
+    if includes.is_empty() {
+        build.include("/usr/include/gdal");
+    }
+    for dir in includes {
+        build.include(dir);
+    }
+    build.compile("cloudmask_gdal_driver");
 }

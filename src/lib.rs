@@ -7,6 +7,7 @@
 pub mod engine;
 pub mod error;
 pub mod ffi;
+pub mod gdal_plugin;
 pub mod model;
 pub mod onnx;
 pub mod postprocess;

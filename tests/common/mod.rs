@@ -97,3 +97,48 @@ pub fn mask_file(
     )?;
     cloudmask::mask_window(model, &mut source, window, options, products, &mut |_| true)
 }
+
+/// A folder holding this build's cdylib under the name GDAL auto-loads (`gdal_cloudmask.so`),
+/// for `GDAL_DRIVER_PATH`. `None` with a message when the cdylib was not built.
+pub fn gdal_plugin_dir() -> Option<PathBuf> {
+    // Test binaries live in target/<profile>/deps; the cdylib in target/<profile>.
+    let profile_dir = std::env::current_exe()
+        .ok()?
+        .parent()?
+        .parent()?
+        .to_path_buf();
+    let lib = profile_dir.join("libcloudmask.so");
+    if !lib.is_file() {
+        eprintln!(
+            "SKIP: {} is missing: run `cargo build` first (make test does)",
+            lib.display()
+        );
+        return None;
+    }
+    let dir = profile_dir.join("gdalplugins");
+    std::fs::create_dir_all(&dir).ok()?;
+    let plugin = dir.join("gdal_cloudmask.so");
+    // A copy, not a link: the test processes may start while cargo rewrites the cdylib.
+    let stale = std::fs::metadata(&plugin).and_then(|m| m.modified()).ok()
+        < std::fs::metadata(&lib).and_then(|m| m.modified()).ok();
+    if stale {
+        let tmp = dir.join(format!(".gdal_cloudmask.so.{}", std::process::id()));
+        std::fs::copy(&lib, &tmp).ok()?;
+        std::fs::rename(&tmp, &plugin).ok()?;
+    }
+    Some(dir)
+}
+
+/// `GDAL_DRIVER_PATH` that keeps GDAL's default plugin folder and adds ours.
+pub fn gdal_driver_path(plugin_dir: &std::path::Path) -> String {
+    format!(
+        "/usr/lib/x86_64-linux-gnu/gdalplugins:{}",
+        plugin_dir.display()
+    )
+}
+
+/// The ONNX Runtime library, for processes (gdal_translate, python) whose working folder or
+/// executable does not lead to the project's .venv.
+pub fn ort_library() -> Option<PathBuf> {
+    cloudmask::runtime::locate()
+}

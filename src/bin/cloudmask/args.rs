@@ -26,6 +26,8 @@ pub enum Command {
     Doctor(DoctorArgs),
     /// Measure speed and memory against the ukis-csmask Python package
     Bench(BenchArgs),
+    /// Write a VRT whose bands are the exact virtual mask, computed on read by the GDAL plugin
+    Vrt(crate::vrt::VrtArgs),
 }
 
 #[derive(Clone, Copy, ValueEnum)]

@@ -6,6 +6,7 @@ mod bench;
 mod inspect;
 mod mask;
 mod progress;
+mod vrt;
 
 use clap::Parser;
 use std::process::ExitCode;
@@ -28,6 +29,7 @@ fn main() -> ExitCode {
         args::Command::Info(a) => inspect::info(a),
         args::Command::Doctor(a) => inspect::doctor(a),
         args::Command::Bench(a) => bench::run(a),
+        args::Command::Vrt(a) => vrt::run(a),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

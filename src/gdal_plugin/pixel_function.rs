@@ -1,0 +1,542 @@
+//! The `cloudmask` VRT pixel function: a cloud mask as a `VRTDerivedRasterBand` whose sources
+//! are the model's input bands, computed by any GDAL program that reads the VRT.
+//!
+//! ```xml
+//! <VRTRasterBand dataType="Byte" band="1" subClass="VRTDerivedRasterBand"
+//!                blockXSize="512" blockYSize="512">
+//!   <PixelFunctionType>cloudmask</PixelFunctionType>
+//!   <PixelFunctionArguments model="ukis-6b-l1c" output="class"/>
+//!   <SourceTransferType>Float32</SourceTransferType>
+//!   <SimpleSource><SourceFilename>/abs/s2.tif</SourceFilename><SourceBand>1</SourceBand></SimpleSource>
+//!   … one source per model band, in the model card's band order …
+//! </VRTRasterBand>
+//! ```
+//!
+//! **A convenience mode, not the exact one.** GDAL 3.6 hands a C pixel function only the buffer
+//! it requests: no halo and no window position. The buffer is therefore masked as a whole raster
+//! of its own (`Tiling::Exact` on a [`MemorySource`] of the buffer, mirrored at the buffer's
+//! edges), so the mask depends on the request: it equals the CLI's whole-raster mask only when
+//! the request is the whole raster (blocks as large as the raster). The `CLOUDMASK` raster driver
+//! of this plugin is the exact path.
+//!
+//! **`<SourceTransferType>Float32</SourceTransferType>` is required** for float sources: without
+//! it GDAL 3.6 delivers the sources in the buffer type (Byte for a class band), which rounds
+//! reflectance to whole numbers. Any source type is accepted and converted with `GDALCopyWords`;
+//! sources must hold reflectance (scale digital numbers in the VRT with a `ComplexSource`'s
+//! `ScaleRatio`/`ScaleOffset`).
+//!
+//! ONNX Runtime and the model load on the first call, never at registration; models are cached
+//! per process by (model file, threads, device). A [`Model`] is `Sync` (a session pool), so GDAL
+//! worker threads may call the function concurrently.
+
+use crate::engine::{mask_window, MaskOptions, Products, Region, Tiling};
+use crate::error::{Error, Result};
+use crate::model::{registry, Device, Model, ModelOptions};
+use crate::postprocess::Buffers;
+use crate::raster::MemorySource;
+use gdal_sys::{CPLErr, CSLConstList, GDALDataType};
+use std::collections::HashMap;
+use std::ffi::{c_int, c_void, CStr, CString};
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, Once, OnceLock};
+
+/// The name used in `<PixelFunctionType>`.
+pub const NAME: &CStr = c"cloudmask";
+
+/// Published with the function (`<PixelFunctionArgumentsList>`). The builtin `NoData` is not
+/// declared on purpose: GDAL 3.6 then fails every read of a band without `<NoDataValue>`
+/// ("Raster has no NoData"), and it is the output band's nodata, not the sources'; the `nodata`
+/// argument names the sources' nodata instead.
+pub const ARGUMENTS: &CStr = c"<PixelFunctionArgumentsList>\
+<Argument name='model' type='string' mandatory='1' description='Model name (see cloudmask models) or path to an .onnx file'/>\
+<Argument name='output' type='string-select' default='class' description='class: common class codes (0 nodata, 1 clear, 2 cloud, 3 thin cloud, 4 shadow); valid: 1 valid, 0 invalid; prob: probability of the model class given by class'>\
+<Value>class</Value><Value>valid</Value><Value>prob</Value></Argument>\
+<Argument name='class' type='string' description='With output=prob: model class index (0-based, card order) or name'/>\
+<Argument name='buffer' type='integer' default='4' min='0' description='Valid mask: pixels of buffer around clouds and shadows'/>\
+<Argument name='nodata' type='double' description='Source value that marks nodata (in any band); NaN and infinities always do'/>\
+<Argument name='threads' type='integer' default='0' min='0' description='ONNX Runtime intra-op threads per session (0 = all cores)'/>\
+<Argument name='device' type='string-select' default='cpu' description='Execution provider; cuda falls back to cpu with a warning'>\
+<Value>cpu</Value><Value>cuda</Value></Argument>\
+<Argument name='ort' type='string' description='Absolute path of libonnxruntime (default: CLOUDMASK_ORT_LIB, ORT_DYLIB_PATH, Python packages)'/>\
+</PixelFunctionArgumentsList>";
+
+/// Registers the pixel function with GDAL, once per process (GDAL may call the plugin's entry
+/// point several times; re-adding would be harmless, but there is no need).
+pub fn register() {
+    static ONCE: Once = Once::new();
+    ONCE.call_once(|| {
+        // SAFETY: static NUL-terminated strings and a function with GDAL's callback signature.
+        let err = unsafe {
+            gdal_sys::GDALAddDerivedBandPixelFuncWithArgs(
+                NAME.as_ptr(),
+                Some(pixel_function),
+                ARGUMENTS.as_ptr(),
+            )
+        };
+        if err != CPLErr::CE_None {
+            super::report_error(
+                "cloudmask plugin: could not register the `cloudmask` pixel function",
+            );
+        }
+    });
+}
+
+/// What the band shows.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Output {
+    Class,
+    Valid,
+    /// Probability of a model class, by index or name (resolved once the model is loaded).
+    Prob(String),
+}
+
+/// The parsed `<PixelFunctionArguments>`.
+#[derive(Debug, Clone, PartialEq)]
+struct Arguments {
+    model: String,
+    output: Output,
+    buffer: u32,
+    nodata: Option<f32>,
+    threads: usize,
+    device: Device,
+    ort: Option<PathBuf>,
+}
+
+impl Arguments {
+    /// Parses name=value pairs; every message names the argument and what to write instead.
+    fn parse(get: impl Fn(&str) -> Option<String>) -> Result<Arguments> {
+        let model = get("model")
+            .map(|m| m.trim().to_string())
+            .filter(|m| !m.is_empty())
+            .ok_or_else(|| {
+                Error::invalid(
+                    "argument model is missing: add model=\"ukis-6b-l1c\" (a name from `cloudmask models`, \
+                     or a path to an .onnx file) to <PixelFunctionArguments>",
+                )
+            })?;
+        let output = match get("output").as_deref().map(str::trim) {
+            None | Some("class") | Some("classes") => Output::Class,
+            Some("valid") => Output::Valid,
+            Some("prob") | Some("probability") => Output::Prob(
+                get("class")
+                    .map(|c| c.trim().to_string())
+                    .filter(|c| !c.is_empty())
+                    .ok_or_else(|| {
+                        Error::invalid(
+                            "output=prob needs class=<index> (0-based model class, e.g. class=\"1\") or class=<name>",
+                        )
+                    })?,
+            ),
+            Some(other) => {
+                return Err(Error::invalid(format!(
+                    "argument output=\"{other}\" is unknown: use class, valid or prob"
+                )))
+            }
+        };
+        let whole = |name: &str, default: usize| -> Result<usize> {
+            match get(name) {
+                None => Ok(default),
+                Some(v) => v.trim().parse::<usize>().map_err(|_| {
+                    Error::invalid(format!(
+                        "argument {name}=\"{v}\" is not a whole number (0 or more)"
+                    ))
+                }),
+            }
+        };
+        let buffer = u32::try_from(whole("buffer", 4)?)
+            .map_err(|_| Error::invalid("argument buffer is too large"))?;
+        let threads = whole("threads", 0)?;
+        let nodata =
+            match get("nodata") {
+                None => None,
+                Some(v) => Some(v.trim().parse::<f32>().map_err(|_| {
+                    Error::invalid(format!("argument nodata=\"{v}\" is not a number"))
+                })?),
+            };
+        let device = match get("device").as_deref().map(str::trim) {
+            None | Some("cpu") => Device::Cpu,
+            Some("cuda") => Device::Cuda,
+            Some(other) => {
+                return Err(Error::invalid(format!(
+                    "argument device=\"{other}\" is unknown: use cpu or cuda"
+                )))
+            }
+        };
+        let ort = match get("ort").map(|o| o.trim().to_string()) {
+            None => None,
+            Some(o) if o.is_empty() => None,
+            Some(o) if !Path::new(&o).is_absolute() => {
+                return Err(Error::invalid(format!(
+                    "argument ort=\"{o}\" must be an absolute path to libonnxruntime.so \
+                     (a relative one would depend on the program's working folder)"
+                )))
+            }
+            Some(o) => Some(PathBuf::from(o)),
+        };
+        Ok(Arguments {
+            model,
+            output,
+            buffer,
+            nodata,
+            threads,
+            device,
+            ort,
+        })
+    }
+}
+
+/// GDAL's callback. Never unwinds: a panic becomes a `CPLError` and `CE_Failure`.
+unsafe extern "C" fn pixel_function(
+    sources: *mut *mut c_void,
+    n_sources: c_int,
+    data: *mut c_void,
+    nx: c_int,
+    ny: c_int,
+    src_type: GDALDataType::Type,
+    buf_type: GDALDataType::Type,
+    pixel_space: c_int,
+    line_space: c_int,
+    args: CSLConstList,
+) -> CPLErr::Type {
+    let outcome = catch_unwind(AssertUnwindSafe(|| {
+        // SAFETY: GDAL passes `n_sources` source buffers of nx × ny values of `src_type`, an
+        // output buffer laid out by `pixel_space`/`line_space`, and a NULL-terminated list.
+        unsafe {
+            run(
+                sources,
+                n_sources,
+                data,
+                nx,
+                ny,
+                src_type,
+                buf_type,
+                pixel_space,
+                line_space,
+                args,
+            )
+        }
+    }));
+    let message = match outcome {
+        Ok(Ok(())) => return CPLErr::CE_None,
+        Ok(Err(e)) => format!("cloudmask pixel function: {e}"),
+        Err(payload) => format!(
+            "cloudmask pixel function: internal error (please report it): {}",
+            payload
+                .downcast_ref::<&str>()
+                .map(|s| s.to_string())
+                .or_else(|| payload.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "a panic without a message".to_string())
+        ),
+    };
+    // Reporting must not unwind either.
+    let _ = catch_unwind(|| super::report_error(&message));
+    CPLErr::CE_Failure
+}
+
+#[allow(clippy::too_many_arguments)]
+unsafe fn run(
+    sources: *mut *mut c_void,
+    n_sources: c_int,
+    data: *mut c_void,
+    nx: c_int,
+    ny: c_int,
+    src_type: GDALDataType::Type,
+    buf_type: GDALDataType::Type,
+    pixel_space: c_int,
+    line_space: c_int,
+    args: CSLConstList,
+) -> Result<()> {
+    if nx <= 0 || ny <= 0 || data.is_null() {
+        return Ok(());
+    }
+    let arguments = Arguments::parse(|name| {
+        let key = CString::new(name).ok()?;
+        // SAFETY: `args` is GDAL's NULL-terminated name=value list (or NULL).
+        let value = unsafe { gdal_sys::CSLFetchNameValue(args, key.as_ptr()) };
+        // SAFETY: a non-NULL result points into the list, NUL-terminated.
+        (!value.is_null()).then(|| {
+            unsafe { CStr::from_ptr(value) }
+                .to_string_lossy()
+                .into_owned()
+        })
+    })?;
+    let model = cached_model(&arguments)?;
+    let n_sources = usize::try_from(n_sources).unwrap_or(0);
+    if n_sources != model.n_bands() {
+        return Err(Error::bands(format!(
+            "the VRT band has {n_sources} source(s) but model {} needs {}: one source per band, in this order: {}",
+            model.name(),
+            model.n_bands(),
+            model.card.band_names().join(", ")
+        )));
+    }
+    if sources.is_null() {
+        return Err(Error::invalid("GDAL passed no source buffers"));
+    }
+    let class_index = match &arguments.output {
+        Output::Prob(which) => Some(class_index(&model, which)?),
+        _ => None,
+    };
+    let (w, h) = (nx as usize, ny as usize);
+    let n = w * h;
+    let src_size = gdal_sys::GDALGetDataTypeSizeBytes(src_type);
+    if src_size <= 0 {
+        return Err(Error::invalid(format!(
+            "the sources arrive in an unknown GDAL data type ({src_type})"
+        )));
+    }
+    warn_if_rounded(src_type, buf_type);
+    let mut bands = vec![0f32; model.n_bands() * n];
+    for (k, plane) in bands.chunks_exact_mut(n).enumerate() {
+        let src = *sources.add(k);
+        if src.is_null() {
+            return Err(Error::invalid(format!(
+                "GDAL passed no buffer for source {}",
+                k + 1
+            )));
+        }
+        gdal_sys::GDALCopyWords64(
+            src,
+            src_type,
+            src_size,
+            plane.as_mut_ptr().cast(),
+            GDALDataType::GDT_Float32,
+            4,
+            n as i64,
+        );
+    }
+    let mut source = MemorySource::new(&bands, model.n_bands(), w, h, arguments.nodata)?;
+    let options = MaskOptions {
+        tiling: Tiling::Exact,
+        buffers: Buffers::uniform(arguments.buffer),
+        ..Default::default()
+    };
+    let products = Products {
+        probabilities: class_index.is_some(),
+        valid: arguments.output == Output::Valid,
+    };
+    let region = Region { x: 0, y: 0, w, h };
+    let result = mask_window(&model, &mut source, region, &options, products, &mut |_| {
+        true
+    })?;
+    let write_rows = |values: *const c_void, ty: GDALDataType::Type, size: c_int| {
+        for row in 0..h {
+            // SAFETY: row `row` of `values` holds w values of `ty`; GDAL's output row starts at
+            // data + row * line_space and holds w pixels `pixel_space` bytes apart.
+            unsafe {
+                gdal_sys::GDALCopyWords64(
+                    values.cast::<u8>().add(row * w * size as usize).cast(),
+                    ty,
+                    size,
+                    data.cast::<u8>()
+                        .offset(row as isize * line_space as isize)
+                        .cast(),
+                    buf_type,
+                    pixel_space,
+                    w as i64,
+                );
+            }
+        }
+    };
+    match (&arguments.output, class_index) {
+        (Output::Prob(_), Some(c)) => {
+            let p = result
+                .probabilities
+                .as_ref()
+                .ok_or_else(|| Error::invalid("the engine returned no probabilities"))?;
+            write_rows(
+                p[c * n..(c + 1) * n].as_ptr().cast(),
+                GDALDataType::GDT_Float32,
+                4,
+            );
+        }
+        (Output::Valid, _) => {
+            let v = result
+                .valid
+                .as_ref()
+                .ok_or_else(|| Error::invalid("the engine returned no valid mask"))?;
+            write_rows(v.as_ptr().cast(), GDALDataType::GDT_Byte, 1);
+        }
+        _ => write_rows(result.classes.as_ptr().cast(), GDALDataType::GDT_Byte, 1),
+    }
+    Ok(())
+}
+
+/// The model class that `output=prob` shows: a 0-based index or a class name of the card.
+fn class_index(model: &Model, which: &str) -> Result<usize> {
+    let classes = &model.card.classes;
+    let by_index = which.parse::<usize>().ok().filter(|&i| i < classes.len());
+    by_index
+        .or_else(|| {
+            classes
+                .iter()
+                .position(|c| c.name.eq_ignore_ascii_case(which))
+        })
+        .ok_or_else(|| {
+            let names: Vec<String> = classes
+                .iter()
+                .enumerate()
+                .map(|(i, c)| format!("{i} {}", c.name))
+                .collect();
+            Error::invalid(format!(
+                "class=\"{which}\" is not a class of model {}: use an index or name among {}",
+                model.name(),
+                names.join(", ")
+            ))
+        })
+}
+
+/// Without `<SourceTransferType>`, GDAL 3.6 delivers the sources in the buffer type: float
+/// reflectance read for a Byte band arrives rounded to 0 or 1. That cannot be told apart from
+/// genuine integer sources, so this warns once per process when the types match and are integers.
+fn warn_if_rounded(src_type: GDALDataType::Type, buf_type: GDALDataType::Type) {
+    static WARNED: AtomicBool = AtomicBool::new(false);
+    // SAFETY: plain queries on data type enums.
+    let integer = unsafe {
+        gdal_sys::GDALDataTypeIsInteger(src_type) != 0
+            && gdal_sys::GDALDataTypeIsComplex(src_type) == 0
+    };
+    if integer && src_type == buf_type && !WARNED.swap(true, Ordering::Relaxed) {
+        report_warning(
+            "cloudmask pixel function: the sources arrive as integers of the band's own type; if the \
+             source rasters hold float reflectance, add <SourceTransferType>Float32</SourceTransferType> \
+             to the VRT band, or GDAL rounds them before the model sees them",
+        );
+    }
+}
+
+fn report_warning(message: &str) {
+    const CPLE_APP_DEFINED: i32 = 1;
+    let text = CString::new(message.replace('\0', " ")).unwrap_or_default();
+    // SAFETY: variadic CPLError with a "%s" format and one C string argument.
+    unsafe {
+        gdal_sys::CPLError(
+            CPLErr::CE_Warning,
+            CPLE_APP_DEFINED,
+            c"%s".as_ptr(),
+            text.as_ptr(),
+        )
+    };
+}
+
+/// Models by (model file, threads, cuda), plus model names already resolved to files.
+#[derive(Default)]
+struct Cache {
+    files: HashMap<String, PathBuf>,
+    models: HashMap<(PathBuf, usize, bool), Arc<Model>>,
+}
+
+/// Loads ONNX Runtime and the model on first use and keeps the model for the process. Loading
+/// holds the lock, so concurrent first calls load once.
+fn cached_model(arguments: &Arguments) -> Result<Arc<Model>> {
+    static CACHE: OnceLock<Mutex<Cache>> = OnceLock::new();
+    let mut cache = CACHE
+        .get_or_init(Default::default)
+        .lock()
+        .unwrap_or_else(|e| e.into_inner());
+    let file = match cache.files.get(&arguments.model) {
+        Some(f) => f.clone(),
+        None => {
+            let f = registry::resolve(&arguments.model)?.onnx;
+            cache.files.insert(arguments.model.clone(), f.clone());
+            f
+        }
+    };
+    let key = (file, arguments.threads, arguments.device == Device::Cuda);
+    if let Some(m) = cache.models.get(&key) {
+        return Ok(m.clone());
+    }
+    let model = Arc::new(Model::load(
+        &arguments.model,
+        &ModelOptions {
+            threads: arguments.threads,
+            device: arguments.device,
+            ort_lib: arguments.ort.clone(),
+        },
+    )?);
+    if let Some(note) = &model.device_note {
+        report_warning(&format!("cloudmask pixel function: {note}"));
+    }
+    cache.models.insert(key, model.clone());
+    Ok(model)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(pairs: &[(&str, &str)]) -> Result<Arguments> {
+        Arguments::parse(|name| {
+            pairs
+                .iter()
+                .find(|(k, _)| *k == name)
+                .map(|(_, v)| v.to_string())
+        })
+    }
+
+    #[test]
+    fn defaults_and_every_argument() {
+        let a = parse(&[("model", "ukis-6b-l1c")]).unwrap();
+        assert_eq!(a.output, Output::Class);
+        assert_eq!(
+            (a.buffer, a.threads, a.nodata, a.ort.clone()),
+            (4, 0, None, None)
+        );
+        assert_eq!(a.device, Device::Cpu);
+        let a = parse(&[
+            ("model", "/m/x.onnx"),
+            ("output", "prob"),
+            ("class", "cloud"),
+            ("buffer", "2"),
+            ("nodata", "0"),
+            ("threads", "1"),
+            ("device", "cuda"),
+            ("ort", "/usr/lib/libonnxruntime.so"),
+        ])
+        .unwrap();
+        assert_eq!(a.output, Output::Prob("cloud".into()));
+        assert_eq!((a.buffer, a.threads, a.nodata), (2, 1, Some(0.0)));
+        assert_eq!(a.device, Device::Cuda);
+        assert_eq!(a.ort, Some(PathBuf::from("/usr/lib/libonnxruntime.so")));
+        assert_eq!(
+            parse(&[("model", "m"), ("output", "valid")])
+                .unwrap()
+                .output,
+            Output::Valid
+        );
+    }
+
+    #[test]
+    fn bad_arguments_say_what_to_write() {
+        let msg = |pairs: &[(&str, &str)]| parse(pairs).unwrap_err().message;
+        assert!(msg(&[]).contains("model is missing"));
+        assert!(msg(&[("model", " ")]).contains("model is missing"));
+        assert!(msg(&[("model", "m"), ("output", "x")]).contains("class, valid or prob"));
+        assert!(msg(&[("model", "m"), ("output", "prob")]).contains("class=<index>"));
+        assert!(msg(&[("model", "m"), ("buffer", "-1")]).contains("buffer"));
+        assert!(msg(&[("model", "m"), ("threads", "two")]).contains("threads"));
+        assert!(msg(&[("model", "m"), ("nodata", "none")]).contains("nodata"));
+        assert!(msg(&[("model", "m"), ("device", "gpu")]).contains("cpu or cuda"));
+        assert!(msg(&[("model", "m"), ("ort", "lib/ort.so")]).contains("absolute"));
+    }
+
+    #[test]
+    fn the_argument_list_is_well_formed_xml() {
+        let text = ARGUMENTS.to_str().unwrap();
+        assert!(text.starts_with("<PixelFunctionArgumentsList>"));
+        assert!(text.ends_with("</PixelFunctionArgumentsList>"));
+        for name in [
+            "model", "output", "class", "buffer", "nodata", "threads", "device", "ort",
+        ] {
+            assert!(text.contains(&format!("name='{name}'")), "{name}");
+        }
+        // SAFETY: parse and free a copy of the static string.
+        unsafe {
+            let node = gdal_sys::CPLParseXMLString(ARGUMENTS.as_ptr());
+            assert!(!node.is_null());
+            gdal_sys::CPLDestroyXMLNode(node);
+        }
+    }
+}
