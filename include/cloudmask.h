@@ -439,6 +439,22 @@ cm_status cm_mask_dataset(const cm_model *model,
                           cm_progress_fn progress,
                           void *user_data);
 
+/**
+ * Writes a virtual mask of `image_path` to `vrt_path`: a GDAL VRT over the plugin's CLOUDMASK
+ * driver, computed block by block when a GDAL program (or QGIS) with the plugin on
+ * GDAL_DRIVER_PATH reads it; every block equals what cm_mask_dataset writes for those pixels.
+ * `outputs` lists the bands, comma-separated, in order: "classes", "valid", "probabilities"
+ * (NULL = "classes"). `model` is a name or an .onnx path. Bands are matched by name. Of
+ * `mask_options` only the buffer is used. `model_options` and `mask_options` may be NULL.
+ * Everything is checked (model, bands, ONNX Runtime) before the file appears.
+ */
+cm_status cm_write_virtual_mask(const char *image_path,
+                                const char *model,
+                                const cm_model_options *model_options,
+                                const cm_mask_options *mask_options,
+                                const char *outputs,
+                                const char *vrt_path);
+
 #ifdef __cplusplus
 }  // extern "C"
 #endif  // __cplusplus

@@ -522,3 +522,76 @@ fn mosaic_2048_equals_the_cli_class_map() {
     let (equal, total) = agreement(&path(&cli), &path(&out));
     assert_eq!(equal, total, "{equal} of {total} pixels equal the CLI's");
 }
+
+#[test]
+fn the_c_api_writes_the_same_virtual_mask() {
+    use cloudmask::ffi::{cm_status, cm_write_virtual_mask};
+    use std::ffi::CString;
+    let Some(s) = setup() else { return };
+    let (dir, cli, _) = reference();
+    let c = |t: &str| CString::new(t).unwrap();
+    let vrt = dir.join("c_api.vrt");
+    let (image, model, outputs, out) =
+        (c(&s.scene), c("ukis-6b-l1c"), c("classes"), c(&path(&vrt)));
+    let status = cm_write_virtual_mask(
+        image.as_ptr(),
+        model.as_ptr(),
+        std::ptr::null(),
+        std::ptr::null(),
+        outputs.as_ptr(),
+        out.as_ptr(),
+    );
+    assert_eq!(status, cm_status::CM_OK);
+    let tif = dir.join("c_api.tif");
+    let o = s.run("gdal_translate", &["-q", &path(&vrt), &path(&tif)]);
+    assert!(o.status.success(), "gdal_translate: {}", text(&o));
+    assert_eq!(agreement(&path(&tif), cli), (512 * 512, 512 * 512));
+
+    // Georeferencing is carried into the virtual mask.
+    let geo = dir.join("geo.tif");
+    let o = s.run(
+        "gdal_translate",
+        &[
+            "-q",
+            "-a_srs",
+            "EPSG:32632",
+            "-a_ullr",
+            "500000",
+            "5015360",
+            "515360",
+            "5000000",
+            &s.scene,
+            &path(&geo),
+        ],
+    );
+    assert!(o.status.success(), "{}", text(&o));
+    let (geo_image, geo_out) = (c(&path(&geo)), c(&path(&dir.join("geo_mask.vrt"))));
+    let status = cm_write_virtual_mask(
+        geo_image.as_ptr(),
+        model.as_ptr(),
+        std::ptr::null(),
+        std::ptr::null(),
+        outputs.as_ptr(),
+        geo_out.as_ptr(),
+    );
+    assert_eq!(status, cm_status::CM_OK);
+    let ds = cloudmask::raster::Dataset::open(&path(&dir.join("geo_mask.vrt"))).unwrap();
+    assert_eq!(
+        ds.geo_transform(),
+        Some([500000.0, 30.0, 0.0, 5015360.0, 0.0, -30.0])
+    );
+    assert!(ds.projection().contains("32632"), "{}", ds.projection());
+
+    let bad = dir.join("c_api_bad.vrt");
+    let (nope, bad_out) = (c("no-such-model"), c(&path(&bad)));
+    let status = cm_write_virtual_mask(
+        image.as_ptr(),
+        nope.as_ptr(),
+        std::ptr::null(),
+        std::ptr::null(),
+        std::ptr::null(),
+        bad_out.as_ptr(),
+    );
+    assert_eq!(status, cm_status::CM_ERROR_MODEL);
+    assert!(!bad.exists());
+}

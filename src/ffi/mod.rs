@@ -30,6 +30,7 @@ mod mask;
 
 mod args;
 mod panic;
+mod virtual_mask;
 
 pub use handles::{
     cm_class, cm_model, cm_model_band_name, cm_model_class_code, cm_model_class_name,
@@ -41,6 +42,7 @@ pub use options::{
     cm_model_options_default, cm_tiling,
 };
 pub use status::{cm_last_error, cm_last_error_code, cm_status};
+pub use virtual_mask::cm_write_virtual_mask;
 
 use std::os::raw::c_char;
 use std::path::Path;

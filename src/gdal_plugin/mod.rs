@@ -8,6 +8,9 @@
 
 mod driver;
 mod pixel_function;
+pub mod vrt;
+
+pub use vrt::{write_virtual_mask, VirtualMaskSpec};
 
 use std::sync::Once;
 

@@ -148,6 +148,64 @@ impl Dataset {
         })
     }
 
+    /// Opens `name` with one named driver only (e.g. a `CLOUDMASK:` connection string).
+    pub fn open_with_driver(name: &str, driver: &str) -> Result<Dataset> {
+        register_drivers();
+        let c_name = cstring(name)?;
+        let c_driver = cstring(driver)?;
+        let drivers = [c_driver.as_ptr(), std::ptr::null()];
+        // SAFETY: valid C strings and a NULL-terminated driver list; the handle becomes ours.
+        let handle = unsafe {
+            g::GDALOpenEx(
+                c_name.as_ptr(),
+                GDAL_OF_RASTER | GDAL_OF_VERBOSE_ERROR,
+                drivers.as_ptr(),
+                std::ptr::null(),
+                std::ptr::null(),
+            )
+        };
+        if handle.is_null() {
+            let why = take_last_error();
+            return Err(Error::input(if why.is_empty() {
+                format!("the {driver} driver could not open {name}")
+            } else {
+                why
+            }));
+        }
+        Ok(Dataset::from_owned_handle(handle, name))
+    }
+
+    /// Writes a copy of this dataset with another driver (e.g. "VRT") and closes it.
+    pub fn copy_to(&self, driver: &str, path: &Path) -> Result<()> {
+        let c_driver = cstring(driver)?;
+        let c_path = cstring(&path.to_string_lossy())?;
+        // SAFETY: valid handles and C strings; the copy is closed at once.
+        unsafe {
+            let drv = g::GDALGetDriverByName(c_driver.as_ptr());
+            if drv.is_null() {
+                return Err(Error::output(format!("GDAL has no {driver} driver")));
+            }
+            let copy = g::GDALCreateCopy(
+                drv,
+                c_path.as_ptr(),
+                self.handle,
+                0,
+                std::ptr::null_mut(),
+                None,
+                std::ptr::null_mut(),
+            );
+            if copy.is_null() {
+                return Err(Error::output(format!(
+                    "writing {} failed: {}",
+                    path.display(),
+                    take_last_error()
+                )));
+            }
+            g::GDALClose(copy);
+        }
+        Ok(())
+    }
+
     /// Subdataset names and descriptions (GDAL's SUBDATASETS metadata), in GDAL's order.
     pub fn subdatasets(&self) -> Vec<(String, String)> {
         let mut out = Vec::new();

@@ -1,0 +1,58 @@
+//! The C API's equivalent of `cloudmask vrt`.
+
+use super::args::{opt_text, text};
+use super::options::{cm_model_options, mask_options, model_options};
+use super::panic::call;
+use super::status::cm_status;
+use crate::error::Error;
+use crate::gdal_plugin::{write_virtual_mask, VirtualMaskSpec};
+use crate::raster::writer::Product;
+use std::ffi::c_char;
+use std::path::Path;
+
+/// Writes a virtual mask of `image_path` to `vrt_path`: a GDAL VRT over the plugin's CLOUDMASK
+/// driver, computed block by block when a GDAL program (or QGIS) with the plugin on
+/// GDAL_DRIVER_PATH reads it; every block equals what cm_mask_dataset writes for those pixels.
+/// `outputs` lists the bands, comma-separated, in order: "classes", "valid", "probabilities"
+/// (NULL = "classes"). `model` is a name or an .onnx path. Bands are matched by name. Of
+/// `mask_options` only the buffer is used. `model_options` and `mask_options` may be NULL.
+/// Everything is checked (model, bands, ONNX Runtime) before the file appears.
+#[no_mangle]
+pub extern "C" fn cm_write_virtual_mask(
+    image_path: *const c_char,
+    model: *const c_char,
+    model_options: *const cm_model_options,
+    mask_options: *const super::options::cm_mask_options,
+    outputs: *const c_char,
+    vrt_path: *const c_char,
+) -> cm_status {
+    call(|| {
+        // SAFETY: every pointer is checked for NULL; strings are NUL-terminated (header).
+        let (image, model, runtime, options, outputs, vrt) = unsafe {
+            (
+                text(image_path, "image_path")?,
+                text(model, "model")?,
+                self::model_options(model_options)?,
+                self::mask_options(mask_options)?,
+                opt_text(outputs, "outputs")?.unwrap_or("classes"),
+                text(vrt_path, "vrt_path")?,
+            )
+        };
+        let mut spec = VirtualMaskSpec::new(image, model);
+        spec.outputs = outputs
+            .split(',')
+            .map(|p| {
+                Product::parse(p).ok_or_else(|| {
+                    Error::invalid(format!(
+                        "outputs: unknown band '{p}'; use classes, valid or probabilities"
+                    ))
+                })
+            })
+            .collect::<crate::error::Result<_>>()?;
+        spec.buffers = options.buffers;
+        spec.threads = runtime.threads;
+        spec.device = runtime.device;
+        spec.ort_lib = runtime.ort_lib;
+        write_virtual_mask(&spec, Path::new(vrt))
+    })
+}
