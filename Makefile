@@ -9,6 +9,8 @@ OUT ?= out/demo
 VENV := .venv
 PYTHON := $(VENV)/bin/python
 APT_PACKAGES := libgdal-dev gdal-bin python3-gdal pkg-config python3-venv gcc g++
+# QGIS 3.22 for the Processing plugin and its tests (make qgis-plugin / make test-qgis).
+QGIS_APT_PACKAGES := qgis python3-qgis qgis-providers
 CARGO_TEST_FLAGS ?= --release
 
 .PHONY: demo test deps venv build lint header bench clean
@@ -46,9 +48,10 @@ lint: deps
 	cargo clippy --release --all-targets -- -D warnings
 
 # `cargo test` alone does not build the cdylib that the C and Python examples load.
-test: venv lint
+test: venv lint qgis-venv
 	cargo build $(CARGO_TEST_FLAGS)
 	cargo test $(CARGO_TEST_FLAGS)
+	$(MAKE) test-qgis
 
 # Regenerates include/cloudmask.h from the Rust sources (tests fail while it differs).
 header:
@@ -75,3 +78,48 @@ install: build
 	@echo "installed $(GDAL_PLUGIN_DIR)/gdal_cloudmask.so and $(PREFIX)/bin/cloudmask"
 	@echo "GDAL finds the plugin once this is set (GDAL's default folder first: setting it replaces the default):"
 	@echo "  export GDAL_DRIVER_PATH=$(GDAL_DEFAULT_PLUGIN_DIR):$(GDAL_PLUGIN_DIR)"
+
+# The QGIS Processing plugin (qgis-plugin/cloudmask, docs/qgis.md): an installable zip with the
+# native library bundled as lib/libcloudmask.so (and lib/gdal_cloudmask.so for GDAL_DRIVER_PATH).
+QGIS_ZIP := dist/cloudmask-qgis.zip
+QGIS_STAGE := out/qgis-plugin-stage
+QGIS_VENV := out/venv-qgis
+QGIS_PYTEST_FLAGS ?= -q
+
+.PHONY: qgis-deps qgis-plugin qgis-plugin-zip qgis-venv test-qgis
+
+# Like `deps`, for QGIS (about 1.2 GB; --no-install-recommends keeps GRASS out).
+qgis-deps: deps
+	@missing=$$(for p in $(QGIS_APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+	  echo "installing: $$missing"; \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends $$missing; \
+	fi
+
+qgis-plugin: build
+	@$(MAKE) --no-print-directory qgis-plugin-zip
+
+# Packages the library that target/release already holds (no cargo run).
+qgis-plugin-zip:
+	@test -f target/release/libcloudmask.so || { echo "target/release/libcloudmask.so missing: run make qgis-plugin"; exit 1; }
+	rm -rf $(QGIS_STAGE) && mkdir -p $(QGIS_STAGE) dist
+	cp -r qgis-plugin/cloudmask $(QGIS_STAGE)/cloudmask
+	find $(QGIS_STAGE) -name __pycache__ -prune -exec rm -rf {} +
+	mkdir -p $(QGIS_STAGE)/cloudmask/lib
+	install -m 755 target/release/libcloudmask.so $(QGIS_STAGE)/cloudmask/lib/libcloudmask.so
+	install -m 755 target/release/libcloudmask.so $(QGIS_STAGE)/cloudmask/lib/gdal_cloudmask.so
+	rm -f $(QGIS_ZIP) && cd $(QGIS_STAGE) && /usr/bin/python3 -m zipfile -c ../../$(QGIS_ZIP) cloudmask
+	@echo "wrote $(QGIS_ZIP): QGIS > Plugins > Manage and Install Plugins > Install from ZIP"
+
+# pytest in Debian's Python (PyQGIS lives there), with the system packages visible.
+$(QGIS_VENV)/.ready: | qgis-deps
+	/usr/bin/python3 -m venv --system-site-packages $(QGIS_VENV)
+	$(QGIS_VENV)/bin/python -m pip install -q --disable-pip-version-check pytest
+	touch $@
+
+qgis-venv: $(QGIS_VENV)/.ready
+
+# Real QGIS 3.22, headless: processing.run, qgis_process, cancel, virtual mask, render, zip install.
+test-qgis: venv qgis-venv qgis-plugin
+	QT_QPA_PLATFORM=offscreen PYTHONDONTWRITEBYTECODE=1 $(QGIS_VENV)/bin/python -m pytest -p no:qgis -p no:cacheprovider $(QGIS_PYTEST_FLAGS) tests/qgis

@@ -1,0 +1,57 @@
+"""What every cloudmask algorithm shares: group, icon, help with the library's status."""
+import os
+
+from qgis.core import QgsProcessingAlgorithm, QgsProcessingException
+from qgis.PyQt.QtGui import QIcon
+
+from .. import native, runtime
+
+ICON = os.path.join(os.path.dirname(os.path.dirname(__file__)), "icon.png")
+
+DEVICES = ["CPU", "CUDA (falls back to CPU when unavailable)"]
+TILINGS = ["exact (any window equals the crop of the whole result)",
+           "ukis (ukis-csmask's own procedure)"]
+
+
+class CloudmaskAlgorithm(QgsProcessingAlgorithm):
+    HELP = ""
+
+    def createInstance(self):  # noqa: N802
+        return type(self)()
+
+    def group(self):
+        return "Cloud masks"
+
+    def groupId(self):  # noqa: N802
+        return "masks"
+
+    def icon(self):
+        return QIcon(ICON)
+
+    def shortHelpString(self):  # noqa: N802
+        problem = runtime.problem()
+        warning = f"<p><b>Not available:</b> {problem}</p>" if problem else ""
+        return warning + self.HELP
+
+    def library(self):
+        try:
+            return runtime.library()
+        except native.CloudmaskError as e:
+            raise QgsProcessingException(str(e))
+
+
+def models_help():
+    names = native.visible_models(runtime.ort_library())
+    if not names:
+        return ("No models were found by a quick scan; the library searches "
+                "$CLOUDMASK_MODEL_PATH, ~/.local/share/cloudmask/models and the ukis_csmask "
+                "Python package next to ONNX Runtime.")
+    return "Models visible now: " + ", ".join(names) + "."
+
+
+def model_name(alg, parameters, context, model_key, file_key):
+    path = alg.parameterAsFile(parameters, file_key, context)
+    if path:
+        return path
+    name = alg.parameterAsString(parameters, model_key, context).strip()
+    return name or native.DEFAULT_MODEL

@@ -1,0 +1,161 @@
+"""cloudmask:mask: a class map (and a valid mask) of a raster, through cm_mask_dataset."""
+import os
+import tempfile
+
+from osgeo import gdal
+from qgis.core import (QgsProcessingException, QgsProcessingParameterEnum,
+                       QgsProcessingParameterFile,
+                       QgsProcessingParameterNumber, QgsProcessingParameterRasterDestination,
+                       QgsProcessingParameterRasterLayer, QgsProcessingParameterString)
+
+from .. import native
+from ..styles import StylePostProcessor
+from .base import DEVICES, TILINGS, CloudmaskAlgorithm, model_name, models_help
+
+
+class MaskCloudsAlgorithm(CloudmaskAlgorithm):
+    INPUT = "INPUT"
+    MODEL = "MODEL"
+    MODEL_FILE = "MODEL_FILE"
+    BANDS = "BANDS"
+    BUFFER = "BUFFER"
+    TILING = "TILING"
+    DEVICE = "DEVICE"
+    THREADS = "THREADS"
+    OUTPUT = "OUTPUT"
+    VALID_OUTPUT = "VALID_OUTPUT"
+
+    HELP = (
+        "<p>Masks clouds and cloud shadows in an optical image (Sentinel-2 first) with an ONNX "
+        "cloud model, exactly as the <code>cloudmask mask</code> command does.</p>"
+        "<p><b>Input raster</b>: bands are matched to the model's bands by their descriptions "
+        "(B02, blue, ...); integer bands are taken as Sentinel-2 digital numbers, float bands as "
+        "reflectance. <b>Band mapping</b>: leave empty for that, or give raster band numbers "
+        "in the model's band order, e.g. <code>1,2,3,4,5,6</code> for blue, green, red, nir, "
+        "swir16, swir22.</p>"
+        "<p><b>Model</b>: a model name (default ukis-6b-l1c); <b>Model file</b>, when given, "
+        "is an .onnx file used instead. {models}</p>"
+        "<p><b>Buffer</b>: pixels around clouds and shadows also marked invalid in the valid "
+        "mask. <b>Tiling</b>: exact (default) or ukis-csmask's. <b>Device</b> and "
+        "<b>Threads</b> (0 = all cores) go to ONNX Runtime.</p>"
+        "<p><b>Class map</b>: 0 nodata, 1 clear, 2 cloud, 3 thin cloud, 4 cloud shadow (with "
+        "colours and category names). <b>Valid mask</b> (optional): 1 usable, 0 cloud, shadow, "
+        "their buffer or nodata; loads as a translucent red overlay.</p>"
+        "<p>Cancel stops within a tile and leaves no output file.</p>")
+
+    def name(self):
+        return "mask"
+
+    def displayName(self):  # noqa: N802
+        return "Mask clouds"
+
+    def shortHelpString(self):  # noqa: N802
+        text = super().shortHelpString()
+        return text.replace("{models}", models_help())
+
+    def initAlgorithm(self, config=None):  # noqa: N802
+        self.addParameter(QgsProcessingParameterRasterLayer(self.INPUT, "Input raster"))
+        self.addParameter(QgsProcessingParameterString(
+            self.MODEL, "Model name", defaultValue=native.DEFAULT_MODEL))
+        self.addParameter(QgsProcessingParameterFile(
+            self.MODEL_FILE, "Model file (.onnx, instead of the name)", extension="onnx",
+            optional=True))
+        self.addParameter(QgsProcessingParameterString(
+            self.BANDS, "Band mapping (raster band numbers in the model's order; empty = by name)",
+            defaultValue="", optional=True))
+        self.addParameter(QgsProcessingParameterNumber(
+            self.BUFFER, "Valid-mask buffer (pixels)", QgsProcessingParameterNumber.Integer,
+            defaultValue=4, minValue=0))
+        self.addParameter(QgsProcessingParameterEnum(
+            self.TILING, "Tiling", options=TILINGS, defaultValue=0))
+        self.addParameter(QgsProcessingParameterEnum(
+            self.DEVICE, "Device", options=DEVICES, defaultValue=0))
+        self.addParameter(QgsProcessingParameterNumber(
+            self.THREADS, "ONNX Runtime threads (0 = all cores)",
+            QgsProcessingParameterNumber.Integer, defaultValue=0, minValue=0))
+        self.addParameter(QgsProcessingParameterRasterDestination(self.OUTPUT, "Class map"))
+        self.addParameter(QgsProcessingParameterRasterDestination(
+            self.VALID_OUTPUT, "Valid mask", optional=True, createByDefault=False))
+
+    def processAlgorithm(self, parameters, context, feedback):  # noqa: N802
+        lib = self.library()
+        layer = self.parameterAsRasterLayer(parameters, self.INPUT, context)
+        if layer is None:
+            raise QgsProcessingException("the input raster could not be opened")
+        source = layer.source()
+        model = model_name(self, parameters, context, self.MODEL, self.MODEL_FILE)
+        bands = self.parameterAsString(parameters, self.BANDS, context).strip()
+        out = self.parameterAsOutputLayer(parameters, self.OUTPUT, context)
+        valid = self.parameterAsOutputLayer(parameters, self.VALID_OUTPUT, context) or None
+        model_options = lib.model_options(
+            threads=self.parameterAsInt(parameters, self.THREADS, context),
+            device=self.parameterAsEnum(parameters, self.DEVICE, context),
+            ort_library=None)
+        mask_options = lib.mask_options(
+            tiling=self.parameterAsEnum(parameters, self.TILING, context),
+            buffer=self.parameterAsInt(parameters, self.BUFFER, context))
+
+        def progress(fraction, stage):
+            feedback.setProgress(100.0 * fraction)
+            return not feedback.isCanceled()
+
+        if feedback.isCanceled():
+            raise QgsProcessingException("Canceled by user")
+        for path in (out, valid):
+            if path:
+                os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+        feedback.pushInfo(f"cloudmask {lib.version} ({lib.path}), model {model}")
+        tmpdir = None
+        try:
+            with lib.load_model(model, model_options) as m:
+                if bands:
+                    tmpdir = tempfile.mkdtemp(prefix="cloudmask-bands-")
+                    source = mapped_vrt(source, bands, m.band_names(), tmpdir)
+                m.mask_dataset(source, out, valid, mask_options, progress)
+        except native.CloudmaskError as e:
+            if e.status == native.CM_ERROR_CANCELLED or feedback.isCanceled():
+                raise QgsProcessingException("Canceled by user")
+            raise QgsProcessingException(f"cloudmask: {e}")
+        finally:
+            if tmpdir:
+                for f in os.listdir(tmpdir):
+                    os.remove(os.path.join(tmpdir, f))
+                os.rmdir(tmpdir)
+
+        results = {self.OUTPUT: out}
+        self._style(context, out, "classes")
+        if valid:
+            results[self.VALID_OUTPUT] = valid
+            self._style(context, valid, "valid")
+        return results
+
+    def _style(self, context, path, kind):
+        if context.willLoadLayerOnCompletion(path):
+            details = context.layerToLoadOnCompletionDetails(path)
+            details.setPostProcessor(StylePostProcessor.create(kind))
+
+
+def mapped_vrt(source, bands, model_bands, tmpdir):
+    """A VRT of `source` whose bands are the given raster bands, named as the model's bands,
+    so that the library's matching by name picks exactly them."""
+    try:
+        numbers = [int(b) for b in bands.replace(" ", "").split(",") if b]
+    except ValueError:
+        raise QgsProcessingException(f"band mapping {bands!r}: give band numbers such as 1,2,3")
+    if len(numbers) != len(model_bands):
+        raise QgsProcessingException(
+            f"band mapping {bands!r} names {len(numbers)} bands; the model reads "
+            f"{len(model_bands)}: {', '.join(model_bands)}")
+    ds = gdal.Open(source)
+    if ds is None:
+        raise QgsProcessingException(f"cannot open {source}")
+    for n in numbers:
+        if not 1 <= n <= ds.RasterCount:
+            raise QgsProcessingException(f"band {n} does not exist (the raster has "
+                                         f"{ds.RasterCount} bands)")
+    path = os.path.join(tmpdir, "bands.vrt")
+    vrt = gdal.Translate(path, ds, format="VRT", bandList=numbers)
+    for i, name in enumerate(model_bands, start=1):
+        vrt.GetRasterBand(i).SetDescription(name)
+    vrt = None
+    return path

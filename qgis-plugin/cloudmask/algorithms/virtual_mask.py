@@ -1,0 +1,102 @@
+"""cloudmask:virtualmask: a VRT over the cloudmask GDAL driver, loaded as a layer."""
+import os
+
+from qgis.core import (QgsProcessingContext, QgsProcessingException, QgsProcessingOutputRasterLayer,
+                       QgsProcessingParameterBoolean, QgsProcessingParameterEnum,
+                       QgsProcessingParameterFile, QgsProcessingParameterFileDestination,
+                       QgsProcessingParameterNumber, QgsProcessingParameterRasterLayer,
+                       QgsProcessingParameterString)
+
+from .. import native
+from ..styles import StylePostProcessor
+from .base import DEVICES, CloudmaskAlgorithm, model_name, models_help
+
+
+class VirtualMaskAlgorithm(CloudmaskAlgorithm):
+    INPUT = "INPUT"
+    MODEL = "MODEL"
+    MODEL_FILE = "MODEL_FILE"
+    WITH_VALID = "WITH_VALID"
+    BUFFER = "BUFFER"
+    DEVICE = "DEVICE"
+    THREADS = "THREADS"
+    OUTPUT = "OUTPUT"
+    LAYER = "LAYER"
+
+    HELP = (
+        "<p>Writes a <i>virtual</i> cloud mask of the image: a small VRT over the cloudmask GDAL "
+        "driver. Nothing is computed now; QGIS computes the blocks it draws as you pan and zoom, "
+        "each exactly equal to what <b>Mask clouds</b> writes for those pixels.</p>"
+        "<p><b>Output VRT</b>: leave empty to write <code>&lt;image&gt;_cloudmask.vrt</code> "
+        "next to the image. Band 1 is the class map; with <b>Add the valid mask</b> band 2 is "
+        "the valid mask (buffer in pixels).</p>"
+        "<p><b>Model</b>: a model name (default ukis-6b-l1c) or an .onnx <b>Model file</b>. "
+        "{models}</p>"
+        "<p>The plugin registers the GDAL driver in QGIS when it loads. Other GDAL programs "
+        "need <code>GDAL_DRIVER_PATH=/usr/lib/x86_64-linux-gnu/gdalplugins:&lt;plugin folder&gt;/lib"
+        "</code> to read the VRT. Zoomed-out views compute the whole scene once.</p>")
+
+    def name(self):
+        return "virtualmask"
+
+    def displayName(self):  # noqa: N802
+        return "Add virtual cloud mask"
+
+    def shortHelpString(self):  # noqa: N802
+        return super().shortHelpString().replace("{models}", models_help())
+
+    def initAlgorithm(self, config=None):  # noqa: N802
+        self.addParameter(QgsProcessingParameterRasterLayer(self.INPUT, "Input raster"))
+        self.addParameter(QgsProcessingParameterString(
+            self.MODEL, "Model name", defaultValue=native.DEFAULT_MODEL))
+        self.addParameter(QgsProcessingParameterFile(
+            self.MODEL_FILE, "Model file (.onnx, instead of the name)", extension="onnx",
+            optional=True))
+        self.addParameter(QgsProcessingParameterBoolean(
+            self.WITH_VALID, "Add the valid mask as band 2", defaultValue=False))
+        self.addParameter(QgsProcessingParameterNumber(
+            self.BUFFER, "Valid-mask buffer (pixels)", QgsProcessingParameterNumber.Integer,
+            defaultValue=4, minValue=0))
+        self.addParameter(QgsProcessingParameterEnum(
+            self.DEVICE, "Device", options=DEVICES, defaultValue=0))
+        self.addParameter(QgsProcessingParameterNumber(
+            self.THREADS, "ONNX Runtime threads (0 = all cores)",
+            QgsProcessingParameterNumber.Integer, defaultValue=0, minValue=0))
+        self.addParameter(QgsProcessingParameterFileDestination(
+            self.OUTPUT, "Output VRT (empty: next to the image)", fileFilter="VRT files (*.vrt)",
+            optional=True, createByDefault=False))
+        self.addOutput(QgsProcessingOutputRasterLayer(self.LAYER, "Virtual cloud mask"))
+
+    def processAlgorithm(self, parameters, context, feedback):  # noqa: N802
+        lib = self.library()
+        layer = self.parameterAsRasterLayer(parameters, self.INPUT, context)
+        if layer is None:
+            raise QgsProcessingException("the input raster could not be opened")
+        image = layer.source()
+        vrt = self.parameterAsFileOutput(parameters, self.OUTPUT, context)
+        if not vrt:
+            if not os.path.isfile(image):
+                raise QgsProcessingException(
+                    f"{image} is not a file: choose where to write the VRT")
+            vrt = os.path.splitext(image)[0] + "_cloudmask.vrt"
+        model = model_name(self, parameters, context, self.MODEL, self.MODEL_FILE)
+        outputs = "classes,valid" if self.parameterAsBool(parameters, self.WITH_VALID, context) \
+            else "classes"
+        model_options = lib.model_options(
+            threads=self.parameterAsInt(parameters, self.THREADS, context),
+            device=self.parameterAsEnum(parameters, self.DEVICE, context))
+        mask_options = lib.mask_options(
+            buffer=self.parameterAsInt(parameters, self.BUFFER, context))
+        try:
+            lib.register_gdal_plugin()
+            lib.write_virtual_mask(os.path.abspath(image) if os.path.isfile(image) else image,
+                                   model, model_options, mask_options, outputs,
+                                   os.path.abspath(vrt))
+        except native.CloudmaskError as e:
+            raise QgsProcessingException(f"cloudmask: {e}")
+        feedback.pushInfo(f"wrote {vrt} (bands: {outputs}); it is computed as it is drawn")
+        name = os.path.splitext(os.path.basename(vrt))[0]
+        details = QgsProcessingContext.LayerDetails(name, context.project(), self.LAYER)
+        details.setPostProcessor(StylePostProcessor.create("classes"))
+        context.addLayerToLoadOnCompletion(vrt, details)
+        return {self.OUTPUT: vrt, self.LAYER: vrt}

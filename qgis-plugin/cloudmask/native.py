@@ -1,0 +1,255 @@
+"""The cloudmask C API (libcloudmask.so) through ctypes, and where the native files are.
+
+Nothing here imports QGIS, so the binding can be used (and tested) from plain Python too.
+
+The library is looked for, in order, at:
+1. ``$CLOUDMASK_LIBRARY`` (a path to libcloudmask.so),
+2. the QGIS setting ``cloudmask/library`` (passed in by the provider),
+3. ``lib/libcloudmask.so`` inside this plugin folder (what ``make qgis-plugin`` bundles),
+4. ``target/release/libcloudmask.so`` of the source checkout the plugin folder sits in
+   (``qgis-plugin/cloudmask`` of the repository, also through a symlink).
+
+ONNX Runtime is found by the library itself (``$CLOUDMASK_ORT_LIB``, ``$ORT_DYLIB_PATH``, Python
+environments with the onnxruntime wheel, system folders); ``ort_library()`` adds the QGIS
+setting ``cloudmask/ort_library`` in front of that search.
+"""
+import ctypes as C
+import glob
+import os
+
+PLUGIN_DIR = os.path.dirname(os.path.realpath(__file__))
+REPO_DIR = os.path.dirname(os.path.dirname(PLUGIN_DIR))
+
+# Values from include/cloudmask.h.
+CM_OK = 0
+CM_ERROR_RUNTIME_NOT_FOUND = 3
+CM_ERROR_CANCELLED = 9
+CM_DEVICE_CPU = 0
+CM_DEVICE_CUDA = 1
+CM_TILING_EXACT = 0
+CM_TILING_UKIS = 1
+DEFAULT_MODEL = "ukis-6b-l1c"
+
+# cm_class codes: value, name, RGBA (the colours of the GeoTIFF's colour table).
+CLASSES = [
+    (0, "nodata", (0, 0, 0, 0)),
+    (1, "clear", (34, 139, 34, 255)),
+    (2, "cloud", (255, 255, 255, 255)),
+    (3, "thin cloud", (173, 216, 230, 255)),
+    (4, "cloud shadow", (128, 0, 128, 255)),
+]
+
+
+class ModelOptions(C.Structure):
+    _fields_ = [("threads", C.c_int32), ("device", C.c_int32), ("ort_library", C.c_char_p)]
+
+
+class MaskOptions(C.Structure):
+    _fields_ = [("tiling", C.c_int32), ("batch", C.c_int32),
+                ("buffer", C.c_int32), ("tile", C.c_int32), ("overlap", C.c_double)]
+
+
+class ModelInfo(C.Structure):
+    _fields_ = [("n_bands", C.c_size_t), ("n_classes", C.c_size_t),
+                ("tile_size", C.c_size_t), ("size_multiple", C.c_size_t)]
+
+
+PROGRESS_FN = C.CFUNCTYPE(C.c_bool, C.c_double, C.c_char_p, C.c_void_p)
+
+
+class CloudmaskError(Exception):
+    """A failed library call: `status` is the cm_status, the message is the library's."""
+
+    def __init__(self, message, status=None):
+        super().__init__(message)
+        self.status = status
+
+
+_SIGNATURES = {
+    "cm_version": ([], C.c_char_p),
+    "cm_runtime_init": ([C.c_char_p], C.c_int32),
+    "cm_last_error": ([C.c_char_p, C.c_size_t], C.c_size_t),
+    "cm_last_error_code": ([], C.c_int32),
+    "cm_model_options_default": ([C.POINTER(ModelOptions)], None),
+    "cm_mask_options_default": ([C.POINTER(MaskOptions)], None),
+    "cm_model_load": ([C.c_char_p, C.POINTER(ModelOptions), C.POINTER(C.c_void_p)], C.c_int32),
+    "cm_model_free": ([C.c_void_p], None),
+    "cm_model_get_info": ([C.c_void_p, C.POINTER(ModelInfo)], C.c_int32),
+    "cm_model_band_name": ([C.c_void_p, C.c_size_t, C.c_char_p, C.c_size_t], C.c_int32),
+    "cm_mask_dataset": ([C.c_void_p, C.c_char_p, C.c_char_p, C.c_char_p,
+                         C.POINTER(MaskOptions), PROGRESS_FN, C.c_void_p], C.c_int32),
+    "cm_write_virtual_mask": ([C.c_char_p, C.c_char_p, C.POINTER(ModelOptions),
+                               C.POINTER(MaskOptions), C.c_char_p, C.c_char_p], C.c_int32),
+}
+
+
+def library_candidates(setting=None):
+    """(path, where it came from) in search order; paths may not exist."""
+    out = []
+    env = os.environ.get("CLOUDMASK_LIBRARY")
+    if env:
+        out.append((env, "$CLOUDMASK_LIBRARY"))
+    if setting:
+        out.append((setting, "QGIS setting cloudmask/library"))
+    out.append((os.path.join(PLUGIN_DIR, "lib", "libcloudmask.so"), "the plugin folder"))
+    out.append((os.path.join(REPO_DIR, "target", "release", "libcloudmask.so"),
+                "the source checkout's target/release"))
+    return out
+
+
+def find_library(setting=None):
+    """The first existing libcloudmask.so, or raise CloudmaskError saying where it looked."""
+    candidates = library_candidates(setting)
+    for path, why in candidates:
+        if why.startswith(("$", "QGIS setting")) and not os.path.isfile(path):
+            raise CloudmaskError(
+                f"the cloudmask native library {path} (from {why}) does not exist: point it at "
+                "libcloudmask.so, or unset it to use the library bundled with the plugin")
+        if os.path.isfile(path):
+            return os.path.abspath(path)
+    looked = "; ".join(f"{p} ({why})" for p, why in candidates)
+    raise CloudmaskError(
+        "the cloudmask native library (libcloudmask.so) was not found. Looked at: " + looked +
+        ". Install the plugin from the zip that `make qgis-plugin` builds (it bundles the "
+        "library), or set CLOUDMASK_LIBRARY to the path of libcloudmask.so.")
+
+
+def gdal_plugin_dir(library_path):
+    """Folder holding gdal_cloudmask.so for this library, or None."""
+    here = os.path.dirname(library_path)
+    for d in (here, os.path.join(here, "gdalplugins")):
+        if os.path.isfile(os.path.join(d, "gdal_cloudmask.so")):
+            return d
+    return None
+
+
+class Library:
+    """libcloudmask.so loaded through ctypes, with Python-friendly wrappers."""
+
+    def __init__(self, path):
+        self.path = path
+        try:
+            self.lib = C.CDLL(path)
+        except OSError as e:
+            raise CloudmaskError(f"the cloudmask native library {path} could not be loaded: {e}")
+        for name, (args, res) in _SIGNATURES.items():
+            fn = getattr(self.lib, name)
+            fn.argtypes = args
+            fn.restype = res
+        self.version = self.lib.cm_version().decode()
+
+    def last_error(self):
+        size = self.lib.cm_last_error(None, 0)
+        buf = C.create_string_buffer(size)
+        self.lib.cm_last_error(buf, size)
+        return buf.value.decode("utf-8", "replace")
+
+    def check(self, status):
+        if status != CM_OK:
+            raise CloudmaskError(self.last_error() or f"cloudmask failed with status {status}",
+                                 status)
+
+    def model_options(self, threads=0, device=CM_DEVICE_CPU, ort_library=None):
+        o = ModelOptions()
+        self.lib.cm_model_options_default(C.byref(o))
+        o.threads = int(threads)
+        o.device = int(device)
+        o.ort_library = ort_library.encode() if ort_library else None
+        return o
+
+    def mask_options(self, tiling=CM_TILING_EXACT, buffer=-1):
+        o = MaskOptions()
+        self.lib.cm_mask_options_default(C.byref(o))
+        o.tiling = int(tiling)
+        o.buffer = int(buffer)
+        return o
+
+    def runtime_init(self, ort_library=None):
+        self.check(self.lib.cm_runtime_init(ort_library.encode() if ort_library else None))
+
+    def load_model(self, name_or_path, model_options):
+        handle = C.c_void_p()
+        self.check(self.lib.cm_model_load(name_or_path.encode(), C.byref(model_options),
+                                          C.byref(handle)))
+        return Model(self, handle)
+
+    def write_virtual_mask(self, image, model, model_options, mask_options, outputs, vrt_path):
+        self.check(self.lib.cm_write_virtual_mask(
+            image.encode(), model.encode(), C.byref(model_options), C.byref(mask_options),
+            outputs.encode(), vrt_path.encode()))
+
+    def register_gdal_plugin(self):
+        """Registers the CLOUDMASK GDAL driver and pixel function in this process (idempotent)."""
+        fn = getattr(self.lib, "GDALRegister_cloudmask", None)
+        if fn is None:
+            raise CloudmaskError(f"{self.path} does not export GDALRegister_cloudmask")
+        fn.argtypes = []
+        fn.restype = None
+        fn()
+
+
+class Model:
+    def __init__(self, library, handle):
+        self.library = library
+        self.handle = handle
+
+    def close(self):
+        if self.handle:
+            self.library.lib.cm_model_free(self.handle)
+            self.handle = None
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    def band_names(self):
+        info = ModelInfo()
+        self.library.check(self.library.lib.cm_model_get_info(self.handle, C.byref(info)))
+        names = []
+        for i in range(info.n_bands):
+            buf = C.create_string_buffer(64)
+            self.library.check(self.library.lib.cm_model_band_name(self.handle, i, buf, len(buf)))
+            names.append(buf.value.decode())
+        return names
+
+    def mask_dataset(self, input_path, output_path, valid_path, mask_options, progress=None):
+        """Runs cm_mask_dataset. `progress(fraction, stage) -> bool` (False cancels)."""
+        error = []
+
+        def on_progress(fraction, stage, _user):
+            if progress is None:
+                return True
+            try:
+                return bool(progress(fraction, stage.decode("utf-8", "replace") if stage else ""))
+            except Exception as e:  # never let a Python error unwind through C
+                error.append(e)
+                return False
+
+        callback = PROGRESS_FN(on_progress)  # alive for the whole call
+        status = self.library.lib.cm_mask_dataset(
+            self.handle, input_path.encode(), output_path.encode(),
+            valid_path.encode() if valid_path else None, C.byref(mask_options), callback, None)
+        if error:
+            raise error[0]
+        self.library.check(status)
+
+
+def visible_models(ort_library=None):
+    """Model names the library would list, scanned as the library does (src/model/registry.rs):
+    $CLOUDMASK_MODEL_PATH, ~/.local/share/cloudmask/models, then the ukis_csmask package beside
+    the ONNX Runtime in use. A help-text convenience: the library decides what loads."""
+    names = []
+    dirs = [d for d in os.environ.get("CLOUDMASK_MODEL_PATH", "").split(":") if d]
+    dirs.append(os.path.expanduser("~/.local/share/cloudmask/models"))
+    for d in dirs:
+        names += [os.path.splitext(os.path.basename(p))[0]
+                  for p in sorted(glob.glob(os.path.join(d, "*.onnx")))]
+    for ort in (ort_library, os.environ.get("CLOUDMASK_ORT_LIB"), os.environ.get("ORT_DYLIB_PATH")):
+        if ort:
+            site = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(ort))))
+            for p in sorted(glob.glob(os.path.join(site, "ukis_csmask", "model_*.onnx"))):
+                names.append("ukis-" + os.path.basename(p)[len("model_"):-5].replace("_", "-"))
+    seen = set()
+    return [n for n in names if not (n in seen or seen.add(n))]

@@ -1,0 +1,37 @@
+"""The Processing provider `cloudmask`."""
+import os
+
+from qgis.core import QgsProcessingProvider
+from qgis.PyQt.QtGui import QIcon
+
+from . import runtime
+from .algorithms.apply_mask import ApplyMaskAlgorithm
+from .algorithms.mask_clouds import MaskCloudsAlgorithm
+from .algorithms.virtual_mask import VirtualMaskAlgorithm
+
+ICON = os.path.join(os.path.dirname(__file__), "icon.png")
+
+
+class CloudmaskProvider(QgsProcessingProvider):
+    def id(self):
+        return "cloudmask"
+
+    def name(self):
+        return "cloudmask"
+
+    def longName(self):  # noqa: N802
+        return "cloudmask: cloud and cloud-shadow masks"
+
+    def icon(self):
+        return QIcon(ICON)
+
+    def svgIconPath(self):  # noqa: N802
+        return ICON
+
+    def loadAlgorithms(self):  # noqa: N802
+        runtime.load()  # logs one clear message if the library or ONNX Runtime is missing
+        for alg in (MaskCloudsAlgorithm(), VirtualMaskAlgorithm(), ApplyMaskAlgorithm()):
+            self.addAlgorithm(alg)
+
+    def supportedOutputRasterLayerExtensions(self):  # noqa: N802
+        return ["tif"]
