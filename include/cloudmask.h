@@ -298,6 +298,24 @@ typedef void *cm_gdal_dataset;
  */
 typedef bool (*cm_progress_fn)(double fraction, const char *stage, void *user_data);
 
+/**
+ * Where `cm_mask_to_files` writes each product; NULL skips a product (at least one is needed).
+ */
+typedef struct {
+  /**
+   * Class map GeoTIFF (`cm_class` codes, colour table, category names).
+   */
+  const char *classes;
+  /**
+   * Valid mask GeoTIFF (1 valid, 0 invalid).
+   */
+  const char *valid;
+  /**
+   * Probabilities GeoTIFF: one float32 band per model class, NaN on nodata.
+   */
+  const char *probabilities;
+} cm_output_paths;
+
 #ifdef __cplusplus
 extern "C" {
 #endif // __cplusplus
@@ -438,6 +456,20 @@ cm_status cm_mask_dataset(const cm_model *model,
                           const cm_mask_options *options,
                           cm_progress_fn progress,
                           void *user_data);
+
+/**
+ * Masks a whole raster file into the products named in `paths`, as `cm_mask_dataset` does,
+ * with the raster's bands chosen by number when `band_indices` is not NULL (1-based, one per
+ * model band, in the model's band order). `options`, `band_indices` and `progress` may be NULL.
+ */
+cm_status cm_mask_to_files(const cm_model *model,
+                           const char *input_path,
+                           const cm_output_paths *paths,
+                           const int32_t *band_indices,
+                           size_t n_band_indices,
+                           const cm_mask_options *options,
+                           cm_progress_fn progress,
+                           void *user_data);
 
 /**
  * Writes a virtual mask of `image_path` to `vrt_path`: a GDAL VRT over the plugin's CLOUDMASK

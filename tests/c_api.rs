@@ -1093,3 +1093,105 @@ fn windows_through_the_c_api_are_crops_of_the_whole_mosaic() {
         t.elapsed().as_secs_f64()
     );
 }
+
+#[test]
+fn all_products_and_band_numbers_through_cm_mask_to_files() {
+    let Some(model) = model() else { return };
+    let Some(scene) = common::sample_scene() else {
+        return;
+    };
+    let tmp = common::TempDir::new("c-api-to-files");
+    let (classes, valid, probs, by_name) = (
+        tmp.path("c.tif"),
+        tmp.path("v.tif"),
+        tmp.path("p.tif"),
+        tmp.path("n.tif"),
+    );
+    let (c_classes, c_valid, c_probs, c_by_name) = (
+        path_c(&classes),
+        path_c(&valid),
+        path_c(&probs),
+        path_c(&by_name),
+    );
+    let all = cm_output_paths {
+        classes: c_classes.as_ptr(),
+        valid: c_valid.as_ptr(),
+        probabilities: c_probs.as_ptr(),
+    };
+    let bands = [1i32, 2, 3, 4, 5, 6];
+    let status = cm_mask_to_files(
+        model,
+        c(&scene).as_ptr(),
+        &all,
+        bands.as_ptr(),
+        bands.len(),
+        null(),
+        None,
+        null_mut(),
+    );
+    assert_eq!(status, cm_status::CM_OK, "{}", last_error());
+    // The same classes as bands found by name through cm_mask_dataset.
+    let status = cm_mask_dataset(
+        model,
+        c(&scene).as_ptr(),
+        c_by_name.as_ptr(),
+        null(),
+        null(),
+        None,
+        null_mut(),
+    );
+    assert_eq!(status, cm_status::CM_OK, "{}", last_error());
+    let (_, _, a) = common::read_band_u8(&classes.to_string_lossy(), 1);
+    let (_, _, b) = common::read_band_u8(&by_name.to_string_lossy(), 1);
+    assert_eq!(a, b);
+    let (_, _, v) = common::read_band_u8(&valid.to_string_lossy(), 1);
+    assert!(v.iter().all(|&x| x <= 1) && v.contains(&0) && v.contains(&1));
+    let p = Dataset::open(&probs.to_string_lossy()).unwrap();
+    assert_eq!(p.band_count(), 3);
+    let mut cloud = vec![0f32; 512 * 512];
+    p.read_f32(2, 0, 0, 512, 512, &mut cloud).unwrap();
+    assert!(cloud.iter().all(|x| (0.0..=1.0).contains(x)));
+    // Where the class map says cloud (2), the cloud probability is the largest of three.
+    assert!(a
+        .iter()
+        .zip(&cloud)
+        .filter(|(c, _)| **c == 2)
+        .all(|(_, p)| *p >= 1.0 / 3.0));
+
+    let none = cm_output_paths {
+        classes: null(),
+        valid: null(),
+        probabilities: null(),
+    };
+    let status = cm_mask_to_files(
+        model,
+        c(&scene).as_ptr(),
+        &none,
+        null(),
+        0,
+        null(),
+        None,
+        null_mut(),
+    );
+    expect(
+        status,
+        cm_status::CM_ERROR_INVALID_ARGUMENT,
+        "names no output",
+    );
+    let wrong = [1i32, 2, 3];
+    let status = cm_mask_to_files(
+        model,
+        c(&scene).as_ptr(),
+        &all,
+        wrong.as_ptr(),
+        wrong.len(),
+        null(),
+        None,
+        null_mut(),
+    );
+    expect(
+        status,
+        cm_status::CM_ERROR_BAND_MAPPING,
+        "3 band numbers given but the model needs 6",
+    );
+}

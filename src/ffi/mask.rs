@@ -1,7 +1,7 @@
 //! Masking through the C API: a window of a caller's GDAL dataset, a caller's buffer, or a whole
 //! file into files. Each is a thin shell over `engine::mask_window` or `scene::mask_scene`.
 
-use super::args::{input, need, opt_arg, opt_output, opt_text, output, text};
+use super::args::{arg, input, need, opt_arg, opt_output, opt_text, output, text};
 use super::handles::{cm_model, model};
 use super::options::{cm_mask_options, mask_options};
 use super::panic::{call, guarded};
@@ -145,26 +145,85 @@ pub extern "C" fn cm_mask_dataset(
     progress: cm_progress_fn,
     user_data: *mut c_void,
 ) -> cm_status {
+    let paths = cm_output_paths {
+        classes: output_path,
+        valid: valid_path,
+        probabilities: std::ptr::null(),
+    };
+    cm_mask_to_files(
+        model,
+        input_path,
+        &paths,
+        std::ptr::null(),
+        0,
+        options,
+        progress,
+        user_data,
+    )
+}
+
+/// Where `cm_mask_to_files` writes each product; NULL skips a product (at least one is needed).
+#[repr(C)]
+pub struct cm_output_paths {
+    /// Class map GeoTIFF (`cm_class` codes, colour table, category names).
+    pub classes: *const c_char,
+    /// Valid mask GeoTIFF (1 valid, 0 invalid).
+    pub valid: *const c_char,
+    /// Probabilities GeoTIFF: one float32 band per model class, NaN on nodata.
+    pub probabilities: *const c_char,
+}
+
+/// Masks a whole raster file into the products named in `paths`, as `cm_mask_dataset` does,
+/// with the raster's bands chosen by number when `band_indices` is not NULL (1-based, one per
+/// model band, in the model's band order). `options`, `band_indices` and `progress` may be NULL.
+#[no_mangle]
+#[allow(clippy::too_many_arguments)]
+pub extern "C" fn cm_mask_to_files(
+    model: *const cm_model,
+    input_path: *const c_char,
+    paths: *const cm_output_paths,
+    band_indices: *const i32,
+    n_band_indices: usize,
+    options: *const cm_mask_options,
+    progress: cm_progress_fn,
+    user_data: *mut c_void,
+) -> cm_status {
     call(|| {
         // SAFETY: every pointer is checked for NULL; strings are NUL-terminated (header).
-        let (m, input, output, valid, options) = unsafe {
+        let (m, input, paths, bands, options) = unsafe {
             (
                 self::model(model)?,
                 text(input_path, "input_path")?,
-                text(output_path, "output_path")?,
-                opt_text(valid_path, "valid_path")?,
+                arg(paths, "paths")?,
+                band_selection(band_indices, n_band_indices)?,
                 mask_options(options)?,
             )
         };
-        let mut outputs = vec![(Product::Classes, PathBuf::from(output))];
-        if let Some(v) = valid {
-            outputs.push((Product::Valid, PathBuf::from(v)));
+        let mut outputs = Vec::new();
+        for (product, p, name) in [
+            (Product::Classes, paths.classes, "paths->classes"),
+            (Product::Valid, paths.valid, "paths->valid"),
+            (
+                Product::Probabilities,
+                paths.probabilities,
+                "paths->probabilities",
+            ),
+        ] {
+            // SAFETY: NULL or a NUL-terminated string (header).
+            if let Some(path) = unsafe { opt_text(p, name)? } {
+                outputs.push((product, PathBuf::from(path)));
+            }
+        }
+        if outputs.is_empty() {
+            return Err(Error::invalid(
+                "paths names no output: set classes, valid or probabilities",
+            ));
         }
         let job = SceneJob {
             input: input.to_string(),
             outputs,
             format: Format::GTiff,
-            bands: BandSelection::Auto,
+            bands,
             scaling: Scaling::Auto,
             nodata: None,
             resolution: None,

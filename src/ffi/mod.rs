@@ -36,7 +36,10 @@ pub use handles::{
     cm_class, cm_model, cm_model_band_name, cm_model_class_code, cm_model_class_name,
     cm_model_free, cm_model_get_info, cm_model_info, cm_model_load,
 };
-pub use mask::{cm_gdal_dataset, cm_mask_buffer, cm_mask_dataset, cm_mask_window, cm_progress_fn};
+pub use mask::{
+    cm_gdal_dataset, cm_mask_buffer, cm_mask_dataset, cm_mask_to_files, cm_mask_window,
+    cm_output_paths, cm_progress_fn,
+};
 pub use options::{
     cm_device, cm_mask_options, cm_mask_options_default, cm_model_options,
     cm_model_options_default, cm_tiling,
