@@ -57,6 +57,11 @@ class ModelInfo(C.Structure):
 PROGRESS_FN = C.CFUNCTYPE(C.c_bool, C.c_double, C.c_char_p, C.c_void_p)
 
 
+class OutputPaths(C.Structure):
+    """cm_output_paths: where each product goes; NULL skips it."""
+    _fields_ = [("classes", C.c_char_p), ("valid", C.c_char_p), ("probabilities", C.c_char_p)]
+
+
 class CloudmaskError(Exception):
     """A failed library call: `status` is the cm_status, the message is the library's."""
 
@@ -76,8 +81,9 @@ _SIGNATURES = {
     "cm_model_free": ([C.c_void_p], None),
     "cm_model_get_info": ([C.c_void_p, C.POINTER(ModelInfo)], C.c_int32),
     "cm_model_band_name": ([C.c_void_p, C.c_size_t, C.c_char_p, C.c_size_t], C.c_int32),
-    "cm_mask_dataset": ([C.c_void_p, C.c_char_p, C.c_char_p, C.c_char_p,
-                         C.POINTER(MaskOptions), PROGRESS_FN, C.c_void_p], C.c_int32),
+    "cm_mask_to_files": ([C.c_void_p, C.c_char_p, C.POINTER(OutputPaths), C.POINTER(C.c_int32),
+                          C.c_size_t, C.POINTER(MaskOptions), PROGRESS_FN, C.c_void_p],
+                         C.c_int32),
     "cm_write_virtual_mask": ([C.c_char_p, C.c_char_p, C.POINTER(ModelOptions),
                                C.POINTER(MaskOptions), C.c_char_p, C.c_char_p], C.c_int32),
 }
@@ -214,8 +220,10 @@ class Model:
             names.append(buf.value.decode())
         return names
 
-    def mask_dataset(self, input_path, output_path, valid_path, mask_options, progress=None):
-        """Runs cm_mask_dataset. `progress(fraction, stage) -> bool` (False cancels)."""
+    def mask_to_files(self, input_path, classes, valid, probabilities, bands, mask_options,
+                      progress=None):
+        """Runs cm_mask_to_files. Paths may be None (skipped); `bands` is None (by name) or raster
+        band numbers in the model's order. `progress(fraction, stage) -> bool` (False cancels)."""
         error = []
 
         def on_progress(fraction, stage, _user):
@@ -227,10 +235,15 @@ class Model:
                 error.append(e)
                 return False
 
+        def encoded(path):
+            return path.encode() if path else None
+
+        paths = OutputPaths(encoded(classes), encoded(valid), encoded(probabilities))
+        numbers = (C.c_int32 * len(bands))(*bands) if bands else None
         callback = PROGRESS_FN(on_progress)  # alive for the whole call
-        status = self.library.lib.cm_mask_dataset(
-            self.handle, input_path.encode(), output_path.encode(),
-            valid_path.encode() if valid_path else None, C.byref(mask_options), callback, None)
+        status = self.library.lib.cm_mask_to_files(
+            self.handle, input_path.encode(), C.byref(paths), numbers, len(bands) if bands else 0,
+            C.byref(mask_options), callback, None)
         if error:
             raise error[0]
         self.library.check(status)

@@ -45,6 +45,30 @@ def test_band_mapping_equals_by_name(qgis_app, cli_masks, tmp_path):
     assert np.array_equal(read_band(out), cli_masks[0])
 
 
+def test_probabilities_output(qgis_app, cli_masks, tmp_path):
+    import processing
+    from osgeo import gdal
+    out, probs = str(tmp_path / "c.tif"), str(tmp_path / "p.tif")
+    result = processing.run("cloudmask:mask", mask_params(out, PROB_OUTPUT=probs))
+    assert result["PROB_OUTPUT"] == probs
+    ds = gdal.Open(probs)
+    assert ds.RasterCount == 3
+    p = np.stack([ds.GetRasterBand(i + 1).ReadAsArray() for i in range(3)])
+    assert np.all((p >= 0) & (p <= 1))
+    assert np.allclose(p.sum(axis=0), 1, atol=1e-5)
+    # The class map's classes (1 clear, 2 cloud, 4 shadow) are the most probable model classes
+    # (up to float rounding in exact near-ties).
+    assert (np.array([1, 2, 4])[p.argmax(axis=0)] == cli_masks[0]).mean() > 0.9999
+
+
+def test_wrong_band_count_is_the_library_message(qgis_app, tmp_path):
+    import processing
+    from qgis.core import QgsProcessingException
+    with pytest.raises(QgsProcessingException, match="3 band numbers given but the model needs 6"):
+        processing.run("cloudmask:mask", mask_params(str(tmp_path / "x.tif"), BANDS="1,2,3"))
+    assert os.listdir(tmp_path) == []
+
+
 def test_cancel_leaves_no_output(qgis_app, tmp_path):
     import processing
     from qgis.core import QgsProcessingException, QgsProcessingFeedback

@@ -1,8 +1,7 @@
-"""cloudmask:mask: a class map (and a valid mask) of a raster, through cm_mask_dataset."""
+"""cloudmask:mask: a class map (and a valid mask, probabilities) of a raster, through
+cm_mask_to_files."""
 import os
-import tempfile
 
-from osgeo import gdal
 from qgis.core import (QgsProcessingException, QgsProcessingParameterEnum,
                        QgsProcessingParameterFile,
                        QgsProcessingParameterNumber, QgsProcessingParameterRasterDestination,
@@ -24,6 +23,7 @@ class MaskCloudsAlgorithm(CloudmaskAlgorithm):
     THREADS = "THREADS"
     OUTPUT = "OUTPUT"
     VALID_OUTPUT = "VALID_OUTPUT"
+    PROB_OUTPUT = "PROB_OUTPUT"
 
     HELP = (
         "<p>Masks clouds and cloud shadows in an optical image (Sentinel-2 first) with an ONNX "
@@ -76,6 +76,9 @@ class MaskCloudsAlgorithm(CloudmaskAlgorithm):
         self.addParameter(QgsProcessingParameterRasterDestination(self.OUTPUT, "Class map"))
         self.addParameter(QgsProcessingParameterRasterDestination(
             self.VALID_OUTPUT, "Valid mask", optional=True, createByDefault=False))
+        self.addParameter(QgsProcessingParameterRasterDestination(
+            self.PROB_OUTPUT, "Class probabilities (one band per model class)", optional=True,
+            createByDefault=False))
 
     def processAlgorithm(self, parameters, context, feedback):  # noqa: N802
         lib = self.library()
@@ -87,6 +90,11 @@ class MaskCloudsAlgorithm(CloudmaskAlgorithm):
         bands = self.parameterAsString(parameters, self.BANDS, context).strip()
         out = self.parameterAsOutputLayer(parameters, self.OUTPUT, context)
         valid = self.parameterAsOutputLayer(parameters, self.VALID_OUTPUT, context) or None
+        probs = self.parameterAsOutputLayer(parameters, self.PROB_OUTPUT, context) or None
+        try:
+            numbers = [int(b) for b in bands.replace(" ", "").split(",") if b] or None
+        except ValueError:
+            raise QgsProcessingException(f"band mapping {bands!r}: give band numbers such as 1,2,3")
         model_options = lib.model_options(
             threads=self.parameterAsInt(parameters, self.THREADS, context),
             device=self.parameterAsEnum(parameters, self.DEVICE, context),
@@ -101,61 +109,28 @@ class MaskCloudsAlgorithm(CloudmaskAlgorithm):
 
         if feedback.isCanceled():
             raise QgsProcessingException("Canceled by user")
-        for path in (out, valid):
+        for path in (out, valid, probs):
             if path:
                 os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
         feedback.pushInfo(f"cloudmask {lib.version} ({lib.path}), model {model}")
-        tmpdir = None
         try:
             with lib.load_model(model, model_options) as m:
-                if bands:
-                    tmpdir = tempfile.mkdtemp(prefix="cloudmask-bands-")
-                    source = mapped_vrt(source, bands, m.band_names(), tmpdir)
-                m.mask_dataset(source, out, valid, mask_options, progress)
+                m.mask_to_files(source, out, valid, probs, numbers, mask_options, progress)
         except native.CloudmaskError as e:
             if e.status == native.CM_ERROR_CANCELLED or feedback.isCanceled():
                 raise QgsProcessingException("Canceled by user")
             raise QgsProcessingException(f"cloudmask: {e}")
-        finally:
-            if tmpdir:
-                for f in os.listdir(tmpdir):
-                    os.remove(os.path.join(tmpdir, f))
-                os.rmdir(tmpdir)
 
         results = {self.OUTPUT: out}
         self._style(context, out, "classes")
         if valid:
             results[self.VALID_OUTPUT] = valid
             self._style(context, valid, "valid")
+        if probs:
+            results[self.PROB_OUTPUT] = probs
         return results
 
     def _style(self, context, path, kind):
         if context.willLoadLayerOnCompletion(path):
             details = context.layerToLoadOnCompletionDetails(path)
             details.setPostProcessor(StylePostProcessor.create(kind))
-
-
-def mapped_vrt(source, bands, model_bands, tmpdir):
-    """A VRT of `source` whose bands are the given raster bands, named as the model's bands,
-    so that the library's matching by name picks exactly them."""
-    try:
-        numbers = [int(b) for b in bands.replace(" ", "").split(",") if b]
-    except ValueError:
-        raise QgsProcessingException(f"band mapping {bands!r}: give band numbers such as 1,2,3")
-    if len(numbers) != len(model_bands):
-        raise QgsProcessingException(
-            f"band mapping {bands!r} names {len(numbers)} bands; the model reads "
-            f"{len(model_bands)}: {', '.join(model_bands)}")
-    ds = gdal.Open(source)
-    if ds is None:
-        raise QgsProcessingException(f"cannot open {source}")
-    for n in numbers:
-        if not 1 <= n <= ds.RasterCount:
-            raise QgsProcessingException(f"band {n} does not exist (the raster has "
-                                         f"{ds.RasterCount} bands)")
-    path = os.path.join(tmpdir, "bands.vrt")
-    vrt = gdal.Translate(path, ds, format="VRT", bandList=numbers)
-    for i, name in enumerate(model_bands, start=1):
-        vrt.GetRasterBand(i).SetDescription(name)
-    vrt = None
-    return path
