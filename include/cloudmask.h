@@ -396,6 +396,14 @@ cm_status cm_model_class_name(const cm_model *model, size_t index, char *buf, si
 cm_status cm_model_class_code(const cm_model *model, size_t index, uint8_t *out_code);
 
 /**
+ * Writes the names of the models cloudmask can see (what `cloudmask models` lists: our model
+ * folders, then the ukis-csmask package), one per line, into `buf`, NUL-terminated and cut to
+ * fit like snprintf, and returns the length the whole list needs, NUL included. Call it with
+ * `buf` NULL and `len` 0 to learn the size. Returns 0 only after an internal error.
+ */
+size_t cm_list_models(char *buf, size_t len);
+
+/**
  * Masks a window of an open GDAL dataset into the caller's buffers.
  *
  * `band_indices`: NULL to find the model's bands by name (band descriptions such as "B02" or

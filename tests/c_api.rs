@@ -1195,3 +1195,29 @@ fn all_products_and_band_numbers_through_cm_mask_to_files() {
         "3 band numbers given but the model needs 6",
     );
 }
+
+#[test]
+fn models_are_listed_like_the_cli_lists_them() {
+    if model().is_none() {
+        return;
+    }
+    let needed = cm_list_models(null_mut(), 0);
+    let mut buf = vec![0u8; needed];
+    assert_eq!(cm_list_models(buf.as_mut_ptr().cast(), buf.len()), needed);
+    let text = CStr::from_bytes_with_nul(&buf).unwrap().to_str().unwrap();
+    let names: Vec<&str> = text.lines().collect();
+    let want: Vec<String> = cloudmask::model::list_models()
+        .into_iter()
+        .map(|m| m.name)
+        .collect();
+    assert_eq!(names, want);
+    assert!(names.contains(&"ukis-6b-l1c"));
+    // Cut like snprintf when the buffer is short.
+    let mut small = [0x7fu8; 5];
+    assert_eq!(
+        cm_list_models(small.as_mut_ptr().cast(), small.len()),
+        needed
+    );
+    assert_eq!(&small[..4], &buf[..4]);
+    assert_eq!(small[4], 0);
+}

@@ -14,7 +14,6 @@ environments with the onnxruntime wheel, system folders); ``ort_library()`` adds
 setting ``cloudmask/ort_library`` in front of that search.
 """
 import ctypes as C
-import glob
 import os
 
 PLUGIN_DIR = os.path.dirname(os.path.realpath(__file__))
@@ -75,6 +74,7 @@ _SIGNATURES = {
     "cm_runtime_init": ([C.c_char_p], C.c_int32),
     "cm_last_error": ([C.c_char_p, C.c_size_t], C.c_size_t),
     "cm_last_error_code": ([], C.c_int32),
+    "cm_list_models": ([C.c_char_p, C.c_size_t], C.c_size_t),
     "cm_model_options_default": ([C.POINTER(ModelOptions)], None),
     "cm_mask_options_default": ([C.POINTER(MaskOptions)], None),
     "cm_model_load": ([C.c_char_p, C.POINTER(ModelOptions), C.POINTER(C.c_void_p)], C.c_int32),
@@ -170,6 +170,13 @@ class Library:
         o.buffer = int(buffer)
         return o
 
+    def list_models(self):
+        """Names of the models the library can see (cm_list_models)."""
+        size = self.lib.cm_list_models(None, 0)
+        buf = C.create_string_buffer(size)
+        self.lib.cm_list_models(buf, size)
+        return [n for n in buf.value.decode("utf-8", "replace").split("\n") if n]
+
     def runtime_init(self, ort_library=None):
         self.check(self.lib.cm_runtime_init(ort_library.encode() if ort_library else None))
 
@@ -247,22 +254,3 @@ class Model:
         if error:
             raise error[0]
         self.library.check(status)
-
-
-def visible_models(ort_library=None):
-    """Model names the library would list, scanned as the library does (src/model/registry.rs):
-    $CLOUDMASK_MODEL_PATH, ~/.local/share/cloudmask/models, then the ukis_csmask package beside
-    the ONNX Runtime in use. A help-text convenience: the library decides what loads."""
-    names = []
-    dirs = [d for d in os.environ.get("CLOUDMASK_MODEL_PATH", "").split(":") if d]
-    dirs.append(os.path.expanduser("~/.local/share/cloudmask/models"))
-    for d in dirs:
-        names += [os.path.splitext(os.path.basename(p))[0]
-                  for p in sorted(glob.glob(os.path.join(d, "*.onnx")))]
-    for ort in (ort_library, os.environ.get("CLOUDMASK_ORT_LIB"), os.environ.get("ORT_DYLIB_PATH")):
-        if ort:
-            site = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(ort))))
-            for p in sorted(glob.glob(os.path.join(site, "ukis_csmask", "model_*.onnx"))):
-                names.append("ukis-" + os.path.basename(p)[len("model_"):-5].replace("_", "-"))
-    seen = set()
-    return [n for n in names if not (n in seen or seen.add(n))]

@@ -107,6 +107,24 @@ pub(crate) unsafe fn write_text(s: &str, buf: *mut c_char, len: usize, name: &st
     Ok(())
 }
 
+/// Copies `s` into `buf` like snprintf: cut at a UTF-8 boundary to fit `len` bytes with its NUL
+/// (nothing written when `buf` is NULL or `len` is 0), and returns the length the whole text
+/// needs, NUL included.
+///
+/// # Safety
+/// `buf` is NULL or points to `len` writable bytes.
+pub(crate) unsafe fn write_truncated(s: &str, buf: *mut c_char, len: usize) -> usize {
+    if !buf.is_null() && len > 0 {
+        let mut n = s.len().min(len - 1);
+        while !s.is_char_boundary(n) {
+            n -= 1;
+        }
+        std::ptr::copy_nonoverlapping(s.as_ptr(), buf as *mut u8, n);
+        *buf.add(n) = 0;
+    }
+    s.len() + 1
+}
+
 /// An `int32_t` option that must be at least `min`.
 pub(crate) fn at_least(value: i32, min: i32, name: &str) -> Result<usize> {
     if value < min {

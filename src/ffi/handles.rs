@@ -193,6 +193,22 @@ impl From<CommonClass> for cm_class {
     }
 }
 
+/// Writes the names of the models cloudmask can see (what `cloudmask models` lists: our model
+/// folders, then the ukis-csmask package), one per line, into `buf`, NUL-terminated and cut to
+/// fit like snprintf, and returns the length the whole list needs, NUL included. Call it with
+/// `buf` NULL and `len` 0 to learn the size. Returns 0 only after an internal error.
+#[no_mangle]
+pub extern "C" fn cm_list_models(buf: *mut c_char, len: usize) -> usize {
+    crate::ffi::panic::call_or(0, || {
+        let names: Vec<String> = crate::model::list_models()
+            .into_iter()
+            .map(|m| m.name)
+            .collect();
+        // SAFETY: the caller gives `len` writable bytes at `buf` (or NULL).
+        Ok(unsafe { super::args::write_truncated(&names.join("\n"), buf, len) })
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

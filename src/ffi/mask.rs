@@ -145,6 +145,11 @@ pub extern "C" fn cm_mask_dataset(
     progress: cm_progress_fn,
     user_data: *mut c_void,
 ) -> cm_status {
+    // Unlike cm_mask_to_files, the class map is required here.
+    if output_path.is_null() {
+        // SAFETY: `text` only checks the pointer, which is NULL here.
+        return call(|| unsafe { text(output_path, "output_path") }.map(|_| ()));
+    }
     let paths = cm_output_paths {
         classes: output_path,
         valid: valid_path,

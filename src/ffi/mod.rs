@@ -33,8 +33,8 @@ mod panic;
 mod virtual_mask;
 
 pub use handles::{
-    cm_class, cm_model, cm_model_band_name, cm_model_class_code, cm_model_class_name,
-    cm_model_free, cm_model_get_info, cm_model_info, cm_model_load,
+    cm_class, cm_list_models, cm_model, cm_model_band_name, cm_model_class_code,
+    cm_model_class_name, cm_model_free, cm_model_get_info, cm_model_info, cm_model_load,
 };
 pub use mask::{
     cm_gdal_dataset, cm_mask_buffer, cm_mask_dataset, cm_mask_to_files, cm_mask_window,

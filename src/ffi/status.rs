@@ -84,20 +84,8 @@ pub(crate) fn record(outcome: Option<&Error>) -> cm_status {
 pub extern "C" fn cm_last_error(buf: *mut c_char, len: usize) -> usize {
     super::panic::call_or(0, || {
         LAST_ERROR.with(|last| {
-            let last = last.borrow();
-            let message = last.1.as_bytes();
-            if !buf.is_null() && len > 0 {
-                let mut n = message.len().min(len - 1);
-                while !last.1.is_char_boundary(n) {
-                    n -= 1;
-                }
-                // SAFETY: the caller gives `len` writable bytes at `buf`; we write n + 1 <= len.
-                unsafe {
-                    std::ptr::copy_nonoverlapping(message.as_ptr(), buf as *mut u8, n);
-                    *buf.add(n) = 0;
-                }
-            }
-            Ok(message.len() + 1)
+            // SAFETY: the caller gives `len` writable bytes at `buf` (or NULL).
+            Ok(unsafe { super::args::write_truncated(&last.borrow().1, buf, len) })
         })
     })
 }

@@ -41,11 +41,21 @@ class CloudmaskAlgorithm(QgsProcessingAlgorithm):
 
 
 def models_help():
-    names = native.visible_models(runtime.ort_library())
+    try:
+        lib = runtime.library()
+    except native.CloudmaskError:
+        return "Models: the cloudmask library is not available (see the cloudmask log)."
+    ort = runtime.ort_library()
+    if ort:
+        try:
+            lib.runtime_init(ort)  # the ukis models are found beside ONNX Runtime
+        except native.CloudmaskError:
+            pass
+    names = lib.list_models()
     if not names:
-        return ("No models were found by a quick scan; the library searches "
-                "$CLOUDMASK_MODEL_PATH, ~/.local/share/cloudmask/models and the ukis_csmask "
-                "Python package next to ONNX Runtime.")
+        return ("No models were found; the library searches $CLOUDMASK_MODEL_PATH, "
+                "~/.local/share/cloudmask/models and the ukis_csmask Python package next to "
+                "ONNX Runtime.")
     return "Models visible now: " + ", ".join(names) + "."
 
 
