@@ -125,7 +125,7 @@ pub fn mask_scene(model: &Model, job: &SceneJob, progress: StageProgress) -> Res
         height: h,
         class_names: model.card.classes.iter().map(|c| c.name.clone()).collect(),
         georef,
-        provenance: provenance(model, job, &source),
+        provenance: provenance(model, &job.options, &job.input, source.band_indices()),
     };
     let want = |p: Product| {
         job.outputs
@@ -293,16 +293,22 @@ fn write_quicklook(
     quicklook::write_png(path, &rgb, &small, qw, qh)
 }
 
-/// Metadata that says how the mask was made.
-fn provenance(model: &Model, job: &SceneJob, source: &GdalSource) -> Vec<(String, String)> {
-    let b = &job.options.buffers.radius;
+/// Metadata that says how a mask was made: the same keys in files `cloudmask mask` writes and
+/// in virtual masks.
+pub fn provenance(
+    model: &Model,
+    options: &MaskOptions,
+    input: &str,
+    bands: &[usize],
+) -> Vec<(String, String)> {
+    let b = &options.buffers.radius;
     vec![
         ("CLOUDMASK_VERSION".into(), crate::VERSION.into()),
         ("CLOUDMASK_MODEL".into(), model.name().into()),
         ("CLOUDMASK_MODEL_VERSION".into(), model.card.version.clone()),
         (
             "CLOUDMASK_TILING".into(),
-            format!("{:?}", job.options.tiling).to_lowercase(),
+            format!("{:?}", options.tiling).to_lowercase(),
         ),
         (
             "CLOUDMASK_BUFFER".into(),
@@ -311,11 +317,10 @@ fn provenance(model: &Model, job: &SceneJob, source: &GdalSource) -> Vec<(String
                 b[2], b[3], b[4], b[0]
             ),
         ),
-        ("CLOUDMASK_INPUT".into(), job.input.clone()),
+        ("CLOUDMASK_INPUT".into(), input.to_string()),
         (
             "CLOUDMASK_INPUT_BANDS".into(),
-            source
-                .band_indices()
+            bands
                 .iter()
                 .map(|i| i.to_string())
                 .collect::<Vec<_>>()

@@ -58,6 +58,39 @@ pub enum ScalingArg {
     Dn,
 }
 
+/// How the input's bands are found and read (shared by `mask` and `vrt`).
+#[derive(Args, Clone)]
+pub struct ReadArgs {
+    /// Raster band numbers feeding the model's bands, in the model's order (default: by name)
+    #[arg(long, value_delimiter = ',')]
+    pub bands: Option<Vec<usize>>,
+    #[arg(long, value_enum, default_value = "auto")]
+    pub scaling: ScalingArg,
+    /// Quantification value for --scaling dn
+    #[arg(long, default_value_t = 10000.0)]
+    pub quantification: f64,
+    /// Radiometric offset for --scaling dn (Sentinel-2 baseline 04.00 and later: -1000)
+    #[arg(long, default_value_t = 0.0, allow_hyphen_values = true)]
+    pub dn_offset: f64,
+    /// Treat this input value as nodata (overrides the raster's own)
+    #[arg(long, allow_hyphen_values = true)]
+    pub nodata: Option<f64>,
+}
+
+impl ReadArgs {
+    pub fn scaling(&self) -> cloudmask::raster::Scaling {
+        use cloudmask::raster::Scaling;
+        match self.scaling {
+            ScalingArg::Auto => Scaling::Auto,
+            ScalingArg::Reflectance => Scaling::Reflectance,
+            ScalingArg::Dn => Scaling::DigitalNumbers {
+                quantification: self.quantification,
+                offset: self.dn_offset,
+            },
+        }
+    }
+}
+
 #[derive(Args, Clone)]
 pub struct RuntimeArgs {
     /// ONNX Runtime intra-op threads (0 = all cores)
@@ -100,20 +133,8 @@ pub struct MaskArgs {
     /// e.g. cloud=4,thin=2,shadow=3,nodata=1
     #[arg(long, default_value = "4")]
     pub buffer: String,
-    /// Raster band numbers feeding the model's bands, in the model's order (default: by name)
-    #[arg(long, value_delimiter = ',')]
-    pub bands: Option<Vec<usize>>,
-    #[arg(long, value_enum, default_value = "auto")]
-    pub scaling: ScalingArg,
-    /// Quantification value for --scaling dn
-    #[arg(long, default_value_t = 10000.0)]
-    pub quantification: f64,
-    /// Radiometric offset for --scaling dn (Sentinel-2 baseline 04.00 and later: -1000)
-    #[arg(long, default_value_t = 0.0, allow_hyphen_values = true)]
-    pub dn_offset: f64,
-    /// Treat this input value as nodata (overrides the raster's own)
-    #[arg(long, allow_hyphen_values = true)]
-    pub nodata: Option<f64>,
+    #[command(flatten)]
+    pub read: ReadArgs,
     /// Resample the input to this pixel size (map units) before masking; outputs are on that grid
     #[arg(long)]
     pub resolution: Option<f64>,

@@ -1,12 +1,12 @@
 //! `cloudmask mask`: a whole raster to mask files.
 
-use crate::args::{DeviceArg, FormatArg, MaskArgs, RuntimeArgs, ScalingArg, TilingArg};
+use crate::args::{DeviceArg, FormatArg, MaskArgs, RuntimeArgs, TilingArg};
 use crate::progress::ProgressBar;
 use cloudmask::engine::{MaskOptions, Tiling, DEFAULT_OVERLAP};
 use cloudmask::model::CommonClass;
 use cloudmask::postprocess::Buffers;
 use cloudmask::raster::writer::{Format, Product};
-use cloudmask::raster::{BandSelection, Scaling};
+use cloudmask::raster::BandSelection;
 use cloudmask::scene::{mask_scene, SceneJob};
 use cloudmask::{Device, Error, Model, ModelOptions, Result};
 use std::path::{Path, PathBuf};
@@ -117,19 +117,13 @@ pub fn run(a: MaskArgs) -> Result<()> {
             FormatArg::Cog => Format::Cog,
         },
         bands: a
+            .read
             .bands
             .clone()
             .map(BandSelection::Indices)
             .unwrap_or_default(),
-        scaling: match a.scaling {
-            ScalingArg::Auto => Scaling::Auto,
-            ScalingArg::Reflectance => Scaling::Reflectance,
-            ScalingArg::Dn => Scaling::DigitalNumbers {
-                quantification: a.quantification,
-                offset: a.dn_offset,
-            },
-        },
-        nodata: a.nodata,
+        scaling: a.read.scaling(),
+        nodata: a.read.nodata,
         resolution: a.resolution,
         options,
         quicklook: a.quicklook.clone(),

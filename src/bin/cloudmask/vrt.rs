@@ -8,12 +8,11 @@
 //! driver then copies that dataset (georeferencing, colours, category names, nodata) into the
 //! VRT, which is written beside the target and renamed into place.
 
-use crate::args::{RuntimeArgs, ScalingArg};
+use crate::args::{ReadArgs, RuntimeArgs};
 use crate::mask::{model_options, parse_buffers};
 use clap::Args;
 use cloudmask::gdal_plugin::{write_virtual_mask, VirtualMaskSpec};
 use cloudmask::raster::writer::Product;
-use cloudmask::raster::Scaling;
 use cloudmask::{Error, Result};
 use std::path::PathBuf;
 
@@ -33,20 +32,8 @@ pub struct VrtArgs {
     /// Valid-mask buffer in pixels: one number, or per class (cloud=4,thin=2,shadow=3,nodata=1)
     #[arg(long, default_value = "4")]
     pub buffer: String,
-    /// Raster band numbers feeding the model's bands, in the model's order (default: by name)
-    #[arg(long, value_delimiter = ',')]
-    pub bands: Option<Vec<usize>>,
-    #[arg(long, value_enum, default_value = "auto")]
-    pub scaling: ScalingArg,
-    /// Quantification value for --scaling dn
-    #[arg(long, default_value_t = 10000.0)]
-    pub quantification: f64,
-    /// Radiometric offset for --scaling dn
-    #[arg(long, default_value_t = 0.0, allow_hyphen_values = true)]
-    pub dn_offset: f64,
-    /// Treat this input value as nodata (overrides the raster's own)
-    #[arg(long, allow_hyphen_values = true)]
-    pub nodata: Option<f64>,
+    #[command(flatten)]
+    pub read: ReadArgs,
     /// Block size of the virtual mask in pixels (any size gives the same pixels)
     #[arg(long, default_value_t = 256)]
     pub block: usize,
@@ -70,17 +57,10 @@ pub fn run(a: VrtArgs) -> Result<()> {
             })
         })
         .collect::<Result<_>>()?;
-    spec.bands = a.bands.clone();
+    spec.bands = a.read.bands.clone();
     spec.buffers = parse_buffers(&a.buffer)?;
-    spec.scaling = match a.scaling {
-        ScalingArg::Auto => Scaling::Auto,
-        ScalingArg::Reflectance => Scaling::Reflectance,
-        ScalingArg::Dn => Scaling::DigitalNumbers {
-            quantification: a.quantification,
-            offset: a.dn_offset,
-        },
-    };
-    spec.nodata = a.nodata;
+    spec.scaling = a.read.scaling();
+    spec.nodata = a.read.nodata;
     let runtime = model_options(&a.runtime);
     spec.threads = runtime.threads;
     spec.device = runtime.device;

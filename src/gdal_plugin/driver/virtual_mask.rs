@@ -407,35 +407,8 @@ fn provenance(
     options: &MaskOptions,
     bands: &[usize],
 ) -> Vec<(String, String)> {
-    let b = &options.buffers.radius;
-    vec![
-        ("CLOUDMASK_VERSION".into(), crate::VERSION.into()),
-        ("CLOUDMASK_MODEL".into(), model.name().into()),
-        ("CLOUDMASK_MODEL_VERSION".into(), model.card.version.clone()),
-        ("CLOUDMASK_TILING".into(), "exact".into()),
-        (
-            "CLOUDMASK_BUFFER".into(),
-            format!(
-                "cloud={},thin_cloud={},shadow={},nodata={}",
-                b[2], b[3], b[4], b[0]
-            ),
-        ),
-        (
-            "CLOUDMASK_INPUT".into(),
-            d.image.clone().unwrap_or_default(),
-        ),
-        (
-            "CLOUDMASK_INPUT_BANDS".into(),
-            bands
-                .iter()
-                .map(|i| i.to_string())
-                .collect::<Vec<_>>()
-                .join(","),
-        ),
-        (
-            "CLOUDMASK_CLASS_CODES".into(),
-            "0=nodata,1=clear,2=cloud,3=thin cloud,4=cloud shadow".into(),
-        ),
-        ("CLOUDMASK_PRODUCT".into(), "virtual".into()),
-    ]
+    let mut items =
+        crate::scene::provenance(model, options, &d.image.clone().unwrap_or_default(), bands);
+    items.push(("CLOUDMASK_PRODUCT".into(), "virtual".into()));
+    items
 }
