@@ -469,14 +469,14 @@ impl Dataset {
     }
 
     /// Writes a window of one band (1-based) from `data` (len w*h, row-major).
-    pub fn write_f32(
+    pub fn write<T: Pixel>(
         &self,
         band: usize,
         x: usize,
         y: usize,
         w: usize,
         h: usize,
-        data: &[f32],
+        data: &[T],
     ) -> Result<()> {
         self.raster_io(
             band,
@@ -485,38 +485,19 @@ impl Dataset {
             (w, h),
             data.as_ptr() as *mut libc::c_void,
             data.len(),
-            PixelType::F32,
+            T::TYPE,
         )
     }
 
-    pub fn write_u8(
+    /// Reads a window of one band (1-based) into `out` (len w*h, row-major).
+    pub fn read<T: Pixel>(
         &self,
         band: usize,
         x: usize,
         y: usize,
         w: usize,
         h: usize,
-        data: &[u8],
-    ) -> Result<()> {
-        self.raster_io(
-            band,
-            Io::Write,
-            (x, y, w, h),
-            (w, h),
-            data.as_ptr() as *mut libc::c_void,
-            data.len(),
-            PixelType::U8,
-        )
-    }
-
-    pub fn read_u8(
-        &self,
-        band: usize,
-        x: usize,
-        y: usize,
-        w: usize,
-        h: usize,
-        out: &mut [u8],
+        out: &mut [T],
     ) -> Result<()> {
         self.raster_io(
             band,
@@ -525,7 +506,7 @@ impl Dataset {
             (w, h),
             out.as_mut_ptr().cast(),
             out.len(),
-            PixelType::U8,
+            T::TYPE,
         )
     }
 
@@ -621,6 +602,19 @@ impl Io {
             Io::Write => "writing",
         }
     }
+}
+
+/// Rust types that are GDAL pixel types.
+pub trait Pixel: Copy {
+    const TYPE: PixelType;
+}
+
+impl Pixel for u8 {
+    const TYPE: PixelType = PixelType::U8;
+}
+
+impl Pixel for f32 {
+    const TYPE: PixelType = PixelType::F32;
 }
 
 /// Pixel types cloudmask reads and writes.

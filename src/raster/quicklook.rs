@@ -31,7 +31,7 @@ pub fn write_png(
     }
     let ds = Dataset::create("MEM", "", w, h, 3, PixelType::U8, &[])?;
     for (b, plane) in planes.iter().enumerate() {
-        ds.write_u8(b + 1, 0, 0, w, h, plane)?;
+        ds.write(b + 1, 0, 0, w, h, plane)?;
     }
     let temp = path.with_extension("partial.png");
     let c_temp = cstring(&temp.to_string_lossy())?;

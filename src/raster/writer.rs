@@ -292,14 +292,13 @@ impl ProductWriter {
 
     /// Writes full-width rows of a single-band byte product.
     pub fn write_u8_rows(&mut self, y: usize, rows: usize, data: &[u8]) -> Result<()> {
-        self.dataset()?.write_u8(1, 0, y, self.width, rows, data)
+        self.dataset()?.write(1, 0, y, self.width, rows, data)
     }
 
     /// Reads back full-width rows of a single-band byte product (for the valid mask pass).
     pub fn read_u8_rows(&self, y: usize, rows: usize) -> Result<Vec<u8>> {
         let mut out = vec![0u8; rows * self.width];
-        self.dataset()?
-            .read_u8(1, 0, y, self.width, rows, &mut out)?;
+        self.dataset()?.read(1, 0, y, self.width, rows, &mut out)?;
         Ok(out)
     }
 
@@ -315,7 +314,7 @@ impl ProductWriter {
         }
         let ds = self.dataset()?;
         for b in 0..self.bands {
-            ds.write_f32(b + 1, 0, y, self.width, rows, &data[b * n..(b + 1) * n])?;
+            ds.write(b + 1, 0, y, self.width, rows, &data[b * n..(b + 1) * n])?;
         }
         Ok(())
     }
