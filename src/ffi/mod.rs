@@ -29,7 +29,8 @@ mod handles;
 mod mask;
 
 mod args;
-mod panic;
+/// The panic boundary, also used by the GDAL plugin's callbacks.
+pub(crate) mod panic;
 mod virtual_mask;
 
 pub use handles::{

@@ -12,8 +12,9 @@
 mod descriptor;
 mod virtual_mask;
 
+use crate::ffi::panic::guarded;
 use std::ffi::{c_char, c_int, c_void, CStr, CString};
-use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::panic::catch_unwind;
 use virtual_mask::VirtualMask;
 
 extern "C" {
@@ -92,16 +93,14 @@ struct Handle {
 
 /// Runs a callback from GDAL: errors are reported through `CPLError`, panics are caught.
 fn boundary<T>(what: &str, failed: T, f: impl FnOnce() -> crate::Result<T>) -> T {
-    match catch_unwind(AssertUnwindSafe(f)) {
-        Ok(Ok(v)) => v,
-        Ok(Err(e)) => {
-            super::report_error(&format!("CLOUDMASK: {e}"));
+    match guarded(f).and_then(|r| r) {
+        Ok(v) => v,
+        Err(e) if e.kind == crate::ErrorKind::Internal => {
+            super::report_error(&format!("CLOUDMASK: {e} (while {what})"));
             failed
         }
-        Err(_) => {
-            super::report_error(&format!(
-                "CLOUDMASK: internal error while {what} (a bug: please report it)"
-            ));
+        Err(e) => {
+            super::report_error(&format!("CLOUDMASK: {e}"));
             failed
         }
     }

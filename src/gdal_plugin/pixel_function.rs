@@ -31,13 +31,14 @@
 
 use crate::engine::{mask_window, MaskOptions, Products, Region, Tiling};
 use crate::error::{Error, Result};
+use crate::ffi::panic::guarded;
 use crate::model::{registry, Device, Model, ModelOptions};
 use crate::postprocess::Buffers;
 use crate::raster::MemorySource;
 use gdal_sys::{CPLErr, CSLConstList, GDALDataType};
 use std::collections::HashMap;
 use std::ffi::{c_int, c_void, CStr, CString};
-use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::panic::catch_unwind;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, Once, OnceLock};
@@ -200,7 +201,7 @@ unsafe extern "C" fn pixel_function(
     line_space: c_int,
     args: CSLConstList,
 ) -> CPLErr::Type {
-    let outcome = catch_unwind(AssertUnwindSafe(|| {
+    let outcome = guarded(|| {
         // SAFETY: GDAL passes `n_sources` source buffers of nx × ny values of `src_type`, an
         // output buffer laid out by `pixel_space`/`line_space`, and a NULL-terminated list.
         unsafe {
@@ -217,18 +218,10 @@ unsafe extern "C" fn pixel_function(
                 args,
             )
         }
-    }));
-    let message = match outcome {
-        Ok(Ok(())) => return CPLErr::CE_None,
-        Ok(Err(e)) => format!("cloudmask pixel function: {e}"),
-        Err(payload) => format!(
-            "cloudmask pixel function: internal error (please report it): {}",
-            payload
-                .downcast_ref::<&str>()
-                .map(|s| s.to_string())
-                .or_else(|| payload.downcast_ref::<String>().cloned())
-                .unwrap_or_else(|| "a panic without a message".to_string())
-        ),
+    });
+    let message = match outcome.and_then(|r| r) {
+        Ok(()) => return CPLErr::CE_None,
+        Err(e) => format!("cloudmask pixel function: {e}"),
     };
     // Reporting must not unwind either.
     let _ = catch_unwind(|| super::report_error(&message));
