@@ -14,6 +14,7 @@
 //! - `schema`: the `onnx.proto` field numbers used here.
 //! - `model`: reading a `ModelProto` ([`inspect`]).
 //! - `edit`: rewriting one ([`with_dynamic_spatial_dims`], [`with_metadata`]).
+//! - [`graph`]: writing a new one (the trainer's export).
 //! - `error`: [`OnnxError`].
 //!
 //! Every entry point returns an [`OnnxError`] instead of panicking on arbitrary
@@ -21,6 +22,7 @@
 
 mod edit;
 mod error;
+pub mod graph;
 mod message;
 mod model;
 mod schema;

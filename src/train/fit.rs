@@ -1,0 +1,315 @@
+//! The training loop: epochs of augmented patches, validation, checkpoints, early stopping and
+//! the per-epoch JSON log.
+
+use crate::checkpoint::{self, CheckpointInfo};
+use crate::data::patches::{self, Augment};
+use crate::loss::{loss, LossKind};
+use crate::metrics::Confusion;
+use crate::nets::{NetSpec, Network};
+use crate::optim::{learning_rate, AdamW};
+use crate::prepare::{prepare, Prepared};
+use crate::progress::Progress;
+use crate::settings::Settings;
+use cloudmask::error::{Error, Result};
+use serde_json::json;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+use tch::{Device, Tensor};
+
+/// Where a run writes: `last/` and `best/` checkpoints, `log.json`, and the exported model.
+pub struct RunDir(pub PathBuf);
+
+impl RunDir {
+    pub fn last(&self) -> PathBuf {
+        self.0.join("last")
+    }
+    pub fn best(&self) -> PathBuf {
+        self.0.join("best")
+    }
+    pub fn log(&self) -> PathBuf {
+        self.0.join("log.json")
+    }
+}
+
+pub struct Outcome {
+    pub history: Vec<serde_json::Value>,
+    /// Checkpoint to export: the best on validation, else the last.
+    pub checkpoint: PathBuf,
+}
+
+/// How the run starts.
+pub enum Start<'a> {
+    Fresh,
+    /// Continue the run whose last checkpoint is in this run folder.
+    Resume(&'a Path),
+}
+
+pub fn run(
+    settings: &Settings,
+    start: Start,
+    out: &RunDir,
+    device: Device,
+    quiet: bool,
+) -> Result<Outcome> {
+    let data = prepare(settings)?;
+    let loss_kind = LossKind::parse(&settings.loss)
+        .ok_or_else(|| Error::invalid(format!("--loss '{}': use ce or ce+dice", settings.loss)))?;
+    let spec = NetSpec {
+        arch: settings.arch.clone(),
+        in_channels: settings.bands.len() as i64,
+        classes: data.classes.len() as i64,
+    };
+    tch::manual_seed(settings.seed as i64);
+    let (net, mut state) = match start {
+        Start::Fresh => {
+            let mut net = Network::new(&spec, device);
+            if let Some(init) = &settings.init_from {
+                init_weights(&mut net, Path::new(init))?;
+            }
+            let state = CheckpointInfo {
+                format: checkpoint::FORMAT.to_string(),
+                spec: spec.clone(),
+                bands: settings.bands.clone(),
+                classes: settings.classes.clone(),
+                mean: data.norm.mean.clone(),
+                std: data.norm.std.clone(),
+                epoch: 0,
+                settings: serde_json::to_value(settings).expect("settings serialise"),
+                best_val_loss: f64::INFINITY,
+                best_epoch: 0,
+                stale_epochs: 0,
+                history: Vec::new(),
+                data: data_summary(settings, &data),
+            };
+            (net, state)
+        }
+        Start::Resume(dir) => {
+            let (info, net) =
+                checkpoint::load_network(&RunDir(dir.to_path_buf()).last(), Some(&spec), device)?;
+            (net, info)
+        }
+    };
+    if !quiet {
+        eprintln!(
+            "{}: {} parameters; {} training patches, {} validation patches",
+            spec.describe(),
+            net.parameter_count(),
+            data.pool.len(),
+            data.val_patches.len()
+        );
+    }
+    let mut opt = AdamW::new(&net.vs, settings.weight_decay);
+    if let Start::Resume(dir) = start {
+        checkpoint::load_optimizer(&RunDir(dir.to_path_buf()).last(), &mut opt)?;
+    }
+    std::fs::create_dir_all(&out.0)
+        .map_err(|e| Error::output(format!("cannot create {}: {e}", out.0.display())))?;
+    let weights = data.class_weights.as_ref().map(|w| {
+        Tensor::from_slice(&w.iter().map(|&v| v as f32).collect::<Vec<_>>()).to_device(device)
+    });
+    let steps_per_epoch = settings.patches_per_epoch.div_ceil(settings.batch);
+    let total_steps = (settings.epochs * steps_per_epoch) as i64;
+    let k = data.classes.len();
+    let has_val = !data.val_patches.is_empty();
+
+    for epoch in state.epoch + 1..=settings.epochs {
+        let started = Instant::now();
+        let items = patches::epoch_patches(
+            &data.pool,
+            &data.train_regions,
+            settings.patches_per_epoch,
+            settings.seed,
+            epoch as u64,
+            settings.brightness,
+        );
+        let mut progress = Progress::new(epoch, settings.epochs, steps_per_epoch, quiet);
+        let mut train_conf = Confusion::new(k);
+        let mut loss_sum = 0.0;
+        for (step, chunk) in items.chunks(settings.batch).enumerate() {
+            let (x, y) = patches::batch(&data.scenes, chunk, &data.norm, device);
+            let logits = net.forward_t(&x, true);
+            let l = loss(loss_kind, &logits, &y, weights.as_ref());
+            opt.zero_grad();
+            l.backward();
+            let lr = learning_rate(settings.lr, opt.step, total_steps);
+            opt.step(lr);
+            let value = l.double_value(&[]);
+            if !value.is_finite() {
+                return Err(Error::new(
+                    cloudmask::ErrorKind::Data,
+                    format!(
+                        "the loss became {value} at epoch {epoch} step {}; lower --lr",
+                        step + 1
+                    ),
+                ));
+            }
+            loss_sum += value * chunk.len() as f64;
+            train_conf.add(&logits.detach(), &y);
+            progress.step(step + 1, value, &train_conf.iou());
+        }
+        let train_loss = loss_sum / items.len() as f64;
+        let (val_loss, val_conf) = if has_val {
+            let (l, c) = validate(
+                &net,
+                &data,
+                settings.batch,
+                loss_kind,
+                weights.as_ref(),
+                device,
+            );
+            (Some(l), Some(c))
+        } else {
+            (None, None)
+        };
+        let names = &settings.classes;
+        let iou_map = |c: &Confusion| {
+            serde_json::Value::Object(
+                names
+                    .iter()
+                    .zip(c.iou())
+                    .map(|(n, v)| (n.clone(), json_f64(v)))
+                    .collect(),
+            )
+        };
+        let entry = json!({
+            "epoch": epoch,
+            "train_loss": train_loss,
+            "train_iou": iou_map(&train_conf),
+            "train_accuracy": train_conf.accuracy(),
+            "val_loss": val_loss.map(json_f64),
+            "val_iou": val_conf.as_ref().map(iou_map),
+            "val_accuracy": val_conf.as_ref().map(|c| c.accuracy()),
+            "learning_rate": learning_rate(settings.lr, opt.step.saturating_sub(1), total_steps),
+            "steps": opt.step,
+            "seconds": started.elapsed().as_secs_f64(),
+        });
+        progress.finish(&entry);
+        state.epoch = epoch;
+        state.history.push(entry);
+        let improved = val_loss.is_some_and(|v| v < state.best_val_loss);
+        if improved {
+            state.best_val_loss = val_loss.unwrap_or(f64::INFINITY);
+            state.best_epoch = epoch;
+            state.stale_epochs = 0;
+        } else if has_val {
+            state.stale_epochs += 1;
+        }
+        checkpoint::save(&out.last(), &state, &net, Some(&opt))?;
+        if improved {
+            checkpoint::save(&out.best(), &state, &net, None)?;
+        }
+        write_log(&out.log(), &state.history)?;
+        if has_val && state.stale_epochs >= settings.patience {
+            if !quiet {
+                eprintln!(
+                    "early stop: no better validation loss for {} epochs (best {:.4} at epoch {})",
+                    settings.patience, state.best_val_loss, state.best_epoch
+                );
+            }
+            break;
+        }
+    }
+    let checkpoint = if out.best().exists() {
+        out.best()
+    } else {
+        out.last()
+    };
+    Ok(Outcome {
+        history: state.history,
+        checkpoint,
+    })
+}
+
+/// Loss and confusion over the validation patches, evaluation mode.
+fn validate(
+    net: &Network,
+    data: &Prepared,
+    batch: usize,
+    kind: LossKind,
+    weights: Option<&Tensor>,
+    device: Device,
+) -> (f64, Confusion) {
+    let mut conf = Confusion::new(data.classes.len());
+    let mut sum = 0.0;
+    let items: Vec<_> = data
+        .val_patches
+        .iter()
+        .map(|&p| (p, Augment::NONE))
+        .collect();
+    tch::no_grad(|| {
+        for chunk in items.chunks(batch) {
+            let (x, y) = patches::batch(&data.scenes, chunk, &data.norm, device);
+            let logits = net.forward_t(&x, false);
+            sum += loss(kind, &logits, &y, weights).double_value(&[]) * chunk.len() as f64;
+            conf.add(&logits, &y);
+        }
+    });
+    (sum / items.len().max(1) as f64, conf)
+}
+
+/// Starts from another checkpoint's weights (fine-tuning). A full checkpoint must be of the same
+/// network; a pretrained encoder (issue: pretraining) provides only the `encoder.` weights.
+fn init_weights(net: &mut Network, dir: &Path) -> Result<()> {
+    let info = checkpoint::read_info(dir)?;
+    let same_kind =
+        std::mem::discriminant(&info.spec.arch) == std::mem::discriminant(&net.spec.arch);
+    if info.spec != net.spec && !(same_kind && info.spec.in_channels == net.spec.in_channels) {
+        return Err(Error::model(format!(
+            "--init-from {} holds a {}, which cannot initialise a {}",
+            dir.display(),
+            info.spec.describe(),
+            net.spec.describe()
+        )));
+    }
+    let named = Tensor::read_safetensors(dir.join("model.safetensors"))
+        .map_err(|e| Error::input(format!("cannot read {}: {e}", dir.display())))?;
+    let mut vars = net.vs.variables();
+    let mut loaded = 0;
+    tch::no_grad(|| {
+        for (name, t) in &named {
+            // A checkpoint with other classes keeps everything but the layer that outputs them.
+            if let Some(v) = vars.get_mut(name) {
+                if v.size() == t.size() {
+                    v.copy_(t);
+                    loaded += 1;
+                }
+            }
+        }
+    });
+    if loaded == 0 {
+        return Err(Error::model(format!(
+            "--init-from {}: none of its weights fit the network",
+            dir.display()
+        )));
+    }
+    Ok(())
+}
+
+fn data_summary(s: &Settings, d: &Prepared) -> serde_json::Value {
+    json!({
+        "train_samples": s.train.iter().map(|x| json!({"image": x.image, "labels": x.labels, "window": x.window})).collect::<Vec<_>>(),
+        "val_samples": s.val.len(),
+        "val_fraction": if s.val.is_empty() { s.val_fraction } else { 0.0 },
+        "label_map": s.label_map,
+        "label_fraction": s.label_fraction,
+        "training_patches": d.pool.len(),
+        "validation_patches": d.val_patches.len(),
+        "labelled_pixels": s.classes.iter().zip(&d.class_pixels).map(|(n, c)| (n.clone(), json!(c))).collect::<serde_json::Map<_, _>>(),
+    })
+}
+
+fn json_f64(v: f64) -> serde_json::Value {
+    if v.is_finite() {
+        json!(v)
+    } else {
+        serde_json::Value::Null
+    }
+}
+
+fn write_log(path: &Path, history: &[serde_json::Value]) -> Result<()> {
+    let tmp = path.with_extension("json.tmp");
+    let text = serde_json::to_string_pretty(history).expect("log serialises");
+    std::fs::write(&tmp, text)
+        .and_then(|_| std::fs::rename(&tmp, path))
+        .map_err(|e| Error::output(format!("cannot write {}: {e}", path.display())))
+}
