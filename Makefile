@@ -13,7 +13,7 @@ APT_PACKAGES := libgdal-dev gdal-bin python3-gdal pkg-config python3-venv gcc g+
 QGIS_APT_PACKAGES := qgis python3-qgis qgis-providers
 CARGO_TEST_FLAGS ?= --release
 
-.PHONY: demo test deps venv build lint header bench clean
+.PHONY: demo test deps venv torch-venv build train lint header bench bench-train clean
 
 # Debian packages, installed only when missing (needs root or sudo).
 deps:
@@ -33,6 +33,21 @@ $(VENV)/.ready: | deps
 
 venv: $(VENV)/.ready
 
+# The trainer links PyTorch's libtorch (tch 0.26 needs torch 2.13.0; the pip wheel ships it, CUDA
+# libraries included, about 4.7 GB). Kept in its own venv: masking never needs it.
+TORCH_VENV := .venv-torch
+TRAIN_ENV := VIRTUAL_ENV=$(abspath $(TORCH_VENV)) PATH=$(abspath $(TORCH_VENV))/bin:$$PATH LIBTORCH_USE_PYTORCH=1
+$(TORCH_VENV)/.ready: | deps
+	/usr/bin/python3 -m venv $(TORCH_VENV)
+	$(TORCH_VENV)/bin/python -m pip install -q --disable-pip-version-check torch==2.13.0
+	touch $@
+
+torch-venv: $(TORCH_VENV)/.ready
+
+# cloudmask plus the trainer (`cloudmask train`), which is the separate program cloudmask-train.
+train: venv torch-venv
+	$(TRAIN_ENV) cargo build --release --features train
+
 build: deps
 	cargo build --release
 
@@ -43,14 +58,15 @@ demo: venv build
 	  --output classes,valid --quicklook $(OUT)/quicklook.png
 	@echo "class map: $(OUT)/mask.tif, valid mask: $(OUT)/mask_valid.tif, quicklook: $(OUT)/quicklook.png"
 
-lint: deps
+lint: deps torch-venv
 	cargo fmt --check
-	cargo clippy --release --all-targets -- -D warnings
+	$(TRAIN_ENV) cargo clippy --release --all-targets --features train -- -D warnings
 
 # `cargo test` alone does not build the cdylib that the C and Python examples load.
-test: venv lint qgis-venv
-	cargo build $(CARGO_TEST_FLAGS)
-	cargo test $(CARGO_TEST_FLAGS)
+# Built with the trainer, so its tests run too (the library and cloudmask never link libtorch).
+test: venv torch-venv lint qgis-venv
+	$(TRAIN_ENV) cargo build $(CARGO_TEST_FLAGS) --features train
+	$(TRAIN_ENV) cargo test $(CARGO_TEST_FLAGS) --features train
 	$(MAKE) test-qgis
 
 # Regenerates include/cloudmask.h from the Rust sources (tests fail while it differs).
@@ -59,6 +75,10 @@ header:
 
 bench: venv build
 	./target/release/cloudmask bench --markdown docs/BENCHMARKS.md
+
+# Training step time against PyTorch on the same networks (same run, same threads).
+bench-train: train
+	./target/release/cloudmask-train bench --threads 2 --pytorch $(TORCH_VENV)/bin/python --markdown docs/BENCHMARKS.md
 
 clean:
 	cargo clean
@@ -75,6 +95,8 @@ install: build
 	install -d "$(GDAL_PLUGIN_DIR)" "$(PREFIX)/bin"
 	install -m 755 target/release/libcloudmask.so "$(GDAL_PLUGIN_DIR)/gdal_cloudmask.so"
 	install -m 755 target/release/cloudmask "$(PREFIX)/bin/cloudmask"
+	@# The trainer, when built (make train): `cloudmask train` looks for it beside cloudmask.
+	if [ -x target/release/cloudmask-train ]; then install -m 755 target/release/cloudmask-train "$(PREFIX)/bin/"; fi
 	@echo "installed $(GDAL_PLUGIN_DIR)/gdal_cloudmask.so and $(PREFIX)/bin/cloudmask"
 	@echo "GDAL finds the plugin once this is set (GDAL's default folder first: setting it replaces the default):"
 	@echo "  export GDAL_DRIVER_PATH=$(GDAL_DEFAULT_PLUGIN_DIR):$(GDAL_PLUGIN_DIR)"

@@ -4,6 +4,7 @@
 //! (window in, mask out) → `raster` (GDAL), `model` (cards, ONNX Runtime sessions) →
 //! `tiling`, `postprocess`, `onnx`, `runtime`, `error`.
 
+pub mod benchdoc;
 pub mod engine;
 pub mod error;
 pub mod ffi;

@@ -61,8 +61,9 @@ pub struct TrainArgs {
     pub patch: usize,
     #[arg(long, default_value_t = 8)]
     pub batch: usize,
-    #[arg(long, default_value_t = 20)]
-    pub epochs: usize,
+    /// Epochs in all (default 20; on --resume, the run's own unless given).
+    #[arg(long)]
+    pub epochs: Option<usize>,
     #[arg(long, default_value_t = 128)]
     pub patches_per_epoch: usize,
     #[arg(long, default_value_t = 2e-3)]
@@ -93,6 +94,10 @@ pub struct TrainArgs {
     /// --epochs may raise the total).
     #[arg(long, value_name = "RUN_DIR")]
     pub resume: Option<PathBuf>,
+    /// End this session after this many epochs (as an interruption would); continue later with
+    /// --resume. The learning-rate schedule still follows --epochs.
+    #[arg(long, value_name = "EPOCHS")]
+    pub stop_after: Option<usize>,
     /// Run folder: checkpoints (last/, best/), log.json and the exported model.
     #[arg(short, long, value_name = "DIR")]
     pub out: Option<PathBuf>,
@@ -154,6 +159,13 @@ pub struct BenchArgs {
     /// Timed steps (after one warm-up step).
     #[arg(long, default_value_t = 5)]
     pub steps: usize,
+    /// Also time PyTorch on the same networks with this Python (which must have torch), one
+    /// network after the other, and report the ratio.
+    #[arg(long, value_name = "PYTHON")]
+    pub pytorch: Option<PathBuf>,
+    /// Write the table into this Markdown file (between cloudmask-train-bench markers).
+    #[arg(long, value_name = "FILE")]
+    pub markdown: Option<PathBuf>,
     #[command(flatten)]
     pub compute: ComputeArgs,
 }

@@ -44,13 +44,22 @@ pub enum Start<'a> {
     Resume(&'a Path),
 }
 
+/// Limits of this session (not of the run).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Session {
+    pub quiet: bool,
+    /// Stop after this many epochs of this session.
+    pub stop_after: Option<usize>,
+}
+
 pub fn run(
     settings: &Settings,
     start: Start,
     out: &RunDir,
     device: Device,
-    quiet: bool,
+    session: Session,
 ) -> Result<Outcome> {
+    let quiet = session.quiet;
     let data = prepare(settings)?;
     let loss_kind = LossKind::parse(&settings.loss)
         .ok_or_else(|| Error::invalid(format!("--loss '{}': use ce or ce+dice", settings.loss)))?;
@@ -112,7 +121,12 @@ pub fn run(
     let k = data.classes.len();
     let has_val = !data.val_patches.is_empty();
 
-    for epoch in state.epoch + 1..=settings.epochs {
+    let first = state.epoch + 1;
+    let last = match session.stop_after {
+        Some(n) => settings.epochs.min(state.epoch + n),
+        None => settings.epochs,
+    };
+    for epoch in first..=last {
         let started = Instant::now();
         let items = patches::epoch_patches(
             &data.pool,

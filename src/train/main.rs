@@ -74,7 +74,9 @@ fn run_train(a: TrainArgs) -> Result<()> {
                     dir.display()
                 ))
             })?;
-            s.epochs = s.epochs.max(a.epochs);
+            if let Some(epochs) = a.epochs {
+                s.epochs = epochs;
+            }
             (
                 s,
                 a.out.clone().unwrap_or_else(|| dir.clone()),
@@ -107,7 +109,11 @@ fn run_train(a: TrainArgs) -> Result<()> {
         );
     }
     let run = fit::RunDir(out.clone());
-    let outcome = fit::run(&settings, start, &run, device, a.quiet)?;
+    let session = fit::Session {
+        quiet: a.quiet,
+        stop_after: a.stop_after,
+    };
+    let outcome = fit::run(&settings, start, &run, device, session)?;
     let name = a.name.clone().unwrap_or_else(|| {
         out.file_name()
             .map(|n| n.to_string_lossy().into_owned())
@@ -180,7 +186,7 @@ fn settings_from_args(a: &TrainArgs) -> Result<Settings> {
         arch: nets::Arch::parse(&a.arch)?,
         patch: a.patch,
         batch: a.batch,
-        epochs: a.epochs,
+        epochs: a.epochs.unwrap_or(20),
         patches_per_epoch: a.patches_per_epoch,
         lr: a.lr,
         weight_decay: a.weight_decay,

@@ -28,6 +28,13 @@ pub enum Command {
     Bench(BenchArgs),
     /// Write a VRT whose bands are the exact virtual mask, computed on read by the GDAL plugin
     Vrt(crate::vrt::VrtArgs),
+    /// Train a network on labelled rasters and export it as an ONNX model (runs cloudmask-train;
+    /// `cloudmask train --help` for its options)
+    #[command(disable_help_flag = true)]
+    Train {
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        args: Vec<String>,
+    },
 }
 
 #[derive(Clone, Copy, ValueEnum)]

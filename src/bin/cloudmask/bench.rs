@@ -264,7 +264,7 @@ pub fn run(a: BenchArgs) -> Result<()> {
                 ]),
         )?;
         let theirs_big = ukis_peak_bytes(a.memory_size, 6, 3) / 1e6;
-        let fits = if theirs_big / 1e3 < memory_gib() * 1.073_741_824 {
+        let fits = if theirs_big / 1e3 < cloudmask::benchdoc::memory_gib() * 1.073_741_824 {
             "fits"
         } else {
             "does not fit"
@@ -275,7 +275,7 @@ pub fn run(a: BenchArgs) -> Result<()> {
             ours.peak_mb,
             ours.seconds,
             theirs_big,
-            memory_gib()
+            cloudmask::benchdoc::memory_gib()
         ));
         for f in [
             "ours_big.tif",
@@ -287,11 +287,11 @@ pub fn run(a: BenchArgs) -> Result<()> {
         }
     }
 
-    let machine = machine_description();
+    let machine = cloudmask::benchdoc::machine_description();
     let mut md = String::new();
     md.push_str(&format!(
         "Measured {} by `cloudmask bench --size {} --memory-size {} --threads {} --model {}` on {machine}.\n\n",
-        today(),
+        cloudmask::benchdoc::today(),
         a.size,
         a.memory_size,
         a.threads,
@@ -314,59 +314,8 @@ pub fn run(a: BenchArgs) -> Result<()> {
     }
     println!("{md}");
     if let Some(path) = &a.markdown {
-        write_section(path, &md)?;
+        cloudmask::benchdoc::write_section(path, "cloudmask-bench", &md)?;
         println!("updated {}", path.display());
     }
     Ok(())
-}
-
-const START: &str = "<!-- cloudmask-bench:start -->";
-const END: &str = "<!-- cloudmask-bench:end -->";
-
-/// Replaces the text between the bench markers, keeping the rest of the document.
-fn write_section(path: &Path, body: &str) -> Result<()> {
-    let old = std::fs::read_to_string(path).unwrap_or_default();
-    let section = format!("{START}\n{body}{END}");
-    let new = match (old.find(START), old.find(END)) {
-        (Some(s), Some(e)) if e > s => format!("{}{section}{}", &old[..s], &old[e + END.len()..]),
-        _ => format!("{old}\n{section}\n"),
-    };
-    std::fs::write(path, new).map_err(|e| Error::output(format!("{}: {e}", path.display())))
-}
-
-fn machine_description() -> String {
-    let cpu = std::fs::read_to_string("/proc/cpuinfo")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("model name"))
-                .map(|l| l.split(':').nth(1).unwrap_or("").trim().to_string())
-        })
-        .unwrap_or_else(|| "unknown CPU".into());
-    let cores = std::thread::available_parallelism()
-        .map(|n| n.get())
-        .unwrap_or(1);
-    format!("{cpu}, {cores} cores, {:.0} GiB RAM", memory_gib())
-}
-
-fn memory_gib() -> f64 {
-    std::fs::read_to_string("/proc/meminfo")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .next()
-                .and_then(|l| l.split_whitespace().nth(1))
-                .and_then(|k| k.parse::<f64>().ok())
-        })
-        .map(|kb| kb / 1024.0 / 1024.0)
-        .unwrap_or(0.0)
-}
-
-fn today() -> String {
-    Command::new("date")
-        .arg("+%Y-%m-%d")
-        .output()
-        .ok()
-        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
-        .unwrap_or_default()
 }

@@ -6,6 +6,7 @@ mod bench;
 mod inspect;
 mod mask;
 mod progress;
+mod train;
 mod vrt;
 
 use clap::Parser;
@@ -22,6 +23,14 @@ fn main() -> ExitCode {
         std::env::set_var("GDAL_CACHEMAX", "128");
     }
     cloudmask::raster::gdal::silence_gdal_error_printing();
+    let mut argv = std::env::args_os().skip(1);
+    if let Some(first) = argv.next() {
+        if train::TRAINER_COMMANDS.iter().any(|c| first == *c) {
+            let e = train::exec_trainer(argv.collect());
+            eprintln!("cloudmask: error: {e}");
+            return ExitCode::from(e.kind as u8);
+        }
+    }
     let cli = args::Cli::parse();
     let result = match cli.command {
         args::Command::Mask(a) => mask::run(a),
@@ -30,6 +39,10 @@ fn main() -> ExitCode {
         args::Command::Doctor(a) => inspect::doctor(a),
         args::Command::Bench(a) => bench::run(a),
         args::Command::Vrt(a) => vrt::run(a),
+        // Reached only when the name was abbreviated or reordered; `train` itself is dispatched above.
+        args::Command::Train { args } => Err(train::exec_trainer(
+            args.into_iter().map(Into::into).collect(),
+        )),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
