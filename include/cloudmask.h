@@ -209,6 +209,36 @@ typedef int32_t cm_tiling;
 #endif // __cplusplus
 
 /**
+ * Values of `cm_select_options.measure`: how uncertainty is measured, each 0 (sure) .. 1.
+ */
+enum cm_measure
+#if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+  : int32_t
+#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+ {
+  /**
+   * Entropy of the model's class probabilities, divided by its maximum.
+   */
+  CM_MEASURE_ENTROPY = 0,
+  /**
+   * 1 - (most probable class's probability - the second's).
+   */
+  CM_MEASURE_MARGIN = 1,
+  /**
+   * How far two models' probabilities lie apart (total variation on the common classes);
+   * needs a second model.
+   */
+  CM_MEASURE_DISAGREEMENT = 2,
+};
+#ifndef __cplusplus
+#if __STDC_VERSION__ >= 202311L
+typedef enum cm_measure cm_measure;
+#else
+typedef int32_t cm_measure;
+#endif // __STDC_VERSION__ >= 202311L
+#endif // __cplusplus
+
+/**
  * A loaded model. Created by `cm_model_load`, owned by the caller, released by exactly one
  * `cm_model_free`. One model may be used by several threads at once.
  */
@@ -315,6 +345,113 @@ typedef struct {
    */
   const char *probabilities;
 } cm_output_paths;
+
+/**
+ * How to evaluate. Fill it with `cm_eval_options_default`, then change what you need.
+ */
+typedef struct {
+  /**
+   * The references' class scheme, as `cm_eval_predictor.scheme`; NULL = "cloudmask".
+   */
+  const char *reference_scheme;
+  /**
+   * Images for "model:" predictors: a raster, or a folder of rasters named like the
+   * references (a list file's `image` column takes precedence); NULL = none.
+   */
+  const char *images;
+  /**
+   * β of the F-beta scores, > 0; -1 = the default (2, F2).
+   */
+  double beta;
+  /**
+   * Reports to write, comma-separated: "md", "json", "csv", "png"; NULL = all four.
+   */
+  const char *reports;
+} cm_eval_options;
+
+/**
+ * One predictor for `cm_evaluate`.
+ */
+typedef struct {
+  /**
+   * Its name in the reports (no commas, tabs, quotes or '|').
+   */
+  const char *name;
+  /**
+   * A raster (one reference), a folder of rasters named like the references, "model:NAME"
+   * (the model run on each pair's image), or NULL for the list file's column `name`.
+   */
+  const char *source;
+  /**
+   * The class scheme of its rasters: NULL or "cloudmask" (cm_class codes), "ukis", "scl",
+   * "fmask", "cloudsen12", "binary", a mapping such as "0=shadow,1-3=clear,4=cloud", or a
+   * .json file (docs/evaluation.md).
+   */
+  const char *scheme;
+} cm_eval_predictor;
+
+/**
+ * Headline numbers of one predictor, all pixels of all pairs pooled unless said otherwise.
+ * Undefined values (no pixels of a class, no patch with a defined BOA) are NaN.
+ */
+typedef struct {
+  /**
+   * Labelled reference pixels counted.
+   */
+  uint64_t pixels;
+  double overall_accuracy;
+  /**
+   * Cohen's kappa over the common classes.
+   */
+  double kappa;
+  /**
+   * CloudSEN12: median over the pairs of the balanced overall accuracy (cloud problem).
+   */
+  double median_boa_cloud;
+  /**
+   * CloudSEN12: median BOA of the shadow problem.
+   */
+  double median_boa_shadow;
+  /**
+   * CloudSEN12: median BOA of the valid (clear) problem.
+   */
+  double median_boa_valid;
+  /**
+   * F-beta (β of the options) of the cloud problem (cloud + thin cloud against the rest).
+   */
+  double f_beta_cloud;
+} cm_eval_summary;
+
+/**
+ * How to select tiles. Fill it with `cm_select_options_default`, then change what you need.
+ */
+typedef struct {
+  /**
+   * A `cm_measure` value.
+   */
+  int32_t measure;
+  /**
+   * Side of the square candidate tiles, pixels, at least 1.
+   */
+  int32_t tile;
+  /**
+   * Step between candidate tiles, a divisor of `tile`; -1 = the tile size.
+   */
+  int32_t stride;
+  /**
+   * How many tiles to select, at least 1.
+   */
+  int32_t count;
+  /**
+   * Least gap in pixels between selected tiles of one raster; -1 = one tile (no two selected
+   * tiles are neighbours); 0 allows touching tiles. Selected tiles never overlap.
+   */
+  int32_t min_gap;
+  /**
+   * Candidates with a smaller fraction of valid (not nodata) pixels are skipped; 0 .. 1.
+   */
+  double min_valid;
+} cm_select_options;
 
 #ifdef __cplusplus
 extern "C" {
@@ -494,6 +631,70 @@ cm_status cm_write_virtual_mask(const char *image_path,
                                 const cm_mask_options *mask_options,
                                 const char *outputs,
                                 const char *vrt_path);
+
+/**
+ * Writes the default evaluation options into `*out_options`: cloudmask's scheme, no images,
+ * β = 2, every report. NULL writes nothing.
+ */
+void cm_eval_options_default(cm_eval_options *out_options);
+
+/**
+ * Compares predicted masks with reference masks, as `cloudmask eval` does, and writes the
+ * reports (evaluation.md, evaluation.json, evaluation.csv, evaluation_patches.csv,
+ * evaluation.png) into the folder `report_dir` (created if missing).
+ *
+ * `reference` is a reference raster, a folder of reference rasters, or a list file (.csv,
+ * .tsv, .txt) whose header names the columns `reference`, `id`, `image` and one per predictor.
+ * `predictors` holds `n_predictors` predictors; with a list file, `n_predictors` may be 0 to
+ * take every predictor column in header order. `options` and `model_options` (used by
+ * "model:" predictors) may be NULL for the defaults. `progress` may be NULL; `user_data` is
+ * passed to it unchanged.
+ *
+ * `summaries_out` (may be NULL) receives one `cm_eval_summary` per predictor in report order;
+ * `summaries_len` must be at least the number of predictors (checked before any work).
+ */
+cm_status cm_evaluate(const char *reference,
+                      const cm_eval_predictor *predictors,
+                      size_t n_predictors,
+                      const cm_eval_options *options,
+                      const cm_model_options *model_options,
+                      const char *report_dir,
+                      cm_progress_fn progress,
+                      void *user_data,
+                      cm_eval_summary *summaries_out,
+                      size_t summaries_len);
+
+/**
+ * Writes the default selection options into `*out_options`: entropy, 512-pixel tiles on a grid
+ * without overlap, 10 tiles at least one tile apart, candidates at least half valid. NULL
+ * writes nothing.
+ */
+void cm_select_options_default(cm_select_options *out_options);
+
+/**
+ * Ranks the candidate tiles of `n_inputs` rasters (`input_paths`) by the model's uncertainty
+ * and writes the `count` most uncertain, spread apart, for labelling: as GeoJSON polygons in the
+ * rasters' CRS at `geojson_path` (properties: rank, scene, xoff, yoff, width, height, score)
+ * and/or as CSV (`scene,xoff,yoff,width,height,score`) at `list_path`; either path may be NULL,
+ * not both. Bands are found by name, as in `cm_mask_dataset`.
+ *
+ * `second_model` is required by `CM_MEASURE_DISAGREEMENT` and must be NULL otherwise.
+ * `options`, `mask_options` (batch and tile size of the model runs; tiling is always exact)
+ * and `progress` may be NULL. `*out_selected` (may be NULL) receives the number of tiles
+ * written: fewer than `count` when the gap leaves no room for more. A GeoJSON holds one CRS,
+ * so rasters in different CRSs are refused when `geojson_path` is given.
+ */
+cm_status cm_select_tiles(const cm_model *model,
+                          const cm_model *second_model,
+                          const char *const *input_paths,
+                          size_t n_inputs,
+                          const cm_select_options *options,
+                          const cm_mask_options *mask_options,
+                          const char *geojson_path,
+                          const char *list_path,
+                          cm_progress_fn progress,
+                          void *user_data,
+                          size_t *out_selected);
 
 #ifdef __cplusplus
 }  // extern "C"

@@ -7,6 +7,7 @@
 pub mod benchdoc;
 pub mod engine;
 pub mod error;
+pub mod eval;
 pub mod ffi;
 pub mod gdal_plugin;
 pub mod model;
@@ -15,6 +16,8 @@ pub mod postprocess;
 pub mod raster;
 pub mod runtime;
 pub mod scene;
+pub mod select;
+pub mod split;
 pub mod tiling;
 
 /// The crate version, also reported by the C API.

@@ -27,6 +27,9 @@ CM_DEVICE_CPU = 0
 CM_DEVICE_CUDA = 1
 CM_TILING_EXACT = 0
 CM_TILING_UKIS = 1
+CM_MEASURE_ENTROPY = 0
+CM_MEASURE_MARGIN = 1
+CM_MEASURE_DISAGREEMENT = 2
 DEFAULT_MODEL = "ukis-6b-l1c"
 
 # cm_class codes: value, name, RGBA (the colours of the GeoTIFF's colour table).
@@ -61,6 +64,30 @@ class OutputPaths(C.Structure):
     _fields_ = [("classes", C.c_char_p), ("valid", C.c_char_p), ("probabilities", C.c_char_p)]
 
 
+class EvalPredictor(C.Structure):
+    """cm_eval_predictor: a name, a source (raster, folder, "model:NAME"), a class scheme."""
+    _fields_ = [("name", C.c_char_p), ("source", C.c_char_p), ("scheme", C.c_char_p)]
+
+
+class EvalOptions(C.Structure):
+    _fields_ = [("reference_scheme", C.c_char_p), ("images", C.c_char_p),
+                ("beta", C.c_double), ("reports", C.c_char_p)]
+
+
+class EvalSummary(C.Structure):
+    """cm_eval_summary: one predictor's headline numbers (NaN where undefined)."""
+    _fields_ = [("pixels", C.c_uint64), ("overall_accuracy", C.c_double), ("kappa", C.c_double),
+                ("median_boa_cloud", C.c_double), ("median_boa_shadow", C.c_double),
+                ("median_boa_valid", C.c_double), ("f_beta_cloud", C.c_double)]
+
+
+class SelectOptions(C.Structure):
+    """cm_select_options: measure, candidate tile, stride (-1 = tile), count, gap (-1 = one
+    tile), least valid fraction."""
+    _fields_ = [("measure", C.c_int32), ("tile", C.c_int32), ("stride", C.c_int32),
+                ("count", C.c_int32), ("min_gap", C.c_int32), ("min_valid", C.c_double)]
+
+
 class CloudmaskError(Exception):
     """A failed library call: `status` is the cm_status, the message is the library's."""
 
@@ -86,6 +113,15 @@ _SIGNATURES = {
                          C.c_int32),
     "cm_write_virtual_mask": ([C.c_char_p, C.c_char_p, C.POINTER(ModelOptions),
                                C.POINTER(MaskOptions), C.c_char_p, C.c_char_p], C.c_int32),
+    "cm_eval_options_default": ([C.POINTER(EvalOptions)], None),
+    "cm_evaluate": ([C.c_char_p, C.POINTER(EvalPredictor), C.c_size_t, C.POINTER(EvalOptions),
+                     C.POINTER(ModelOptions), C.c_char_p, PROGRESS_FN, C.c_void_p,
+                     C.POINTER(EvalSummary), C.c_size_t], C.c_int32),
+    "cm_select_options_default": ([C.POINTER(SelectOptions)], None),
+    "cm_select_tiles": ([C.c_void_p, C.c_void_p, C.POINTER(C.c_char_p), C.c_size_t,
+                         C.POINTER(SelectOptions), C.POINTER(MaskOptions), C.c_char_p,
+                         C.c_char_p, PROGRESS_FN, C.c_void_p, C.POINTER(C.c_size_t)],
+                        C.c_int32),
 }
 
 
@@ -127,6 +163,21 @@ def gdal_plugin_dir(library_path):
         if os.path.isfile(os.path.join(d, "gdal_cloudmask.so")):
             return d
     return None
+
+
+def progress_callback(progress, errors):
+    """A PROGRESS_FN calling `progress(fraction, stage) -> bool` (None: always go on); a Python
+    exception is kept in `errors` and cancels, so it never unwinds through C. Keep the returned
+    object alive for the whole call."""
+    def on_progress(fraction, stage, _user):
+        if progress is None:
+            return True
+        try:
+            return bool(progress(fraction, stage.decode("utf-8", "replace") if stage else ""))
+        except Exception as e:
+            errors.append(e)
+            return False
+    return PROGRESS_FN(on_progress)
 
 
 class Library:
@@ -190,6 +241,72 @@ class Library:
         self.check(self.lib.cm_write_virtual_mask(
             image.encode(), model.encode(), C.byref(model_options), C.byref(mask_options),
             outputs.encode(), vrt_path.encode()))
+
+    def evaluate(self, reference, predictors, report_dir, reference_scheme=None, images=None,
+                 beta=-1.0, model_options=None, progress=None):
+        """Runs cm_evaluate. `predictors` is a list of (name, source, scheme) with source a
+        raster, a folder or "model:NAME" and scheme None for cloudmask's codes. Returns one
+        EvalSummary per predictor; the reports are in `report_dir`. `progress(fraction, stage)
+        -> bool` (False cancels)."""
+        error = []
+
+        def on_progress(fraction, stage, _user):
+            if progress is None:
+                return True
+            try:
+                return bool(progress(fraction, stage.decode("utf-8", "replace") if stage else ""))
+            except Exception as e:  # never let a Python error unwind through C
+                error.append(e)
+                return False
+
+        def encoded(text):
+            return text.encode() if text else None
+
+        array = (EvalPredictor * len(predictors))(
+            *[EvalPredictor(encoded(n), encoded(src), encoded(sch)) for n, src, sch in predictors])
+        options = EvalOptions()
+        self.lib.cm_eval_options_default(C.byref(options))
+        options.reference_scheme = encoded(reference_scheme)
+        options.images = encoded(images)
+        options.beta = float(beta)
+        summaries = (EvalSummary * len(predictors))()
+        callback = PROGRESS_FN(on_progress)  # alive for the whole call
+        status = self.lib.cm_evaluate(
+            reference.encode(), array, len(predictors), C.byref(options),
+            C.byref(model_options) if model_options is not None else None, report_dir.encode(),
+            callback, None, summaries, len(predictors))
+        if error:
+            raise error[0]
+        self.check(status)
+        return list(summaries)
+
+    def select_options(self, measure=CM_MEASURE_ENTROPY, tile=512, stride=-1, count=10,
+                       min_gap=-1, min_valid=0.5):
+        o = SelectOptions()
+        self.lib.cm_select_options_default(C.byref(o))
+        o.measure, o.tile, o.stride = int(measure), int(tile), int(stride)
+        o.count, o.min_gap, o.min_valid = int(count), int(min_gap), float(min_valid)
+        return o
+
+    def select_tiles(self, model, second_model, inputs, select_options, mask_options=None,
+                     geojson=None, list_path=None, progress=None):
+        """Runs cm_select_tiles on `inputs` (raster paths) with `model` (and `second_model`, a
+        Model or None, for the disagreement measure); writes the GeoJSON and/or the CSV list.
+        Returns the number of tiles written."""
+        errors = []
+        paths = (C.c_char_p * len(inputs))(*[p.encode() for p in inputs])
+        selected = C.c_size_t(0)
+        callback = progress_callback(progress, errors)
+        status = self.lib.cm_select_tiles(
+            model.handle, second_model.handle if second_model else None, paths, len(inputs),
+            C.byref(select_options),
+            C.byref(mask_options) if mask_options is not None else None,
+            geojson.encode() if geojson else None, list_path.encode() if list_path else None,
+            callback, None, C.byref(selected))
+        if errors:
+            raise errors[0]
+        self.check(status)
+        return selected.value
 
     def register_gdal_plugin(self):
         """Registers the CLOUDMASK GDAL driver and pixel function in this process (idempotent)."""

@@ -6,7 +6,9 @@ from qgis.PyQt.QtGui import QIcon
 
 from . import runtime
 from .algorithms.apply_mask import ApplyMaskAlgorithm
+from .algorithms.evaluate import EvaluateAlgorithm
 from .algorithms.mask_clouds import MaskCloudsAlgorithm
+from .algorithms.select import SelectTilesAlgorithm
 from .algorithms.virtual_mask import VirtualMaskAlgorithm
 
 ICON = os.path.join(os.path.dirname(__file__), "icon.png")
@@ -30,7 +32,8 @@ class CloudmaskProvider(QgsProcessingProvider):
 
     def loadAlgorithms(self):  # noqa: N802
         runtime.load()  # logs one clear message if the library or ONNX Runtime is missing
-        for alg in (MaskCloudsAlgorithm(), VirtualMaskAlgorithm(), ApplyMaskAlgorithm()):
+        for alg in (MaskCloudsAlgorithm(), VirtualMaskAlgorithm(), ApplyMaskAlgorithm(),
+                    EvaluateAlgorithm(), SelectTilesAlgorithm()):
             self.addAlgorithm(alg)
 
     def supportedOutputRasterLayerExtensions(self):  # noqa: N802

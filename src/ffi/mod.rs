@@ -10,7 +10,10 @@
 //! - `args`: NULL, string, buffer and option checks;
 //! - `options`: option structs and their defaults;
 //! - `handles`: the `cm_model` handle and what it tells about the model;
-//! - `mask`: masking windows, buffers and whole files.
+//! - `mask`: masking windows, buffers and whole files;
+//! - `eval`: comparing predicted masks with reference masks (`cloudmask eval`);
+//! - `select`: choosing the most uncertain tiles for labelling (`cloudmask select`);
+//! - `progress`: a caller's progress callback, inside the panic boundary.
 
 // The exports take raw pointers from C and check them; their contract is the header's, so they
 // stay `extern "C" fn` rather than `unsafe extern "C" fn` (as in rustls-ffi). Rust code should
@@ -33,6 +36,15 @@ mod args;
 pub(crate) mod panic;
 mod virtual_mask;
 
+mod eval;
+
+mod select;
+
+mod progress;
+
+pub use eval::{
+    cm_eval_options, cm_eval_options_default, cm_eval_predictor, cm_eval_summary, cm_evaluate,
+};
 pub use handles::{
     cm_class, cm_list_models, cm_model, cm_model_band_name, cm_model_class_code,
     cm_model_class_name, cm_model_free, cm_model_get_info, cm_model_info, cm_model_load,
@@ -41,6 +53,7 @@ pub use mask::{
     cm_gdal_dataset, cm_mask_buffer, cm_mask_dataset, cm_mask_to_files, cm_mask_window,
     cm_output_paths, cm_progress_fn,
 };
+pub use select::{cm_measure, cm_select_options, cm_select_options_default, cm_select_tiles};
 pub use options::{
     cm_device, cm_mask_options, cm_mask_options_default, cm_model_options,
     cm_model_options_default, cm_tiling,

@@ -1,6 +1,7 @@
 //! Raster input and output through GDAL.
 
 pub mod bandmap;
+pub mod crs;
 pub mod gdal;
 pub mod mosaic;
 pub mod quicklook;

@@ -142,3 +142,21 @@ pub fn gdal_driver_path(plugin_dir: &std::path::Path) -> String {
 pub fn ort_library() -> Option<PathBuf> {
     cloudmask::runtime::locate()
 }
+
+/// A one-band byte GeoTIFF holding `values` (row-major), for tiny hand-made fixtures. The
+/// dataset is returned open (set nodata or georeferencing on it); the file is complete on drop.
+pub fn write_u8_tif(path: &std::path::Path, width: usize, height: usize, values: &[u8]) -> Dataset {
+    use cloudmask::raster::gdal::PixelType;
+    let ds = Dataset::create(
+        "GTiff",
+        &path.to_string_lossy(),
+        width,
+        height,
+        1,
+        PixelType::U8,
+        &[],
+    )
+    .unwrap();
+    ds.write(1, 0, 0, width, height, values).unwrap();
+    ds
+}

@@ -11,7 +11,8 @@ from conftest import SCENE, mask_params, read_band
 def test_provider_lists_algorithms(qgis_app):
     from qgis.core import QgsApplication
     ids = sorted(a.id() for a in qgis_app.algorithms())
-    assert ids == ["cloudmask:applymask", "cloudmask:mask", "cloudmask:virtualmask"]
+    assert ids == ["cloudmask:applymask", "cloudmask:evaluate", "cloudmask:mask",
+                   "cloudmask:select", "cloudmask:virtualmask"]
     alg = QgsApplication.processingRegistry().createAlgorithmById("cloudmask:mask")
     assert alg is not None
     assert "Not available" not in alg.shortHelpString()

@@ -35,6 +35,25 @@ pub enum Command {
         #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
         args: Vec<String>,
     },
+    /// Self-supervised pretraining (MoCo, DeepCluster, SeCo) of the trainer's ResNet-18 encoder
+    /// on unlabelled rasters (runs cloudmask-train)
+    #[command(disable_help_flag = true)]
+    Pretrain {
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        args: Vec<String>,
+    },
+    /// Label-fraction experiments: pretraining methods x label fractions (runs cloudmask-train)
+    #[command(disable_help_flag = true)]
+    Experiment {
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        args: Vec<String>,
+    },
+    /// Compare predicted masks (files or a model run on the fly) with reference masks
+    Eval(crate::eval::EvalArgs),
+    /// Split a table of samples into named splits (stratified, filtered, grouped; k-fold, bagging)
+    Split(crate::split::SplitArgs),
+    /// Rank tiles of unlabelled scenes by model uncertainty and pick the top k for labelling
+    Select(crate::select::SelectArgs),
 }
 
 #[derive(Clone, Copy, ValueEnum)]

@@ -3,9 +3,12 @@
 
 mod args;
 mod bench;
+mod eval;
 mod inspect;
 mod mask;
 mod progress;
+mod select;
+mod split;
 mod train;
 mod vrt;
 
@@ -26,7 +29,14 @@ fn main() -> ExitCode {
     let mut argv = std::env::args_os().skip(1);
     if let Some(first) = argv.next() {
         if train::TRAINER_COMMANDS.iter().any(|c| first == *c) {
-            let e = train::exec_trainer(argv.collect());
+            // `train ARGS` are the trainer's own arguments; `pretrain …`, `experiment …` are its
+            // subcommands.
+            let args: Vec<_> = if first == "train" {
+                argv.collect()
+            } else {
+                std::iter::once(first).chain(argv).collect()
+            };
+            let e = train::exec_trainer(args);
             eprintln!("cloudmask: error: {e}");
             return ExitCode::from(e.kind as u8);
         }
@@ -43,6 +53,15 @@ fn main() -> ExitCode {
         args::Command::Train { args } => Err(train::exec_trainer(
             args.into_iter().map(Into::into).collect(),
         )),
+        args::Command::Pretrain { args } => Err(train::exec_trainer(
+            std::iter::once("pretrain".to_string()).chain(args).map(Into::into).collect(),
+        )),
+        args::Command::Experiment { args } => Err(train::exec_trainer(
+            std::iter::once("experiment".to_string()).chain(args).map(Into::into).collect(),
+        )),
+        args::Command::Eval(a) => eval::run(a),
+        args::Command::Split(a) => split::run(a),
+        args::Command::Select(a) => select::run(a),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -7,7 +7,7 @@ use std::os::unix::process::CommandExt;
 use std::path::PathBuf;
 
 /// Subcommands served by the trainer program.
-pub const TRAINER_COMMANDS: [&str; 1] = ["train"];
+pub const TRAINER_COMMANDS: [&str; 3] = ["train", "pretrain", "experiment"];
 
 /// Replaces this process with the trainer; returns only on failure.
 pub fn exec_trainer(args: Vec<std::ffi::OsString>) -> Error {

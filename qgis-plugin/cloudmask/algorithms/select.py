@@ -1,0 +1,162 @@
+"""cloudmask:select: the most uncertain tiles of a raster for labelling (active learning), through
+cm_select_tiles, loaded as a polygon layer."""
+import os
+
+from qgis.core import (QgsProcessingContext, QgsProcessingException, QgsProcessingOutputNumber,
+                       QgsProcessingOutputVectorLayer, QgsProcessingParameterEnum,
+                       QgsProcessingParameterFile, QgsProcessingParameterFileDestination,
+                       QgsProcessingParameterNumber, QgsProcessingParameterRasterLayer,
+                       QgsProcessingParameterString)
+
+from .. import native
+from .base import DEVICES, CloudmaskAlgorithm, model_name, models_help
+
+MEASURES = ["entropy (how evenly the model spreads its probability)",
+            "margin (how close the two most likely classes are)",
+            "disagreement between two models (needs a second model)"]
+
+
+class SelectTilesAlgorithm(CloudmaskAlgorithm):
+    INPUT = "INPUT"
+    MODEL = "MODEL"
+    MODEL_FILE = "MODEL_FILE"
+    SECOND_MODEL = "SECOND_MODEL"
+    MEASURE = "MEASURE"
+    COUNT = "COUNT"
+    TILE = "TILE"
+    STRIDE = "STRIDE"
+    MIN_GAP = "MIN_GAP"
+    MIN_VALID = "MIN_VALID"
+    DEVICE = "DEVICE"
+    THREADS = "THREADS"
+    OUTPUT = "OUTPUT"
+    LIST = "LIST"
+    LAYER = "LAYER"
+    SELECTED = "SELECTED"
+
+    HELP = (
+        "<p>Active learning: ranks the candidate tiles of an unlabelled image by how uncertain "
+        "the cloud model is about them and picks the most uncertain ones to label next, spread "
+        "apart, exactly as the <code>cloudmask select</code> command does.</p>"
+        "<p><b>Measure</b>: entropy or margin of the model's class probabilities, or the "
+        "disagreement between the model and a <b>Second model</b>. Each tile's score is the "
+        "mean over its valid pixels, from 0 (sure) to 1.</p>"
+        "<p><b>Tile size</b> and <b>Stride</b> (0 = the tile size; must divide it) lay out the "
+        "candidates. <b>Minimum gap</b> (pixels, -1 = one tile) keeps the chosen tiles apart: "
+        "they never overlap. Tiles with less than <b>Minimum valid fraction</b> of data are "
+        "skipped.</p>"
+        "<p><b>Model</b>: a model name (default ukis-6b-l1c) or an .onnx <b>Model file</b>. "
+        "{models}</p>"
+        "<p><b>Selected tiles</b>: a GeoJSON of polygons in the image's CRS with rank, score "
+        "and the pixel window (xoff, yoff, width, height) of each tile; <b>Tile list</b> "
+        "(optional): the same as CSV, for a labelling tool such as CVAT.</p>")
+
+    def name(self):
+        return "select"
+
+    def displayName(self):  # noqa: N802
+        return "Select tiles to label (active learning)"
+
+    def group(self):
+        return "Training data"
+
+    def groupId(self):  # noqa: N802
+        return "training"
+
+    def shortHelpString(self):  # noqa: N802
+        return super().shortHelpString().replace("{models}", models_help())
+
+    def initAlgorithm(self, config=None):  # noqa: N802
+        self.addParameter(QgsProcessingParameterRasterLayer(self.INPUT, "Input raster"))
+        self.addParameter(QgsProcessingParameterString(
+            self.MODEL, "Model name", defaultValue=native.DEFAULT_MODEL))
+        self.addParameter(QgsProcessingParameterFile(
+            self.MODEL_FILE, "Model file (.onnx, instead of the name)", extension="onnx",
+            optional=True))
+        self.addParameter(QgsProcessingParameterString(
+            self.SECOND_MODEL, "Second model (name or .onnx path; disagreement only)",
+            defaultValue="", optional=True))
+        self.addParameter(QgsProcessingParameterEnum(
+            self.MEASURE, "Measure", options=MEASURES, defaultValue=0))
+        self.addParameter(QgsProcessingParameterNumber(
+            self.COUNT, "Tiles to select", QgsProcessingParameterNumber.Integer,
+            defaultValue=10, minValue=1))
+        self.addParameter(QgsProcessingParameterNumber(
+            self.TILE, "Tile size (pixels)", QgsProcessingParameterNumber.Integer,
+            defaultValue=512, minValue=1))
+        self.addParameter(QgsProcessingParameterNumber(
+            self.STRIDE, "Stride between candidates (pixels, 0 = the tile size)",
+            QgsProcessingParameterNumber.Integer, defaultValue=0, minValue=0))
+        self.addParameter(QgsProcessingParameterNumber(
+            self.MIN_GAP, "Minimum gap between selected tiles (pixels, -1 = one tile)",
+            QgsProcessingParameterNumber.Integer, defaultValue=-1, minValue=-1))
+        self.addParameter(QgsProcessingParameterNumber(
+            self.MIN_VALID, "Minimum valid fraction of a tile",
+            QgsProcessingParameterNumber.Double, defaultValue=0.5, minValue=0.0, maxValue=1.0))
+        self.addParameter(QgsProcessingParameterEnum(
+            self.DEVICE, "Device", options=DEVICES, defaultValue=0))
+        self.addParameter(QgsProcessingParameterNumber(
+            self.THREADS, "ONNX Runtime threads (0 = all cores)",
+            QgsProcessingParameterNumber.Integer, defaultValue=0, minValue=0))
+        self.addParameter(QgsProcessingParameterFileDestination(
+            self.OUTPUT, "Selected tiles", fileFilter="GeoJSON (*.geojson)"))
+        self.addParameter(QgsProcessingParameterFileDestination(
+            self.LIST, "Tile list (CSV)", fileFilter="CSV files (*.csv)", optional=True,
+            createByDefault=False))
+        self.addOutput(QgsProcessingOutputVectorLayer(self.LAYER, "Selected tiles layer"))
+        self.addOutput(QgsProcessingOutputNumber(self.SELECTED, "Number of tiles selected"))
+
+    def processAlgorithm(self, parameters, context, feedback):  # noqa: N802
+        lib = self.library()
+        layer = self.parameterAsRasterLayer(parameters, self.INPUT, context)
+        if layer is None:
+            raise QgsProcessingException("the input raster could not be opened")
+        image = layer.source()
+        model = model_name(self, parameters, context, self.MODEL, self.MODEL_FILE)
+        second = self.parameterAsString(parameters, self.SECOND_MODEL, context).strip()
+        geojson = self.parameterAsFileOutput(parameters, self.OUTPUT, context)
+        listing = self.parameterAsFileOutput(parameters, self.LIST, context) or None
+        for path in (geojson, listing):
+            if path:
+                os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+        model_options = lib.model_options(
+            threads=self.parameterAsInt(parameters, self.THREADS, context),
+            device=self.parameterAsEnum(parameters, self.DEVICE, context))
+        stride = self.parameterAsInt(parameters, self.STRIDE, context)
+        options = lib.select_options(
+            measure=self.parameterAsEnum(parameters, self.MEASURE, context),
+            tile=self.parameterAsInt(parameters, self.TILE, context),
+            stride=stride if stride > 0 else -1,
+            count=self.parameterAsInt(parameters, self.COUNT, context),
+            min_gap=self.parameterAsInt(parameters, self.MIN_GAP, context),
+            min_valid=self.parameterAsDouble(parameters, self.MIN_VALID, context))
+
+        def progress(fraction, stage):
+            feedback.setProgress(100.0 * fraction)
+            return not feedback.isCanceled()
+
+        feedback.pushInfo(f"cloudmask {lib.version} ({lib.path}), model {model}"
+                          + (f", second model {second}" if second else ""))
+        try:
+            with lib.load_model(model, model_options) as first:
+                second_model = lib.load_model(second, model_options) if second else None
+                try:
+                    count = lib.select_tiles(first, second_model, [image], options,
+                                             geojson=geojson, list_path=listing,
+                                             progress=progress)
+                finally:
+                    if second_model is not None:
+                        second_model.close()
+        except native.CloudmaskError as e:
+            if e.status == native.CM_ERROR_CANCELLED or feedback.isCanceled():
+                raise QgsProcessingException("Canceled by user")
+            raise QgsProcessingException(f"cloudmask: {e}")
+        feedback.pushInfo(f"selected {count} tiles; wrote {geojson}"
+                          + (f" and {listing}" if listing else ""))
+        name = os.path.splitext(os.path.basename(geojson))[0]
+        context.addLayerToLoadOnCompletion(
+            geojson, QgsProcessingContext.LayerDetails(name, context.project(), self.LAYER))
+        results = {self.OUTPUT: geojson, self.LAYER: geojson, self.SELECTED: count}
+        if listing:
+            results[self.LIST] = listing
+        return results

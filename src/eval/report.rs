@@ -1,0 +1,108 @@
+//! Writing the reports: Markdown (`markdown`), JSON (here: everything, NaN as `null`), CSV
+//! (`csv`) and the PNG figure (`figure`), side by side in one folder, each to a hidden temporary
+//! file renamed into place when complete.
+
+use super::summary::Summary;
+use super::{csv, figure, markdown};
+use crate::error::{Error, Result};
+use std::path::{Path, PathBuf};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReportFormat {
+    Markdown,
+    Json,
+    Csv,
+    Png,
+}
+
+impl ReportFormat {
+    pub const ALL: [ReportFormat; 4] = [
+        ReportFormat::Markdown,
+        ReportFormat::Json,
+        ReportFormat::Csv,
+        ReportFormat::Png,
+    ];
+
+    pub fn parse(s: &str) -> Result<ReportFormat> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "md" | "markdown" => Ok(ReportFormat::Markdown),
+            "json" => Ok(ReportFormat::Json),
+            "csv" => Ok(ReportFormat::Csv),
+            "png" | "figure" => Ok(ReportFormat::Png),
+            other => Err(Error::invalid(format!(
+                "unknown report format '{other}': use md, json, csv or png"
+            ))),
+        }
+    }
+
+    /// The files this format writes into the report folder.
+    pub fn file_names(self) -> &'static [&'static str] {
+        match self {
+            ReportFormat::Markdown => &["evaluation.md"],
+            ReportFormat::Json => &["evaluation.json"],
+            ReportFormat::Csv => &["evaluation.csv", "evaluation_patches.csv"],
+            ReportFormat::Png => &["evaluation.png"],
+        }
+    }
+}
+
+/// Writes the reports into `dir` (created if missing) and returns the files written.
+pub fn write_reports(s: &Summary, dir: &Path, formats: &[ReportFormat]) -> Result<Vec<PathBuf>> {
+    std::fs::create_dir_all(dir).map_err(|e| {
+        Error::output(format!(
+            "cannot create report folder {}: {e}",
+            dir.display()
+        ))
+    })?;
+    let mut written = Vec::new();
+    for &format in formats {
+        let names = format.file_names();
+        match format {
+            ReportFormat::Markdown => put(
+                dir,
+                names[0],
+                markdown::markdown(s).as_bytes(),
+                &mut written,
+            )?,
+            ReportFormat::Json => put(dir, names[0], json(s).as_bytes(), &mut written)?,
+            ReportFormat::Csv => {
+                put(dir, names[0], csv::summary(s).as_bytes(), &mut written)?;
+                put(dir, names[1], csv::patches(s).as_bytes(), &mut written)?;
+            }
+            ReportFormat::Png => {
+                let target = dir.join(names[0]);
+                figure::render(s).write_png(&target)?;
+                written.push(target);
+            }
+        }
+    }
+    Ok(written)
+}
+
+fn put(dir: &Path, name: &str, bytes: &[u8], written: &mut Vec<PathBuf>) -> Result<()> {
+    let target = dir.join(name);
+    let temp = dir.join(format!(".{name}.partial"));
+    std::fs::write(&temp, bytes)
+        .and_then(|_| std::fs::rename(&temp, &target))
+        .map_err(|e| {
+            let _ = std::fs::remove_file(&temp);
+            Error::output(format!("cannot write {}: {e}", target.display()))
+        })?;
+    written.push(target);
+    Ok(())
+}
+
+/// 4 decimals, `NaN` for undefined values.
+pub fn number(x: f64) -> String {
+    if x.is_nan() {
+        "NaN".to_string()
+    } else {
+        format!("{x:.4}")
+    }
+}
+
+pub fn json(s: &Summary) -> String {
+    let mut text = serde_json::to_string_pretty(s).expect("summaries serialise");
+    text.push('\n');
+    text
+}
