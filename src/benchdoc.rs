@@ -69,7 +69,11 @@ mod tests {
     #[test]
     fn sections_are_replaced_in_place_or_appended() {
         let path = std::env::temp_dir().join(format!("cm-benchdoc-{}.md", std::process::id()));
-        std::fs::write(&path, "intro\n<!-- x:start -->\nold\n<!-- x:end -->\noutro\n").unwrap();
+        std::fs::write(
+            &path,
+            "intro\n<!-- x:start -->\nold\n<!-- x:end -->\noutro\n",
+        )
+        .unwrap();
         write_section(&path, "x", "new\n").unwrap();
         write_section(&path, "y", "other\n").unwrap();
         let text = std::fs::read_to_string(&path).unwrap();

@@ -5,7 +5,7 @@
 
 use crate::error::{Error, Result};
 use crate::model::{CommonClass, Model, OutputKind};
-use crate::postprocess::{argmax, softmax_planes, valid_mask, Buffers};
+use crate::postprocess::{argmax, score_class, score_planes, softmax_planes, valid_mask, Buffers};
 use crate::raster::{BandSource, Cropped};
 use crate::tiling::{
     blend::tukey, mirror, BlendGrid, TileCache, TileOutput, TileRect, UKIS_OVERLAP,
@@ -319,7 +319,13 @@ pub fn compute(
     }
     let grid = BlendGrid { tile, overlap };
     let tiles = grid.tiles(region.x, region.y, region.w, region.h);
-    let mut asm = BlendAssembler::new(grid, region, card.common_codes(), want_probabilities);
+    let mut asm = BlendAssembler::new(
+        grid,
+        region,
+        card.common_codes(),
+        card.output.threshold(),
+        want_probabilities,
+    );
     run_tiles(model, source, &tiles, options, &mut asm, sink, progress)
 }
 
@@ -363,6 +369,7 @@ fn run_tiles(
     let plane = size * size;
     let card = &model.card;
     let logits = card.output == OutputKind::Logits;
+    let score = card.output.threshold().is_some();
     // ukis mode masks a window as an image of its own: its tiles are not the raster's tiles.
     let cache = options
         .cache
@@ -413,6 +420,9 @@ fn run_tiles(
                             nodata.push(t.nodata);
                         }
                         let mut out = model.run(&input, n, size)?;
+                        if score {
+                            out = score_planes(&out, plane);
+                        }
                         if logits {
                             out.par_chunks_mut(classes * plane)
                                 .for_each(|t| softmax_planes(t, classes, plane));
@@ -503,6 +513,8 @@ struct BlendAssembler {
     grid: BlendGrid,
     region: Region,
     codes: Vec<u8>,
+    /// A cloud-score model's threshold: classes by [`score_class`] instead of the argmax.
+    threshold: Option<f64>,
     probabilities: bool,
     window: Vec<f64>,
     /// Raster row of canvas row 0 (negative above the raster).
@@ -515,7 +527,13 @@ struct BlendAssembler {
 }
 
 impl BlendAssembler {
-    fn new(grid: BlendGrid, region: Region, codes: Vec<u8>, probabilities: bool) -> Self {
+    fn new(
+        grid: BlendGrid,
+        region: Region,
+        codes: Vec<u8>,
+        threshold: Option<f64>,
+        probabilities: bool,
+    ) -> Self {
         let rows = grid.tile;
         let top = grid.start(grid.covering(region.y, region.h.max(1)).0);
         BlendAssembler {
@@ -527,6 +545,7 @@ impl BlendAssembler {
             grid,
             region,
             codes,
+            threshold,
             probabilities,
         }
     }
@@ -559,8 +578,11 @@ impl BlendAssembler {
                     strip.classes[si] = CommonClass::Nodata as u8;
                     continue;
                 }
-                // ukis casts the blended sums to float32 before its argmax.
-                let best = argmax((0..classes).map(|c| self.canvas[c * cap + ci] as f32));
+                let best = match self.threshold {
+                    Some(t) => score_class(self.canvas[ci], self.canvas[cap + ci], t),
+                    // ukis casts the blended sums to float32 before its argmax.
+                    None => argmax((0..classes).map(|c| self.canvas[c * cap + ci] as f32)),
+                };
                 strip.classes[si] = self.codes[best];
                 if let Some(p) = strip.probabilities.as_mut() {
                     let total: f64 = (0..classes).map(|c| self.canvas[c * cap + ci]).sum();

@@ -22,6 +22,24 @@ pub fn softmax_planes(values: &mut [f32], classes: usize, plane: usize) {
     }
 }
 
+/// A cloud-score model's tile output (N tiles of one `plane`) as class planes clear, cloud:
+/// 1 - score and score, so tiles blend like probabilities.
+pub fn score_planes(scores: &[f32], plane: usize) -> Vec<f32> {
+    let mut out = Vec::with_capacity(2 * scores.len());
+    for tile in scores.chunks(plane) {
+        out.extend(tile.iter().map(|s| 1.0 - s));
+        out.extend_from_slice(tile);
+    }
+    out
+}
+
+/// Class index (0 clear, 1 cloud) of a pixel from the blended sums of the clear and cloud planes
+/// of [`score_planes`]: cloud where the blended score, cloud / (clear + cloud), exceeds
+/// `threshold`.
+pub fn score_class(clear: f64, cloud: f64, threshold: f64) -> usize {
+    usize::from(cloud > threshold * (clear + cloud))
+}
+
 /// Index of the largest score; the first one wins ties, as numpy's argmax does.
 pub fn argmax<I: IntoIterator<Item = f32>>(scores: I) -> usize {
     let mut best = 0;
@@ -119,6 +137,20 @@ mod tests {
         assert!((v[0] + v[2] + v[4] - 1.0).abs() < 1e-6);
         assert!(v[4] > v[2] && v[2] > v[0]);
         assert!((v[1] - 1.0 / 3.0).abs() < 1e-6);
+    }
+
+    #[test]
+    fn cloud_scores_become_clear_and_cloud_planes_and_classes_by_threshold() {
+        // Two tiles of two pixels.
+        let planes = score_planes(&[0.75, 0.25, 0.5, 0.0], 2);
+        assert_eq!(planes, [0.25, 0.75, 0.75, 0.25, 0.5, 1.0, 0.5, 0.0]);
+        // Blended sums (weights 0.5 and 0.25 of scores 0.9 and 0.7): score 0.8333.
+        let (clear, cloud) = (0.5 * 0.1 + 0.25 * 0.3, 0.5 * 0.9 + 0.25 * 0.7);
+        assert_eq!(score_class(clear, cloud, 0.8), 1);
+        assert_eq!(score_class(clear, cloud, 0.85), 0);
+        // Not the argmax: a score of 0.6 is clear under a threshold of 0.7.
+        assert_eq!(score_class(0.4, 0.6, 0.7), 0);
+        assert_eq!(score_class(0.4, 0.6, 0.5), 1);
     }
 
     #[test]

@@ -143,6 +143,7 @@ fn mask_cli(image: &str, model: &str, out: &Path, env: &[(&str, &str)]) {
 
 #[test]
 fn trained_on_landsat_it_masks_the_sentinel2_tile() {
+    let _serial = common::exclusive();
     let (Some(t), Some(data)) = (trained(), data()) else {
         return;
     };
@@ -154,7 +155,10 @@ fn trained_on_landsat_it_masks_the_sentinel2_tile() {
         t.seconds
     );
     assert!(cloud >= 0.65, "cloud IoU {cloud:.3} < 0.65");
-    assert!(shadow > 0.3, "shadow IoU {shadow:.3}: shadows were not learnt");
+    assert!(
+        shadow > 0.3,
+        "shadow IoU {shadow:.3}: shadows were not learnt"
+    );
     // The per-epoch log and both checkpoints are there, and the card says what was trained.
     let log: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(t.dir.join("log.json")).unwrap()).unwrap();
@@ -164,11 +168,9 @@ fn trained_on_landsat_it_masks_the_sentinel2_tile() {
     assert!(t.dir.join("best/model.safetensors").is_file());
     assert!(t.dir.join("last/optimizer.safetensors").is_file());
     let info = cloudmask::onnx::inspect(&std::fs::read(&t.model).unwrap()).unwrap();
-    let card = cloudmask::model::ModelCard::from_json(
-        info.metadata_value("cloudmask.card").unwrap(),
-        "x",
-    )
-    .unwrap();
+    let card =
+        cloudmask::model::ModelCard::from_json(info.metadata_value("cloudmask.card").unwrap(), "x")
+            .unwrap();
     assert_eq!(card.name, "landsat-unet");
     assert_eq!(
         card.band_names(),
@@ -180,6 +182,7 @@ fn trained_on_landsat_it_masks_the_sentinel2_tile() {
 
 #[test]
 fn the_exported_model_masks_identically_through_the_cli_the_c_api_and_the_gdal_plugin() {
+    let _serial = common::exclusive();
     let (Some(t), Some(data)) = (trained(), data()) else {
         return;
     };
@@ -238,20 +241,47 @@ fn the_exported_model_masks_identically_through_the_cli_the_c_api_and_the_gdal_p
     assert!(o.status.success(), "gdal_translate: {}", text(&o));
 
     let (_, _, reference) = common::read_band_u8(&p(&cli), 1);
-    assert!(reference.iter().any(|&c| c == 2) && reference.iter().any(|&c| c == 1));
+    assert!(reference.contains(&2) && reference.contains(&1));
     for other in [&capi, &gdal] {
         let (_, _, classes) = common::read_band_u8(&p(other), 1);
-        let differ = classes.iter().zip(&reference).filter(|(a, b)| a != b).count();
-        assert_eq!(differ, 0, "{} differs from the CLI in {differ} pixels", other.display());
+        let differ = classes
+            .iter()
+            .zip(&reference)
+            .filter(|(a, b)| a != b)
+            .count();
+        assert_eq!(
+            differ,
+            0,
+            "{} differs from the CLI in {differ} pixels",
+            other.display()
+        );
     }
 }
 
 /// A small, fast run on one tile, for the resume and bad-input tests.
 fn small_args<'a>(image: &'a str, labels: &'a str, out: &'a str, epochs: &'a str) -> Vec<&'a str> {
     vec![
-        "--image", image, "--labels", labels, "--label-map", "ukis", "--arch", "unet:8,16",
-        "--patch", "64", "--batch", "4", "--patches-per-epoch", "16", "--epochs", epochs,
-        "--seed", "7", "--out", out, "-q",
+        "--image",
+        image,
+        "--labels",
+        labels,
+        "--label-map",
+        "ukis",
+        "--arch",
+        "unet:8,16",
+        "--patch",
+        "64",
+        "--batch",
+        "4",
+        "--patches-per-epoch",
+        "16",
+        "--epochs",
+        epochs,
+        "--seed",
+        "7",
+        "--out",
+        out,
+        "-q",
     ]
 }
 
@@ -268,6 +298,7 @@ fn epoch_log(dir: &Path, epoch: u64) -> serde_json::Value {
 
 #[test]
 fn resuming_reproduces_the_next_epoch_of_an_uninterrupted_run() {
+    let _serial = common::exclusive();
     let Some(data) = data() else { return };
     if !runtime_ok() {
         return;
@@ -292,11 +323,17 @@ fn resuming_reproduces_the_next_epoch_of_an_uninterrupted_run() {
     assert!(Path::new(&split).join("log.json").is_file());
     let o = train(&["--resume", &split, "-q"]);
     assert!(o.status.success(), "resume: {}", text(&o));
-    let (a, b) = (epoch_log(Path::new(&straight), 3), epoch_log(Path::new(&split), 3));
+    let (a, b) = (
+        epoch_log(Path::new(&straight), 3),
+        epoch_log(Path::new(&split), 3),
+    );
     for key in ["train_loss", "val_loss"] {
         let (x, y) = (a[key].as_f64().unwrap(), b[key].as_f64().unwrap());
         eprintln!("epoch 3 {key}: uninterrupted {x}, resumed {y}");
-        assert!((x - y).abs() <= 1e-6 * x.abs().max(1.0), "{key}: {x} vs {y}");
+        assert!(
+            (x - y).abs() <= 1e-6 * x.abs().max(1.0),
+            "{key}: {x} vs {y}"
+        );
     }
     // A different seed gives a different epoch, so the equality above is not a coincidence.
     let other = p(&tmp.path("other"));
@@ -304,7 +341,9 @@ fn resuming_reproduces_the_next_epoch_of_an_uninterrupted_run() {
     let seed = args.iter().position(|a| *a == "7").unwrap();
     args[seed] = "8";
     assert!(train(&args).status.success());
-    let x = epoch_log(Path::new(&other), 3)["train_loss"].as_f64().unwrap();
+    let x = epoch_log(Path::new(&other), 3)["train_loss"]
+        .as_f64()
+        .unwrap();
     assert_ne!(x, a["train_loss"].as_f64().unwrap());
 }
 
@@ -313,12 +352,16 @@ fn refused(args: &[&str], out: &Path, status: i32, needle: &str) {
     let o = train(args);
     let msg = text(&o);
     assert_eq!(o.status.code(), Some(status), "{args:?}: {msg}");
-    assert!(msg.contains(needle), "{args:?}: expected '{needle}' in: {msg}");
+    assert!(
+        msg.contains(needle),
+        "{args:?}: expected '{needle}' in: {msg}"
+    );
     assert!(!out.join("last").exists(), "{args:?} trained anyway");
 }
 
 #[test]
 fn bad_input_is_refused_before_any_training() {
+    let _serial = common::exclusive();
     let Some(data) = data() else { return };
     let tmp = common::TempDir::new("train-bad");
     let out = tmp.path("run");
@@ -341,8 +384,30 @@ fn bad_input_is_refused_before_any_training() {
 
     // Labels and image in different coordinate reference systems.
     let (utm, wgs) = (p(&tmp.path("utm.tif")), p(&tmp.path("wgs.tif")));
-    translate(&["-q", "-a_srs", "EPSG:32633", "-a_ullr", "0", "512", "512", "0", image, &utm]);
-    translate(&["-q", "-a_srs", "EPSG:4326", "-a_ullr", "0", "512", "512", "0", labels, &wgs]);
+    translate(&[
+        "-q",
+        "-a_srs",
+        "EPSG:32633",
+        "-a_ullr",
+        "0",
+        "512",
+        "512",
+        "0",
+        image,
+        &utm,
+    ]);
+    translate(&[
+        "-q",
+        "-a_srs",
+        "EPSG:4326",
+        "-a_ullr",
+        "0",
+        "512",
+        "512",
+        "0",
+        labels,
+        &wgs,
+    ]);
     refused(
         &small_args(&utm, &wgs, &out_s, "1"),
         &out,

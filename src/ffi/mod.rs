@@ -53,11 +53,11 @@ pub use mask::{
     cm_gdal_dataset, cm_mask_buffer, cm_mask_dataset, cm_mask_to_files, cm_mask_window,
     cm_output_paths, cm_progress_fn,
 };
-pub use select::{cm_measure, cm_select_options, cm_select_options_default, cm_select_tiles};
 pub use options::{
     cm_device, cm_mask_options, cm_mask_options_default, cm_model_options,
     cm_model_options_default, cm_tiling,
 };
+pub use select::{cm_measure, cm_select_options, cm_select_options_default, cm_select_tiles};
 pub use status::{cm_last_error, cm_last_error_code, cm_status};
 pub use virtual_mask::cm_write_virtual_mask;
 

@@ -32,13 +32,27 @@ pub struct ClassSpec {
 }
 
 /// What the network outputs per class channel.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum OutputKind {
     /// Raw scores: the engine applies a softmax.
     Logits,
     /// Already probabilities (softmax in the graph).
     Probabilities,
+    /// One channel, a cloud score in 0..1 (e.g. a class activation map; `cloudmask train --weak`):
+    /// the classes are clear and cloud, and a pixel is cloud where the score (blended over tiles)
+    /// exceeds `threshold`. In JSON: `"output": {"cloud_score": {"threshold": 0.95}}`.
+    CloudScore { threshold: f64 },
+}
+
+impl OutputKind {
+    /// The cloud-score threshold, for score outputs.
+    pub fn threshold(&self) -> Option<f64> {
+        match self {
+            OutputKind::CloudScore { threshold } => Some(*threshold),
+            _ => None,
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -144,6 +158,24 @@ impl ModelCard {
                 )));
             }
         }
+        if let OutputKind::CloudScore { threshold } = self.output {
+            let common: Vec<&str> = self.classes.iter().map(|c| c.common.as_str()).collect();
+            let is = |name: &str, want: CommonClass| CommonClass::parse(name) == Some(want);
+            if common.len() != 2
+                || !is(common[0], CommonClass::Clear)
+                || !is(common[1], CommonClass::Cloud)
+            {
+                return Err(Error::model(format!(
+                    "model card: a cloud-score model outputs one channel and its classes must be clear, cloud (in that order), not {}",
+                    common.join(", ")
+                )));
+            }
+            if !(threshold > 0.0 && threshold < 1.0) {
+                return Err(Error::model(format!(
+                    "model card: the cloud-score threshold {threshold} must lie strictly between 0 and 1"
+                )));
+            }
+        }
         if self.size_multiple == 0
             || self.tile_size == 0
             || self.tile_size % self.size_multiple != 0
@@ -156,7 +188,15 @@ impl ModelCard {
         Ok(())
     }
 
-    /// Common class code for each output channel.
+    /// Channels the network outputs: one per class, or one cloud score.
+    pub fn output_channels(&self) -> usize {
+        match self.output {
+            OutputKind::CloudScore { .. } => 1,
+            _ => self.classes.len(),
+        }
+    }
+
+    /// Common class code for each class (output channel, or for a cloud score clear then cloud).
     pub fn common_codes(&self) -> Vec<u8> {
         self.classes
             .iter()
@@ -271,6 +311,48 @@ mod tests {
         let card = ModelCard::from_json(UKIS, "ukis-4b-l1c").unwrap();
         let again = ModelCard::from_json(&card.to_json(), "ignored").unwrap();
         assert_eq!(card, again);
+    }
+
+    #[test]
+    fn cloud_score_cards_parse_and_are_checked() {
+        let logits = ModelCard::from_json(UKIS, "ukis-4b-l1c").unwrap();
+        // Existing cards still write and read the output kind as a plain string.
+        assert!(logits.to_json().contains("\"output\":\"logits\""));
+        let mut card = logits.clone();
+        card.classes.truncate(2);
+        card.output = OutputKind::CloudScore { threshold: 0.9 };
+        let json = card.to_json();
+        assert!(
+            json.contains("\"output\":{\"cloud_score\":{\"threshold\":0.9}}"),
+            "{json}"
+        );
+        let again = ModelCard::from_json(&json, "x").unwrap();
+        assert_eq!(again.output.threshold(), Some(0.9));
+        assert_eq!((again.output_channels(), logits.output_channels()), (1, 3));
+        assert_eq!(again.common_codes(), [1, 2]);
+        let refused = |c: &ModelCard| ModelCard::from_json(&c.to_json(), "x").unwrap_err().message;
+        let mut three = card.clone();
+        three.classes = logits.classes.clone();
+        assert!(
+            refused(&three).contains("must be clear, cloud"),
+            "{}",
+            refused(&three)
+        );
+        let mut swapped = card.clone();
+        swapped.classes.swap(0, 1);
+        (swapped.classes[0].id, swapped.classes[1].id) = (0, 1);
+        assert!(
+            refused(&swapped).contains("not cloud, clear"),
+            "{}",
+            refused(&swapped)
+        );
+        let mut bad = card.clone();
+        bad.output = OutputKind::CloudScore { threshold: 1.0 };
+        assert!(
+            refused(&bad).contains("strictly between 0 and 1"),
+            "{}",
+            refused(&bad)
+        );
     }
 
     #[test]

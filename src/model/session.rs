@@ -127,7 +127,7 @@ impl Model {
     }
 
     /// Runs the network on `batch` tiles of `size` x `size` pixels, laid out N, C, H, W, and
-    /// returns the raw output (N, classes, H, W).
+    /// returns the raw output (N, classes, H, W; one channel for a cloud-score model).
     pub fn run(&self, input: &[f32], batch: usize, size: usize) -> Result<Vec<f32>> {
         let c = self.n_bands();
         if input.len() != batch * c * size * size {
@@ -159,7 +159,7 @@ impl Model {
         let (shape, data) = result?;
         let want = [
             batch as i64,
-            self.n_classes() as i64,
+            self.card.output_channels() as i64,
             size as i64,
             size as i64,
         ];
@@ -305,10 +305,15 @@ fn check_card_against_network(
         }
     }
     if let Some(c) = channels(output) {
-        if c != card.classes.len() {
+        if c != card.output_channels() {
             return Err(Error::model(format!(
-                "the card of {where_} lists {} classes but the network outputs {c} channels",
-                card.classes.len()
+                "the card of {where_} lists {} classes{} but the network outputs {c} channels",
+                card.classes.len(),
+                if card.output.threshold().is_some() {
+                    " from one cloud-score channel"
+                } else {
+                    ""
+                }
             )));
         }
     }

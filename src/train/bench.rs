@@ -106,14 +106,34 @@ fn time_ours(a: &BenchArgs, arch: &str, device: tch::Device) -> Result<Timing> {
     })
 }
 
-fn time_pytorch(a: &BenchArgs, arch: &str, python: &std::path::Path, threads: i32) -> Result<Timing> {
+fn time_pytorch(
+    a: &BenchArgs,
+    arch: &str,
+    python: &std::path::Path,
+    threads: i32,
+) -> Result<Timing> {
     let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tools/torch_train_step.py");
     let o = Command::new(python)
         .arg(script)
         .args(["--arch", arch])
-        .args(["--batch", &a.batch.to_string(), "--size", &a.size.to_string()])
-        .args(["--bands", &a.bands.to_string(), "--classes", &a.classes.to_string()])
-        .args(["--steps", &a.steps.to_string(), "--threads", &threads.to_string()])
+        .args([
+            "--batch",
+            &a.batch.to_string(),
+            "--size",
+            &a.size.to_string(),
+        ])
+        .args([
+            "--bands",
+            &a.bands.to_string(),
+            "--classes",
+            &a.classes.to_string(),
+        ])
+        .args([
+            "--steps",
+            &a.steps.to_string(),
+            "--threads",
+            &threads.to_string(),
+        ])
         .output()
         .map_err(|e| Error::invalid(format!("cannot run {}: {e}", python.display())))?;
     if !o.status.success() {

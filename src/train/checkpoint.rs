@@ -26,7 +26,9 @@ pub struct CheckpointInfo {
     pub epoch: usize,
     /// The run's settings (so `--resume` continues the same run).
     pub settings: serde_json::Value,
-    pub best_val_loss: f64,
+    /// Lowest validation loss so far (`None` before the first, or without validation; JSON has
+    /// no infinity).
+    pub best_val_loss: Option<f64>,
     pub best_epoch: usize,
     pub stale_epochs: usize,
     /// Per-epoch log up to this point.

@@ -24,6 +24,12 @@ pub enum Command {
     Export(ExportArgs),
     /// Time training steps (ms per batch) of the networks on random data.
     Bench(BenchArgs),
+    /// Self-supervised pretraining of the ResNet-18 encoder on unlabelled rasters
+    /// (`cloudmask pretrain moco|deepcluster|seco …`); fine-tune with `--init-from`.
+    Pretrain(PretrainArgs),
+    /// Label-fraction experiment (`cloudmask experiment fractions …`): every pretraining method
+    /// x label fraction, fine-tuned with the same seed and scored on a held-out labelled scene.
+    Experiment(ExperimentArgs),
 }
 
 #[derive(Args, Debug, Default)]
@@ -109,6 +115,58 @@ pub struct TrainArgs {
     /// Only errors on stderr.
     #[arg(short, long)]
     pub quiet: bool,
+    /// Weak supervision (WDCD): train a block classifier from this list of labelled blocks
+    /// (CSV or JSON: image, xoff, yoff, width, height, cloudy|clear) and export its class
+    /// activation map as a cloud-score model. See docs/training.md.
+    #[arg(long, value_name = "BLOCKS", help_heading = "Weak supervision (WDCD)")]
+    pub weak: Option<PathBuf>,
+    /// Weak supervision with block labels derived from the --labels rasters (through
+    /// --label-map) by their cloud fraction; the pixel labels train nothing else.
+    #[arg(long, help_heading = "Weak supervision (WDCD)")]
+    pub weak_from_labels: bool,
+    /// Block side, pixels (--weak-from-labels).
+    #[arg(long, default_value_t = 32, help_heading = "Weak supervision (WDCD)")]
+    pub weak_block: usize,
+    /// Step between derived blocks, pixels (default: half a block).
+    #[arg(long, help_heading = "Weak supervision (WDCD)")]
+    pub weak_stride: Option<usize>,
+    /// A derived block with at most this cloud fraction is clear.
+    #[arg(long, default_value_t = crate::weak::blocks::CLEAR_MAX, help_heading = "Weak supervision (WDCD)")]
+    pub weak_clear_max: f64,
+    /// A derived block with at least this cloud fraction is cloudy (between: not used).
+    #[arg(long, default_value_t = crate::weak::blocks::CLOUDY_MIN, help_heading = "Weak supervision (WDCD)")]
+    pub weak_cloudy_min: f64,
+    /// Threshold: a pixel is cloud where its CAM exceeds the clear-sky mean + k standard
+    /// deviations (over the pixels of clear blocks).
+    #[arg(long, default_value_t = crate::weak::threshold::DEFAULT_K, help_heading = "Weak supervision (WDCD)")]
+    pub weak_k: f64,
+    /// Widths of the CAM network's levels (a stride-2 max-pool between levels).
+    #[arg(
+        long,
+        value_delimiter = ',',
+        default_value = "16,32,64",
+        help_heading = "Weak supervision (WDCD)"
+    )]
+    pub weak_widths: Vec<i64>,
+    /// Blocks per batch.
+    #[arg(long, default_value_t = 32, help_heading = "Weak supervision (WDCD)")]
+    pub weak_batch: usize,
+    /// Sliding window of the CAM mosaic, pixels (half-overlapping); also the exported model's
+    /// tile size.
+    #[arg(long, default_value_t = 64, help_heading = "Weak supervision (WDCD)")]
+    pub weak_window: usize,
+    /// Global pooling of the CAM into the block logit: mean, max, or lse:R (log-sum-exp,
+    /// between the mean and the maximum).
+    #[arg(
+        long,
+        default_value = "lse:2",
+        help_heading = "Weak supervision (WDCD)"
+    )]
+    pub weak_pool: String,
+    /// How the local pooling is pruned for the full-resolution CAM: drop (pooling removed) or
+    /// dilate (strides dropped, later layers dilated).
+    #[arg(long, default_value = "drop", help_heading = "Weak supervision (WDCD)")]
+    pub weak_prune: String,
 }
 
 #[derive(Args, Debug, Default, Clone)]
@@ -168,4 +226,120 @@ pub struct BenchArgs {
     pub markdown: Option<PathBuf>,
     #[command(flatten)]
     pub compute: ComputeArgs,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct PretrainArgs {
+    /// moco, deepcluster or seco.
+    pub method: String,
+    /// Unlabelled training image (repeatable). Bands are read by name, as for training.
+    #[arg(long = "image", value_name = "RASTER")]
+    pub images: Vec<String>,
+    /// SeCo: a list of locations, one per line: `name: date1.tif date2.tif …` (co-registered).
+    #[arg(long, value_name = "FILE")]
+    pub locations: Option<PathBuf>,
+    /// Model input bands by name (default: every band of the first image).
+    #[arg(long, value_delimiter = ',')]
+    pub bands: Vec<String>,
+    /// The network whose encoder is pretrained: resnet18[:head_width].
+    #[arg(long, default_value = "resnet18:256")]
+    pub arch: String,
+    /// View size (pixels; a multiple of 32).
+    #[arg(long, default_value_t = 64)]
+    pub patch: usize,
+    /// Patch windows views are cropped from (pixels).
+    #[arg(long, default_value_t = 96)]
+    pub window: usize,
+    #[arg(long, default_value_t = 32)]
+    pub batch: usize,
+    #[arg(long, default_value_t = 10)]
+    pub epochs: usize,
+    #[arg(long, default_value_t = 16)]
+    pub steps_per_epoch: usize,
+    #[arg(long, default_value_t = 1e-3)]
+    pub lr: f64,
+    #[arg(long, default_value_t = 1e-4)]
+    pub weight_decay: f64,
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// MoCo / SeCo: negatives kept in the queue.
+    #[arg(long, default_value_t = 1024)]
+    pub queue: i64,
+    /// MoCo / SeCo: key encoder momentum.
+    #[arg(long, default_value_t = 0.99)]
+    pub momentum: f64,
+    /// MoCo / SeCo: InfoNCE temperature.
+    #[arg(long, default_value_t = 0.2)]
+    pub temperature: f64,
+    /// DeepCluster: number of k-means clusters.
+    #[arg(long, default_value_t = 16)]
+    pub clusters: usize,
+    /// Run folder: encoder/ (a checkpoint for --init-from) and log.json.
+    #[arg(short, long, value_name = "DIR")]
+    pub out: PathBuf,
+    #[command(flatten)]
+    pub compute: ComputeArgs,
+    #[arg(short, long)]
+    pub quiet: bool,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct ExperimentArgs {
+    /// The experiment: fractions.
+    pub kind: String,
+    /// Labelled training image (repeat, paired with --labels); also the pretraining images.
+    #[arg(long = "image", value_name = "RASTER")]
+    pub images: Vec<String>,
+    #[arg(long = "labels", value_name = "RASTER")]
+    pub labels: Vec<String>,
+    #[arg(long, default_value = "cloudmask")]
+    pub label_map: String,
+    /// Held-out labelled scene the table scores.
+    #[arg(long, value_name = "RASTER")]
+    pub test_image: String,
+    #[arg(long, value_name = "RASTER")]
+    pub test_labels: String,
+    /// Label map of the test labels (default: --label-map).
+    #[arg(long)]
+    pub test_label_map: Option<String>,
+    #[arg(long, value_delimiter = ',', default_value = "0.01,0.1,0.25,1.0")]
+    pub fractions: Vec<f64>,
+    /// none, moco, deepcluster, seco (seco needs --locations).
+    #[arg(long, value_delimiter = ',', default_value = "none,moco,deepcluster")]
+    pub methods: Vec<String>,
+    /// SeCo locations (see `cloudmask pretrain --help`).
+    #[arg(long, value_name = "FILE")]
+    pub locations: Option<PathBuf>,
+    #[arg(long, value_delimiter = ',', default_value = "clear,cloud,shadow")]
+    pub classes: Vec<String>,
+    #[arg(long, default_value = "resnet18:256")]
+    pub arch: String,
+    /// Fine-tuning: epochs, patch size, batch, patches per epoch, learning rate.
+    #[arg(long, default_value_t = 10)]
+    pub epochs: usize,
+    #[arg(long, default_value_t = 128)]
+    pub patch: usize,
+    #[arg(long, default_value_t = 8)]
+    pub batch: usize,
+    #[arg(long, default_value_t = 64)]
+    pub patches_per_epoch: usize,
+    #[arg(long, default_value_t = 1e-3)]
+    pub lr: f64,
+    /// Pretraining: epochs and steps per epoch.
+    #[arg(long, default_value_t = 6)]
+    pub pretrain_epochs: usize,
+    #[arg(long, default_value_t = 16)]
+    pub pretrain_steps: usize,
+    /// F-beta's beta in the table (2 = CNES's F2, recall weighted).
+    #[arg(long, default_value_t = 2.0)]
+    pub beta: f64,
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// Results folder: results.md, results.json, and one run folder per cell.
+    #[arg(short, long, value_name = "DIR")]
+    pub out: PathBuf,
+    #[command(flatten)]
+    pub compute: ComputeArgs,
+    #[arg(short, long)]
+    pub quiet: bool,
 }

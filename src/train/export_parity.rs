@@ -44,7 +44,7 @@ fn parity(arch: &str, size: i64) -> f32 {
         std: vec![0.2; 6],
         epoch: 1,
         settings: serde_json::Value::Null,
-        best_val_loss: 0.0,
+        best_val_loss: None,
         best_epoch: 1,
         stale_epochs: 0,
         history: Vec::new(),

@@ -84,7 +84,7 @@ pub fn run(
                 std: data.norm.std.clone(),
                 epoch: 0,
                 settings: serde_json::to_value(settings).expect("settings serialise"),
-                best_val_loss: f64::INFINITY,
+                best_val_loss: None,
                 best_epoch: 0,
                 stale_epochs: 0,
                 history: Vec::new(),
@@ -200,9 +200,9 @@ pub fn run(
         progress.finish(&entry);
         state.epoch = epoch;
         state.history.push(entry);
-        let improved = val_loss.is_some_and(|v| v < state.best_val_loss);
+        let improved = val_loss.is_some_and(|v| state.best_val_loss.map_or(true, |b| v < b));
         if improved {
-            state.best_val_loss = val_loss.unwrap_or(f64::INFINITY);
+            state.best_val_loss = val_loss;
             state.best_epoch = epoch;
             state.stale_epochs = 0;
         } else if has_val {
@@ -217,7 +217,9 @@ pub fn run(
             if !quiet {
                 eprintln!(
                     "early stop: no better validation loss for {} epochs (best {:.4} at epoch {})",
-                    settings.patience, state.best_val_loss, state.best_epoch
+                    settings.patience,
+                    state.best_val_loss.unwrap_or(f64::NAN),
+                    state.best_epoch
                 );
             }
             break;

@@ -8,6 +8,8 @@ mod bench;
 mod checkpoint;
 mod cli;
 mod data;
+mod evaluate;
+mod experiment;
 mod export;
 mod fit;
 mod loss;
@@ -15,9 +17,11 @@ mod metrics;
 mod nets;
 mod optim;
 mod prepare;
+mod pretrain;
 mod progress;
 mod rng;
 mod settings;
+mod weak;
 
 #[cfg(test)]
 mod export_parity;
@@ -36,6 +40,8 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Some(Command::Export(a)) => run_export(a),
         Some(Command::Bench(a)) => bench::run(a),
+        Some(Command::Pretrain(a)) => pretrain::run(a),
+        Some(Command::Experiment(a)) => experiment::run(a),
         None => run_train(cli.train),
     };
     match result {
@@ -64,6 +70,9 @@ pub fn device(c: &ComputeArgs) -> Result<tch::Device> {
 }
 
 fn run_train(a: TrainArgs) -> Result<()> {
+    if a.weak.is_some() || a.weak_from_labels {
+        return weak::run(&a);
+    }
     let device = device(&a.compute)?;
     let (settings, out, start_dir) = match &a.resume {
         Some(dir) => {
@@ -201,7 +210,7 @@ fn settings_from_args(a: &TrainArgs) -> Result<Settings> {
 }
 
 /// The model bands of an image: every band, by its name.
-fn bands_of(image: &str) -> Result<Vec<String>> {
+pub fn bands_of(image: &str) -> Result<Vec<String>> {
     let ds = cloudmask::raster::gdal::Dataset::open(image)?;
     (1..=ds.band_count())
         .map(|i| {

@@ -22,10 +22,20 @@ pub struct AdamW {
 impl AdamW {
     /// Over the trainable variables of `vs`, in name order.
     pub fn new(vs: &VarStore, weight_decay: f64) -> AdamW {
-        let mut params: Vec<(String, Tensor)> = vs
-            .variables()
-            .into_iter()
-            .filter(|(_, t)| t.requires_grad())
+        AdamW::over(&[("", vs)], weight_decay)
+    }
+
+    /// Over the trainable variables of several stores (e.g. an encoder and a projection head),
+    /// each name prefixed with its store's tag.
+    pub fn over(stores: &[(&str, &VarStore)], weight_decay: f64) -> AdamW {
+        let mut params: Vec<(String, Tensor)> = stores
+            .iter()
+            .flat_map(|(tag, vs)| {
+                vs.variables()
+                    .into_iter()
+                    .filter(|(_, t)| t.requires_grad())
+                    .map(move |(n, t)| (format!("{tag}{n}"), t))
+            })
             .collect();
         params.sort_by(|a, b| a.0.cmp(&b.0));
         let zeros = |p: &[(String, Tensor)]| p.iter().map(|(_, t)| t.zeros_like()).collect();

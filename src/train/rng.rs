@@ -6,9 +6,15 @@
 pub struct Rng(u64);
 
 impl Rng {
-    #[cfg(test)]
     pub fn new(seed: u64) -> Self {
         Rng(seed)
+    }
+
+    /// Standard normal (Box-Muller).
+    pub fn gaussian(&mut self) -> f64 {
+        let u1 = self.unit().max(1e-300);
+        let u2 = self.unit();
+        (-2.0 * u1.ln()).sqrt() * (2.0 * std::f64::consts::PI * u2).cos()
     }
 
     /// An independent generator for one purpose of one epoch (e.g. `(seed, epoch, PATCHES)`).

@@ -160,3 +160,10 @@ pub fn write_u8_tif(path: &std::path::Path, width: usize, height: usize, values:
     ds.write(1, 0, 0, width, height, values).unwrap();
     ds
 }
+
+/// Serialises the tests of one test binary that train networks: libtorch's CPU threads spin
+/// while they wait, so two trainings sharing two cores run far slower than one after the other.
+pub fn exclusive() -> std::sync::MutexGuard<'static, ()> {
+    static LOCK: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    LOCK.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}

@@ -54,10 +54,16 @@ fn main() -> ExitCode {
             args.into_iter().map(Into::into).collect(),
         )),
         args::Command::Pretrain { args } => Err(train::exec_trainer(
-            std::iter::once("pretrain".to_string()).chain(args).map(Into::into).collect(),
+            std::iter::once("pretrain".to_string())
+                .chain(args)
+                .map(Into::into)
+                .collect(),
         )),
         args::Command::Experiment { args } => Err(train::exec_trainer(
-            std::iter::once("experiment".to_string()).chain(args).map(Into::into).collect(),
+            std::iter::once("experiment".to_string())
+                .chain(args)
+                .map(Into::into)
+                .collect(),
         )),
         args::Command::Eval(a) => eval::run(a),
         args::Command::Split(a) => split::run(a),

@@ -16,7 +16,10 @@ pub fn exec_trainer(args: Vec<std::ffi::OsString>) -> Error {
         Err(e) => return e,
     };
     let err = std::process::Command::new(&trainer).args(args).exec();
-    Error::invalid(format!("cannot run the trainer {}: {err}", trainer.display()))
+    Error::invalid(format!(
+        "cannot run the trainer {}: {err}",
+        trainer.display()
+    ))
 }
 
 fn trainer_path() -> Result<PathBuf> {

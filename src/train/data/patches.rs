@@ -143,7 +143,7 @@ impl Augment {
     }
 
     /// Where output pixel (r, c) of a `size` x `size` patch comes from.
-    fn source(&self, r: usize, c: usize, size: usize) -> (usize, usize) {
+    pub fn source_of(&self, r: usize, c: usize, size: usize) -> (usize, usize) {
         let (mut r, mut c) = (r, c);
         for _ in 0..self.rot90 {
             (r, c) = (c, size - 1 - r);
@@ -202,7 +202,7 @@ pub fn batch(
         let sp = sc.width * sc.height;
         for r in 0..size {
             for c in 0..size {
-                let (sr, scol) = aug.source(r, c, size);
+                let (sr, scol) = aug.source_of(r, c, size);
                 let i = (y + sr) * sc.width + x + scol;
                 target[k * plane + r * size + c] = sc.labels[i];
                 for b in 0..n_bands {
@@ -243,17 +243,17 @@ mod tests {
         let mut rng = Rng::new(3);
         for _ in 0..20 {
             let a = Augment::random(&mut rng, 0.1);
-            let mut seen = vec![false; 25];
+            let mut seen = [false; 25];
             for r in 0..5 {
                 for c in 0..5 {
-                    let (sr, sc) = a.source(r, c, 5);
+                    let (sr, sc) = a.source_of(r, c, 5);
                     seen[sr * 5 + sc] = true;
                 }
             }
             assert!(seen.iter().all(|&s| s), "{a:?}");
             assert!((0.9..=1.1).contains(&a.brightness));
         }
-        assert_eq!(Augment::NONE.source(1, 2, 5), (1, 2));
+        assert_eq!(Augment::NONE.source_of(1, 2, 5), (1, 2));
     }
 
     #[test]

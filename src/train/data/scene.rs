@@ -87,6 +87,28 @@ impl Scene {
         })
     }
 
+    /// An image without labels (pretraining): every pixel with data counts as labelled class 0,
+    /// nodata pixels as IGNORE, so patch selection skips nodata the same way.
+    pub fn load_unlabelled(image: &str, band_names: &[String]) -> Result<Scene> {
+        let ds = Dataset::open(image)?;
+        let (w, h) = (ds.width(), ds.height());
+        let mut source =
+            GdalSource::new(ds, band_names, &BandSelection::Auto, Scaling::Auto, None)?;
+        let block = source.read(0, 0, w, h)?;
+        Ok(Scene {
+            name: image.to_string(),
+            width: w,
+            height: h,
+            n_bands: band_names.len(),
+            labels: block
+                .nodata
+                .iter()
+                .map(|&n| if n { IGNORE } else { 0 })
+                .collect(),
+            bands: block.data,
+        })
+    }
+
     /// Fraction of pixels in a window that carry a usable label.
     pub fn labelled_fraction(&self, win: Window) -> f64 {
         let (x, y, w, h) = win;

@@ -116,8 +116,8 @@ impl NetSpec {
 
 #[derive(Debug)]
 enum Body {
-    Unet(unet::UNet),
-    Resnet(resnet::ResNetSeg),
+    Unet(Box<unet::UNet>),
+    Resnet(Box<resnet::ResNetSeg>),
 }
 
 /// A network with its weights.
@@ -132,18 +132,18 @@ impl Network {
         let vs = nn::VarStore::new(device);
         let root = vs.root();
         let body = match &spec.arch {
-            Arch::Unet { widths } => Body::Unet(unet::UNet::new(
+            Arch::Unet { widths } => Body::Unet(Box::new(unet::UNet::new(
                 &root,
                 spec.in_channels,
                 spec.classes,
                 widths,
-            )),
-            Arch::Resnet18 { head_width } => Body::Resnet(resnet::ResNetSeg::new(
+            ))),
+            Arch::Resnet18 { head_width } => Body::Resnet(Box::new(resnet::ResNetSeg::new(
                 &root,
                 spec.in_channels,
                 spec.classes,
                 *head_width,
-            )),
+            ))),
         };
         Network {
             spec: spec.clone(),
@@ -157,6 +157,14 @@ impl Network {
         match &self.body {
             Body::Unet(n) => n.forward_t(x, train),
             Body::Resnet(n) => n.forward_t(x, train),
+        }
+    }
+
+    /// The ResNet encoder, for pretraining (`None` for a U-Net).
+    pub fn encoder(&self) -> Option<&resnet::Encoder> {
+        match &self.body {
+            Body::Resnet(n) => Some(&n.encoder),
+            Body::Unet(_) => None,
         }
     }
 

@@ -1,0 +1,69 @@
+//! The momentum (key) encoder of MoCo and SeCo: a copy of the query networks whose weights follow
+//! them by an exponential moving average, k ← m·k + (1 − m)·q, instead of by gradients.
+
+use tch::nn::VarStore;
+
+/// Copies `query` into `key` (same variable names): the key encoder's starting point.
+pub fn copy_weights(key: &mut VarStore, query: &VarStore) {
+    key.copy(query)
+        .expect("key and query networks have the same variables");
+}
+
+/// k ← m·k + (1 − m)·q for every trainable variable of `query` (running statistics of batch
+/// norm are not parameters: the key encoder keeps its own, as in MoCo).
+pub fn ema_update(key: &VarStore, query: &VarStore, momentum: f64) {
+    let keys = key.variables();
+    tch::no_grad(|| {
+        for (name, q) in query.variables() {
+            if !q.requires_grad() {
+                continue;
+            }
+            let mut k = keys[&name].shallow_clone();
+            let updated = &k * momentum + &q * (1.0 - momentum);
+            k.copy_(&updated);
+        }
+    });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tch::{Device, Tensor};
+
+    #[test]
+    fn key_weights_move_by_exactly_the_ema_rule() {
+        let q = VarStore::new(Device::Cpu);
+        let mut k = VarStore::new(Device::Cpu);
+        let qw = q
+            .root()
+            .var_copy("w", &Tensor::from_slice(&[1.0f32, 2.0, -4.0]));
+        let _ = k
+            .root()
+            .var_copy("w", &Tensor::from_slice(&[0.0f32, 0.0, 0.0]));
+        let qs = q.root().zeros_no_train("stat", &[1]);
+        let ks = k.root().var_copy("stat", &Tensor::from_slice(&[5.0f32]));
+        let _ = ks.set_requires_grad(false);
+        let _ = qs;
+        ema_update(&k, &q, 0.9);
+        let got = Vec::<f32>::try_from(&k.variables()["w"]).unwrap();
+        let want = [0.1f32, 0.2, -0.4];
+        for (g, w) in got.iter().zip(want) {
+            assert!((g - w).abs() < 1e-7, "{got:?}");
+        }
+        assert_eq!(
+            Vec::<f32>::try_from(&k.variables()["stat"]).unwrap(),
+            [5.0],
+            "buffers are not averaged"
+        );
+        ema_update(&k, &q, 0.9);
+        let got = Vec::<f32>::try_from(&k.variables()["w"]).unwrap();
+        assert!((got[1] - (0.9 * 0.2 + 0.1 * 2.0)).abs() < 1e-6);
+        // The query weights are untouched.
+        assert_eq!(Vec::<f32>::try_from(&qw).unwrap(), [1.0, 2.0, -4.0]);
+        copy_weights(&mut k, &q);
+        assert_eq!(
+            Vec::<f32>::try_from(&k.variables()["w"]).unwrap(),
+            [1.0, 2.0, -4.0]
+        );
+    }
+}
