@@ -4,57 +4,17 @@
 
 mod common;
 
+use common::capi::{c, expect, last_error, lib_dir, path_c, root};
+
 use cloudmask::engine::{mask_window, MaskOptions, Products, Region};
 use cloudmask::ffi::*;
 use cloudmask::raster::{BandSelection, Dataset, GdalSource, Scaling};
-use std::ffi::{CStr, CString};
+use std::ffi::CStr;
 use std::os::raw::{c_char, c_void};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::ptr::{null, null_mut};
 use std::sync::OnceLock;
-
-fn root() -> &'static Path {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-}
-
-/// target/<profile>, where libcloudmask.so lies: the test binary is target/<profile>/deps/c_api-*.
-fn lib_dir() -> PathBuf {
-    let exe = std::env::current_exe().unwrap();
-    exe.parent().and_then(Path::parent).unwrap().to_path_buf()
-}
-
-fn c(s: &str) -> CString {
-    CString::new(s).unwrap()
-}
-
-fn path_c(p: &Path) -> CString {
-    c(p.to_str().unwrap())
-}
-
-/// This thread's last error message, through the snprintf-like interface.
-fn last_error() -> String {
-    let needed = cm_last_error(null_mut(), 0);
-    let mut buf = vec![0 as c_char; needed];
-    assert_eq!(cm_last_error(buf.as_mut_ptr(), buf.len()), needed);
-    // SAFETY: cm_last_error NUL-terminates within `needed` bytes.
-    unsafe { CStr::from_ptr(buf.as_ptr()) }
-        .to_str()
-        .unwrap()
-        .to_string()
-}
-
-/// Asserts a status, that the last error code agrees, and that the message mentions `needle`.
-#[track_caller]
-fn expect(status: cm_status, want: cm_status, needle: &str) {
-    let message = last_error();
-    assert_eq!(status, want, "message: {message}");
-    assert_eq!(cm_last_error_code(), want as i32);
-    assert!(
-        message.contains(needle),
-        "message {message:?} should mention {needle:?}"
-    );
-}
 
 /// A model handle shared by every test of this binary, so also used from several threads at once.
 struct Shared(*mut cm_model);

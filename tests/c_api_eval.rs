@@ -3,51 +3,14 @@
 
 mod common;
 
+use common::capi::{c, expect, last_error, lib_dir, path_c, root};
+
 use cloudmask::ffi::*;
-use std::ffi::{CStr, CString};
+use std::ffi::CString;
 use std::os::raw::{c_char, c_void};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::ptr::{null, null_mut};
-
-fn root() -> &'static Path {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-}
-
-/// target/<profile>, where libcloudmask.so lies.
-fn lib_dir() -> PathBuf {
-    let exe = std::env::current_exe().unwrap();
-    exe.parent().and_then(Path::parent).unwrap().to_path_buf()
-}
-
-fn c(s: &str) -> CString {
-    CString::new(s).unwrap()
-}
-
-fn path_c(p: &Path) -> CString {
-    c(p.to_str().unwrap())
-}
-
-fn last_error() -> String {
-    let needed = cm_last_error(null_mut(), 0);
-    let mut buf = vec![0 as c_char; needed];
-    cm_last_error(buf.as_mut_ptr(), buf.len());
-    // SAFETY: NUL-terminated within `needed` bytes.
-    unsafe { CStr::from_ptr(buf.as_ptr()) }
-        .to_string_lossy()
-        .into_owned()
-}
-
-#[track_caller]
-fn expect(status: cm_status, want: cm_status, needle: &str) {
-    let message = last_error();
-    assert_eq!(status, want, "message: {message}");
-    assert_eq!(cm_last_error_code(), want as i32);
-    assert!(
-        message.contains(needle),
-        "{message:?} should mention {needle:?}"
-    );
-}
 
 /// Two 4 x 2 patches (see tests/eval.rs for the hand computation): references in cloudmask
 /// codes in `ref/`, predictions in ukis codes in `pred/`. Pooled kappa 4/7, OA 0.8; median BOA

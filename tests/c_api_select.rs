@@ -4,44 +4,14 @@
 
 mod common;
 
+use common::capi::{c, expect, last_error, lib_dir, root};
+
 use cloudmask::ffi::*;
 use cloudmask::select::{select_tiles, Measure, Models, SelectOptions};
-use std::ffi::{CStr, CString};
 use std::os::raw::{c_char, c_void};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 use std::ptr::{null, null_mut};
-
-fn root() -> &'static Path {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-}
-
-/// target/<profile>, where libcloudmask.so lies.
-fn lib_dir() -> PathBuf {
-    let exe = std::env::current_exe().unwrap();
-    exe.parent().and_then(Path::parent).unwrap().to_path_buf()
-}
-
-fn c(s: &str) -> CString {
-    CString::new(s).unwrap()
-}
-
-fn last_error() -> String {
-    let mut buf = vec![0 as c_char; cm_last_error(null_mut(), 0)];
-    cm_last_error(buf.as_mut_ptr(), buf.len());
-    // SAFETY: NUL-terminated by cm_last_error.
-    unsafe { CStr::from_ptr(buf.as_ptr()) }
-        .to_string_lossy()
-        .into_owned()
-}
-
-#[track_caller]
-fn expect(status: cm_status, want: cm_status, needle: &str) {
-    let message = last_error();
-    assert_eq!(status, want, "{message}");
-    assert_eq!(cm_last_error_code(), want as i32);
-    assert!(message.contains(needle), "{message:?} lacks {needle:?}");
-}
 
 fn options() -> cm_select_options {
     let mut o = std::mem::MaybeUninit::uninit();

@@ -2,6 +2,8 @@
 //! reading rasters back.
 #![allow(dead_code)]
 
+pub mod capi;
+
 use cloudmask::raster::Dataset;
 use cloudmask::{Model, ModelOptions};
 use std::path::PathBuf;

@@ -1,0 +1,50 @@
+//! What the C API tests share: paths to the library and headers, C strings, and reading this
+//! thread's last error through the snprintf-like interface.
+
+use cloudmask::ffi::{cm_last_error, cm_last_error_code, cm_status};
+use std::ffi::{CStr, CString};
+use std::os::raw::c_char;
+use std::path::{Path, PathBuf};
+use std::ptr::null_mut;
+
+/// The project root (the C compiler runs there, so `-Iinclude` finds the header).
+pub fn root() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// target/<profile>, where libcloudmask.so lies: test binaries are target/<profile>/deps/*.
+pub fn lib_dir() -> PathBuf {
+    let exe = std::env::current_exe().unwrap();
+    exe.parent().and_then(Path::parent).unwrap().to_path_buf()
+}
+
+pub fn c(s: &str) -> CString {
+    CString::new(s).unwrap()
+}
+
+pub fn path_c(p: &Path) -> CString {
+    c(p.to_str().unwrap())
+}
+
+/// This thread's last error message; asking for the size first must give the size used.
+pub fn last_error() -> String {
+    let needed = cm_last_error(null_mut(), 0);
+    let mut buf = vec![0 as c_char; needed];
+    assert_eq!(cm_last_error(buf.as_mut_ptr(), buf.len()), needed);
+    // SAFETY: cm_last_error NUL-terminates within `needed` bytes.
+    unsafe { CStr::from_ptr(buf.as_ptr()) }
+        .to_string_lossy()
+        .into_owned()
+}
+
+/// Asserts a status, that the last error code agrees, and that the message mentions `needle`.
+#[track_caller]
+pub fn expect(status: cm_status, want: cm_status, needle: &str) {
+    let message = last_error();
+    assert_eq!(status, want, "message: {message}");
+    assert_eq!(cm_last_error_code(), want as i32);
+    assert!(
+        message.contains(needle),
+        "message {message:?} should mention {needle:?}"
+    );
+}
