@@ -2,6 +2,8 @@
 
 mod common;
 
+use common::output_text as text;
+
 use cloudmask::raster::Dataset;
 use std::process::{Command, Output};
 
@@ -10,14 +12,6 @@ fn cloudmask(args: &[&str]) -> Output {
         .args(args)
         .output()
         .unwrap()
-}
-
-fn text(o: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
 }
 
 #[test]

@@ -4,6 +4,8 @@
 
 mod common;
 
+use common::output_text as text;
+
 use cloudmask::raster::Dataset;
 use serde_json::Value;
 use std::path::{Path, PathBuf};
@@ -14,14 +16,6 @@ fn cloudmask(args: &[&str]) -> Output {
         .args(args)
         .output()
         .unwrap()
-}
-
-fn text(o: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
 }
 
 fn s(p: &Path) -> String {

@@ -8,16 +8,10 @@
 
 mod common;
 
+use common::output_text as text;
+
 use std::path::Path;
 use std::process::{Command, Output};
-
-fn text(o: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
-}
 
 fn cloudmask(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_cloudmask"))

@@ -5,6 +5,8 @@
 
 mod common;
 
+use common::output_text as text;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::sync::OnceLock;
@@ -78,14 +80,6 @@ fn cloudmask(s: &Setup, image: &str, out: &Path, args: &[&str]) -> Output {
         .args(&all)
         .output()
         .unwrap()
-}
-
-fn text(o: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
 }
 
 fn path(p: &Path) -> String {

@@ -7,6 +7,8 @@
 
 mod common;
 
+use common::output_text as text;
+
 use cloudmask::raster::Dataset;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -98,14 +100,6 @@ fn gdal(s: &Setup, program: &str, args: &[&str], env: &[(&str, &str)]) -> Output
         cmd.env(k, v);
     }
     cmd.output().unwrap()
-}
-
-fn text(o: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
 }
 
 /// The CLI's class map, valid mask and probabilities (class-major) of the whole scene.

@@ -12,6 +12,8 @@
 
 mod common;
 
+use common::output_text as text;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::sync::Mutex;
@@ -19,14 +21,6 @@ use std::time::Instant;
 
 /// One training run at a time.
 static RUNS: Mutex<()> = Mutex::new(());
-
-fn text(o: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
-}
 
 fn p(path: &Path) -> String {
     path.to_string_lossy().into_owned()

@@ -5,6 +5,8 @@
 
 mod common;
 
+use common::output_text as text;
+
 use cloudmask::select::{select_tiles, Measure, Models, SelectJob, SelectOptions, Selection};
 use cloudmask::{ErrorKind, MaskOptions, Model, Products, Region};
 use serde_json::Value;
@@ -206,14 +208,6 @@ fn cloudmask(args: &[&str]) -> Output {
         .args(args)
         .output()
         .unwrap()
-}
-
-fn text(o: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
 }
 
 fn read_json(path: &Path) -> Value {

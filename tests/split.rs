@@ -4,6 +4,8 @@
 
 mod common;
 
+use common::output_text as text;
+
 use cloudmask::split::rng::Rng;
 use cloudmask::split::{split, Assignment, Sample, SplitConfig, Table};
 use cloudmask::ErrorKind;
@@ -804,14 +806,6 @@ fn cloudmask(args: &[&str]) -> Output {
         .args(args)
         .output()
         .unwrap()
-}
-
-fn text(o: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
 }
 
 fn lines(path: &std::path::Path) -> Vec<String> {

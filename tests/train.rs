@@ -8,6 +8,8 @@
 
 mod common;
 
+use common::output_text as text;
+
 use cloudmask::ffi::*;
 use std::ffi::CString;
 use std::path::{Path, PathBuf};
@@ -15,14 +17,6 @@ use std::process::{Command, Output};
 use std::ptr::{null, null_mut};
 use std::sync::OnceLock;
 use std::time::Instant;
-
-fn text(o: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
-}
 
 fn p(path: &Path) -> String {
     path.to_string_lossy().into_owned()

@@ -8,19 +8,13 @@
 
 mod common;
 
+use common::output_text as text;
+
 use cloudmask::model::{ModelCard, OutputKind};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::sync::OnceLock;
 use std::time::Instant;
-
-fn text(o: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
-}
 
 fn p(path: &Path) -> String {
     path.to_string_lossy().into_owned()
