@@ -4,15 +4,15 @@
 use super::args::{arg, input, need, opt_arg, opt_output, opt_text, output, text};
 use super::handles::{cm_model, model};
 use super::options::{cm_mask_options, mask_options};
-use super::panic::{call, guarded};
+use super::panic::call;
+use super::progress::Progress;
 use super::status::cm_status;
 use crate::engine::{check_window, mask_window, MaskOptions, Products, Region};
-use crate::error::{Error, ErrorKind, Result};
+use crate::error::{Error, Result};
 use crate::model::Model;
 use crate::raster::writer::{Format, Product};
 use crate::raster::{BandSelection, BandSource, Dataset, GdalSource, MemorySource, Scaling};
 use crate::scene::{mask_scene, SceneJob};
-use std::ffi::CString;
 use std::os::raw::{c_char, c_void};
 use std::path::PathBuf;
 
@@ -235,26 +235,11 @@ pub extern "C" fn cm_mask_to_files(
             options,
             quicklook: None,
         };
-        let mut failure = None;
-        let mut report = |fraction: f64, stage: &str| -> bool {
-            let Some(callback) = progress else {
-                return true;
-            };
-            let stage = CString::new(stage).unwrap_or_default();
-            // SAFETY: the caller's function, called as its type says with its own user_data.
-            match guarded(|| unsafe { callback(fraction, stage.as_ptr(), user_data) }) {
-                Ok(go_on) => go_on,
-                Err(e) => {
-                    failure = Some(e);
-                    false
-                }
-            }
-        };
-        let result = mask_scene(m, &job, &mut report);
-        match (result, failure) {
-            (Err(e), Some(f)) if e.kind == ErrorKind::Cancelled => Err(f),
-            (result, _) => result.map(|_| ()),
-        }
+        let mut progress = Progress::new(progress, user_data);
+        let result = mask_scene(m, &job, &mut |fraction, stage| {
+            progress.report(fraction, stage)
+        });
+        progress.finish(result).map(|_| ())
     })
 }
 
