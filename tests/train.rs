@@ -9,6 +9,7 @@
 mod common;
 
 use common::output_text as text;
+use common::training::{labelled_tiles as data, runtime_ok};
 
 use cloudmask::ffi::*;
 use std::ffi::CString;
@@ -20,37 +21,6 @@ use std::time::Instant;
 
 fn p(path: &Path) -> String {
     path.to_string_lossy().into_owned()
-}
-
-/// The Landsat tiles (image, labels) and the S2 tile (image, labels).
-struct Data {
-    landsat: Vec<(String, String)>,
-    s2: (String, String),
-}
-
-fn data() -> Option<Data> {
-    let d = common::data_dir()?;
-    let f = |s: &str| p(&d.join(s));
-    Some(Data {
-        landsat: ["landsat5", "landsat7"]
-            .iter()
-            .map(|t| {
-                (
-                    f(&format!("ukis-landsat/{t}_6band.tif")),
-                    f(&format!("ukis-landsat/{t}_labels.tif")),
-                )
-            })
-            .collect(),
-        s2: (f("ukis-s2/s2_6band.tif"), f("ukis-s2/labels.tif")),
-    })
-}
-
-fn runtime_ok() -> bool {
-    if cloudmask::runtime::locate().is_none() {
-        eprintln!("SKIP: ONNX Runtime is not installed (run `make venv`)");
-        return false;
-    }
-    true
 }
 
 /// The trainer through the main CLI (`cloudmask train …`), as users run it.

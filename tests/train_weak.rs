@@ -9,6 +9,7 @@
 mod common;
 
 use common::output_text as text;
+use common::training::{labelled_tiles, runtime_ok};
 
 use cloudmask::model::{ModelCard, OutputKind};
 use std::path::{Path, PathBuf};
@@ -18,36 +19,6 @@ use std::time::Instant;
 
 fn p(path: &Path) -> String {
     path.to_string_lossy().into_owned()
-}
-
-/// An image and its label raster.
-type Pair = (String, String);
-
-/// (image, labels) of the Landsat tiles, and of the S2 tile.
-fn data() -> Option<(Vec<Pair>, Pair)> {
-    let d = common::data_dir()?;
-    let f = |s: &str| p(&d.join(s));
-    let landsat = ["landsat5", "landsat7"]
-        .iter()
-        .map(|t| {
-            (
-                f(&format!("ukis-landsat/{t}_6band.tif")),
-                f(&format!("ukis-landsat/{t}_labels.tif")),
-            )
-        })
-        .collect();
-    Some((
-        landsat,
-        (f("ukis-s2/s2_6band.tif"), f("ukis-s2/labels.tif")),
-    ))
-}
-
-fn runtime_ok() -> bool {
-    if cloudmask::runtime::locate().is_none() {
-        eprintln!("SKIP: ONNX Runtime is not installed (run `make venv`)");
-        return false;
-    }
-    true
 }
 
 /// The trainer through the main CLI, on one thread: the blocks are small, and libtorch's
@@ -76,7 +47,7 @@ fn trained() -> Option<&'static Trained> {
     static TRAINED: OnceLock<Option<Trained>> = OnceLock::new();
     TRAINED
         .get_or_init(|| {
-            let (landsat, _) = data()?;
+            let landsat = labelled_tiles()?.landsat;
             if !runtime_ok() {
                 return None;
             }
@@ -128,7 +99,7 @@ fn cloud_iou(classes: &[u8], labels: &[u8]) -> f64 {
 
 #[test]
 fn trained_from_landsat_block_labels_it_masks_the_sentinel2_tile() {
-    let (Some(t), Some((_, s2))) = (trained(), data()) else {
+    let (Some(t), Some(s2)) = (trained(), labelled_tiles().map(|d| d.s2)) else {
         return;
     };
     let out = t.dir.join("s2.tif");
@@ -213,7 +184,9 @@ fn block_list(labels: &str) -> Vec<(usize, usize, bool)> {
 
 #[test]
 fn block_lists_in_csv_and_json_train_and_bad_blocks_are_refused() {
-    let Some((landsat, _)) = data() else { return };
+    let Some(landsat) = labelled_tiles().map(|d| d.landsat) else {
+        return;
+    };
     if !runtime_ok() {
         return;
     }

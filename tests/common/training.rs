@@ -1,0 +1,38 @@
+//! What the trainer's end-to-end tests share: the labelled tiles of ../shared/data as
+//! (image, labels) paths, and whether ONNX Runtime is there to run exported models.
+
+/// An image and its label raster.
+pub type Pair = (String, String);
+
+/// The Landsat 5 and 7 tiles (training) and the Sentinel-2 tile (held out).
+pub struct LabelledTiles {
+    pub landsat: Vec<Pair>,
+    pub s2: Pair,
+}
+
+/// `None` (with the data-absent message) when ../shared/data is missing.
+pub fn labelled_tiles() -> Option<LabelledTiles> {
+    let d = super::data_dir()?;
+    let f = |s: &str| d.join(s).to_string_lossy().into_owned();
+    Some(LabelledTiles {
+        landsat: ["landsat5", "landsat7"]
+            .iter()
+            .map(|t| {
+                (
+                    f(&format!("ukis-landsat/{t}_6band.tif")),
+                    f(&format!("ukis-landsat/{t}_labels.tif")),
+                )
+            })
+            .collect(),
+        s2: (f("ukis-s2/s2_6band.tif"), f("ukis-s2/labels.tif")),
+    })
+}
+
+/// True when ONNX Runtime can be found; otherwise says why the test skips.
+pub fn runtime_ok() -> bool {
+    if cloudmask::runtime::locate().is_none() {
+        eprintln!("SKIP: ONNX Runtime is not installed (run `make venv`)");
+        return false;
+    }
+    true
+}
