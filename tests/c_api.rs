@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::capi::{c, expect, last_error, lib_dir, path_c, root};
+use common::capi::{c, compile_example, expect, last_error, lib_dir, path_c, root};
 
 use cloudmask::engine::{mask_window, MaskOptions, Products, Region};
 use cloudmask::ffi::*;
@@ -94,33 +94,7 @@ fn the_c_example_compiles_strictly_runs_and_agrees_with_the_library() {
     let tmp = common::TempDir::new("c-example");
     let exe = tmp.path("mask_window");
     let lib = lib_dir();
-    assert!(
-        lib.join("libcloudmask.so").is_file(),
-        "{} is missing",
-        lib.join("libcloudmask.so").display()
-    );
-    let mut cc = Command::new("cc");
-    cc.args([
-        "-std=c99",
-        "-Wall",
-        "-Wextra",
-        "-Wpedantic",
-        "-Werror",
-        "-Iinclude",
-        "-I/usr/include/gdal",
-        "examples/mask_window.c",
-    ])
-    .arg(format!("-L{}", lib.display()))
-    .args(["-lcloudmask", "-lgdal", "-o"])
-    .arg(&exe)
-    .current_dir(root());
-    eprintln!("compiling: {cc:?}");
-    let built = cc.output().expect("running cc");
-    assert!(
-        built.status.success(),
-        "the C example does not compile:\n{}",
-        String::from_utf8_lossy(&built.stderr)
-    );
+    compile_example("mask_window.c", &exe, &["-I/usr/include/gdal", "-lgdal"]);
 
     let output = tmp.path("classes.tif");
     let run = Command::new(&exe)

@@ -30,33 +30,7 @@ fn fixture(tag: &str) -> common::TempDir {
 
 fn compile_example(tmp: &common::TempDir) -> PathBuf {
     let exe = tmp.path("evaluate");
-    let lib = lib_dir();
-    assert!(
-        lib.join("libcloudmask.so").is_file(),
-        "{} is missing: cargo build --release first",
-        lib.join("libcloudmask.so").display()
-    );
-    let built = Command::new("cc")
-        .args([
-            "-std=c99",
-            "-Wall",
-            "-Wextra",
-            "-Wpedantic",
-            "-Werror",
-            "-Iinclude",
-            "examples/evaluate.c",
-        ])
-        .arg(format!("-L{}", lib.display()))
-        .args(["-lcloudmask", "-o"])
-        .arg(&exe)
-        .current_dir(root())
-        .output()
-        .expect("running cc");
-    assert!(
-        built.status.success(),
-        "examples/evaluate.c does not compile:\n{}",
-        String::from_utf8_lossy(&built.stderr)
-    );
+    common::capi::compile_example("evaluate.c", &exe, &[]);
     exe
 }
 

@@ -68,33 +68,9 @@ fn the_c_example_compiles_strictly_and_selects_what_the_library_selects() {
         return;
     };
     let lib = lib_dir();
-    assert!(
-        lib.join("libcloudmask.so").is_file(),
-        "build the cdylib first"
-    );
     let tmp = common::TempDir::new("c-select");
     let exe = tmp.path("select_tiles");
-    let built = Command::new("cc")
-        .args([
-            "-std=c99",
-            "-Wall",
-            "-Wextra",
-            "-Wpedantic",
-            "-Werror",
-            "-Iinclude",
-        ])
-        .arg("examples/select_tiles.c")
-        .arg(format!("-L{}", lib.display()))
-        .args(["-lcloudmask", "-o"])
-        .arg(&exe)
-        .current_dir(root())
-        .output()
-        .expect("running cc");
-    assert!(
-        built.status.success(),
-        "the C example does not compile:\n{}",
-        String::from_utf8_lossy(&built.stderr)
-    );
+    common::capi::compile_example("select_tiles.c", &exe, &[]);
     let (geojson, list) = (tmp.path("t.geojson"), tmp.path("t.csv"));
     let run = Command::new(&exe)
         .arg(&scene)

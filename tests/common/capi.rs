@@ -48,3 +48,38 @@ pub fn expect(status: cm_status, want: cm_status, needle: &str) {
         "message {message:?} should mention {needle:?}"
     );
 }
+
+/// Compiles `examples/<source>` against include/cloudmask.h and this build's libcloudmask.so
+/// with `-std=c99 -Wall -Wextra -Wpedantic -Werror` (plus `extra` flags, e.g. GDAL's) into
+/// `exe`, failing the test with the compiler's messages.
+pub fn compile_example(source: &str, exe: &Path, extra: &[&str]) {
+    let lib = lib_dir();
+    assert!(
+        lib.join("libcloudmask.so").is_file(),
+        "{} is missing: cargo build --release first",
+        lib.join("libcloudmask.so").display()
+    );
+    let mut cc = std::process::Command::new("cc");
+    cc.args([
+        "-std=c99",
+        "-Wall",
+        "-Wextra",
+        "-Wpedantic",
+        "-Werror",
+        "-Iinclude",
+    ])
+    .arg(format!("examples/{source}"))
+    .arg(format!("-L{}", lib.display()))
+    .arg("-lcloudmask")
+    .args(extra)
+    .arg("-o")
+    .arg(exe)
+    .current_dir(root());
+    eprintln!("compiling: {cc:?}");
+    let built = cc.output().expect("running cc");
+    assert!(
+        built.status.success(),
+        "examples/{source} does not compile:\n{}",
+        String::from_utf8_lossy(&built.stderr)
+    );
+}
