@@ -44,9 +44,10 @@ $(TORCH_VENV)/.ready: | deps
 
 torch-venv: $(TORCH_VENV)/.ready
 
-# cloudmask plus the trainer (`cloudmask train`), which is the separate program cloudmask-train.
+# cloudmask plus the trainer (`cloudmask train`), which is the separate program cloudmask-train
+# (package crates/train).
 train: venv torch-venv
-	$(TRAIN_ENV) cargo build --release --features train
+	$(TRAIN_ENV) cargo build --release --workspace
 
 build: deps
 	cargo build --release
@@ -60,13 +61,14 @@ demo: venv build
 
 lint: deps torch-venv
 	cargo fmt --check
-	$(TRAIN_ENV) cargo clippy --release --all-targets --features train -- -D warnings
+	$(TRAIN_ENV) cargo clippy --release --workspace --all-targets -- -D warnings
 
 # `cargo test` alone does not build the cdylib that the C and Python examples load.
-# Built with the trainer, so its tests run too (the library and cloudmask never link libtorch).
+# The whole workspace, trainer included, so its tests run too (the library and cloudmask never
+# link libtorch: they are packages of their own, see README "Layout").
 test: venv torch-venv lint qgis-venv
-	$(TRAIN_ENV) cargo build $(CARGO_TEST_FLAGS) --features train
-	$(TRAIN_ENV) cargo test $(CARGO_TEST_FLAGS) --features train
+	$(TRAIN_ENV) cargo build $(CARGO_TEST_FLAGS) --workspace
+	$(TRAIN_ENV) cargo test $(CARGO_TEST_FLAGS) --workspace
 	$(MAKE) test-qgis
 
 # Regenerates include/cloudmask.h from the Rust sources (tests fail while it differs).

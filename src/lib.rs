@@ -4,7 +4,6 @@
 //! (window in, mask out) → `raster` (GDAL), `model` (cards, ONNX Runtime sessions) →
 //! `tiling`, `postprocess`, `onnx`, `runtime`, `error`.
 
-pub mod benchdoc;
 pub mod engine;
 pub mod error;
 pub mod eval;
@@ -17,7 +16,6 @@ pub mod raster;
 pub mod runtime;
 pub mod scene;
 pub mod select;
-pub mod split;
 pub mod tiling;
 
 /// The crate version, also reported by the C API.

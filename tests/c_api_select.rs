@@ -112,16 +112,15 @@ fn errors_are_named_and_leave_the_outputs_untouched() {
     let (Some(dir), Some(scene)) = (common::data_dir(), common::sample_scene()) else {
         return;
     };
-    if cloudmask::runtime::locate().is_none() {
-        eprintln!("SKIP: ONNX Runtime is not installed");
-        return;
-    }
+    common::require_runtime();
     let mut model = null_mut();
     let status = cm_model_load(c("ukis-6b-l1c").as_ptr(), null(), &mut model);
-    if status != cm_status::CM_OK {
-        eprintln!("SKIP: {}", last_error());
-        return;
-    }
+    assert_eq!(
+        status,
+        cm_status::CM_OK,
+        "ukis-6b-l1c (run `make venv`): {}",
+        last_error()
+    );
     let tmp = common::TempDir::new("c-select-errors");
     let list = c(tmp.path("x.csv").to_str().unwrap());
     let scene_c = c(&scene);

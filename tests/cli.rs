@@ -8,7 +8,7 @@ use cloudmask::raster::Dataset;
 use std::process::{Command, Output};
 
 fn cloudmask(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_cloudmask"))
+    Command::new(common::cloudmask_exe())
         .args(args)
         .output()
         .unwrap()
@@ -181,7 +181,7 @@ fn errors_have_exit_codes_and_say_what_to_fix() {
     );
     let o = cloudmask(&["mask", "/no/such.tif", "-o", &out, "--model", "nope"]);
     assert_eq!(o.status.code(), Some(4));
-    let o = Command::new(env!("CARGO_BIN_EXE_cloudmask"))
+    let o = Command::new(common::cloudmask_exe())
         .args(["doctor"])
         .env("CLOUDMASK_ORT_LIB", "/nonexistent/libonnxruntime.so")
         .output()

@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 fn cloudmask(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_cloudmask"))
+    Command::new(common::cloudmask_exe())
         .args(args)
         .output()
         .unwrap()

@@ -22,13 +22,10 @@ struct Setup {
 
 fn setup() -> Option<Setup> {
     let scene = common::sample_scene()?;
-    let Some(ort) = common::ort_library() else {
-        eprintln!("SKIP: ONNX Runtime is not installed (run `make demo` or `make venv`)");
-        return None;
-    };
+    common::require_runtime();
+    let ort = common::ort_library()?;
     if let Err(e) = cloudmask::model::resolve("ukis-6b-l1c") {
-        eprintln!("SKIP: model ukis-6b-l1c is not installed: {e}");
-        return None;
+        panic!("model ukis-6b-l1c is not installed (run `make venv`): {e}");
     }
     let plugin = common::gdal_plugin_dir()?;
     Some(Setup {
@@ -40,7 +37,7 @@ fn setup() -> Option<Setup> {
 
 impl Setup {
     /// A GDAL program (or python) with the plugin on GDAL_DRIVER_PATH and ONNX Runtime named.
-    fn command(&self, program: &str) -> Command {
+    fn command(&self, program: impl AsRef<std::ffi::OsStr>) -> Command {
         let mut c = Command::new(program);
         c.env("GDAL_DRIVER_PATH", &self.driver_path)
             .env("CLOUDMASK_ORT_LIB", &self.ort);
@@ -55,10 +52,10 @@ impl Setup {
         let probe = Command::new(PYTHON)
             .args(["-c", "import numpy, osgeo.gdal"])
             .output();
-        if !probe.is_ok_and(|o| o.status.success()) {
-            eprintln!("SKIP: {PYTHON} with numpy and osgeo.gdal (python3-gdal) is missing");
-            return None;
-        }
+        assert!(
+            probe.is_ok_and(|o| o.status.success()),
+            "{PYTHON} with numpy and osgeo.gdal is missing: apt-get install python3-gdal python3-numpy"
+        );
         let mut all = vec!["-c", script];
         all.extend_from_slice(args);
         Some(self.run(PYTHON, &all))
@@ -75,7 +72,7 @@ fn cloudmask(s: &Setup, image: &str, out: &Path, args: &[&str]) -> Output {
     let mut all = vec!["vrt", image, "-o", out.to_str().unwrap()];
     all.extend_from_slice(args);
     // The command finds ONNX Runtime itself; only GDAL programs get it through the environment.
-    s.command(env!("CARGO_BIN_EXE_cloudmask"))
+    s.command(common::cloudmask_exe())
         .env_remove("CLOUDMASK_ORT_LIB")
         .args(&all)
         .output()
@@ -95,7 +92,7 @@ fn reference() -> &'static (PathBuf, String, String) {
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).unwrap();
         let classes = dir.join("cli.tif");
-        let o = Command::new(env!("CARGO_BIN_EXE_cloudmask"))
+        let o = Command::new(common::cloudmask_exe())
             .args([
                 "mask",
                 &common::sample_scene().unwrap(),
@@ -498,7 +495,7 @@ fn mosaic_2048_equals_the_cli_class_map() {
     let mosaic = tmp.path("mosaic.tif");
     cloudmask::raster::mosaic::write_mirrored_mosaic(&s.scene, &mosaic, 2048, 2048).unwrap();
     let cli = tmp.path("cli.tif");
-    let o = Command::new(env!("CARGO_BIN_EXE_cloudmask"))
+    let o = Command::new(common::cloudmask_exe())
         .args(["mask", &path(&mosaic), "-o", &path(&cli), "-q"])
         .output()
         .unwrap();

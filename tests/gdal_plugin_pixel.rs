@@ -27,22 +27,19 @@ struct Setup {
 
 fn setup() -> Option<Setup> {
     let scene = common::sample_scene()?;
-    if !Path::new(&scene).is_file() {
-        eprintln!("SKIP: {scene} is missing");
-        return None;
-    }
-    let Some(ort) = common::ort_library() else {
-        eprintln!("SKIP: ONNX Runtime is not installed (run `make demo` or `make venv`)");
-        return None;
-    };
+    assert!(
+        Path::new(&scene).is_file(),
+        "{scene} is missing: check out ../shared beside the project"
+    );
+    common::require_runtime();
+    let ort = common::ort_library()?;
     common::model(MODEL, 1)?;
     if Command::new("gdal_translate")
         .arg("--version")
         .output()
         .is_err()
     {
-        eprintln!("SKIP: gdal_translate is not installed (apt-get install gdal-bin)");
-        return None;
+        panic!("gdal_translate is not installed: apt-get install gdal-bin");
     }
     let plugin_dir = common::gdal_plugin_dir()?;
     Some(Setup {
@@ -114,7 +111,7 @@ fn reference(s: &Setup) -> &'static Reference {
     REF.get_or_init(|| {
         let tmp = common::TempDir::new("pixel-reference");
         let out = tmp.path("mask.tif");
-        let o = Command::new(env!("CARGO_BIN_EXE_cloudmask"))
+        let o = Command::new(common::cloudmask_exe())
             .args(["mask", &s.scene, "-o", &out.to_string_lossy()])
             .args(["--output", "classes,valid,probabilities", "--threads", "2"])
             .env("CLOUDMASK_ORT_LIB", &s.ort)
@@ -189,9 +186,10 @@ fn python_has_gdal() -> bool {
         .args(["-c", "from osgeo import gdal"])
         .output()
         .is_ok_and(|o| o.status.success());
-    if !ok {
-        eprintln!("SKIP: {PYTHON} with osgeo.gdal is missing (apt-get install python3-gdal)");
-    }
+    assert!(
+        ok,
+        "{PYTHON} with osgeo.gdal is missing: apt-get install python3-gdal"
+    );
     ok
 }
 

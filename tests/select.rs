@@ -204,7 +204,7 @@ fn georeferenced(dir: &common::TempDir, scene: &str) -> PathBuf {
 }
 
 fn cloudmask(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_cloudmask"))
+    Command::new(common::cloudmask_exe())
         .args(args)
         .output()
         .unwrap()

@@ -20,7 +20,7 @@ fn run(cmd: &str, args: &[&str]) {
 }
 
 fn cloudmask(args: &[&str]) -> std::process::Output {
-    Command::new(env!("CARGO_BIN_EXE_cloudmask"))
+    Command::new(common::cloudmask_exe())
         .args(args)
         .output()
         .unwrap()

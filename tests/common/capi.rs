@@ -8,14 +8,13 @@ use std::path::{Path, PathBuf};
 use std::ptr::null_mut;
 
 /// The project root (the C compiler runs there, so `-Iinclude` finds the header).
-pub fn root() -> &'static Path {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
+pub fn root() -> PathBuf {
+    super::repo_root()
 }
 
 /// target/<profile>, where libcloudmask.so lies: test binaries are target/<profile>/deps/*.
 pub fn lib_dir() -> PathBuf {
-    let exe = std::env::current_exe().unwrap();
-    exe.parent().and_then(Path::parent).unwrap().to_path_buf()
+    super::profile_dir()
 }
 
 pub fn c(s: &str) -> CString {

@@ -9,15 +9,56 @@ use cloudmask::raster::Dataset;
 use cloudmask::{Model, ModelOptions};
 use std::path::PathBuf;
 
-/// `../shared/data` beside the project. Tests that need it skip with a message when it is absent.
-pub fn data_dir() -> Option<PathBuf> {
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/data");
-    if dir.is_dir() {
-        Some(dir)
-    } else {
-        eprintln!("SKIP: ../shared/data is absent; this test needs the shared test imagery");
-        None
+/// The repository root (the workspace), whichever package's tests include this module.
+pub fn repo_root() -> PathBuf {
+    let mut dir = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    while !dir.join("include/cloudmask.h").is_file() {
+        assert!(
+            dir.pop(),
+            "the repository root (with include/cloudmask.h) is not above {}",
+            env!("CARGO_MANIFEST_DIR")
+        );
     }
+    dir
+}
+
+/// target/<profile>: test binaries are target/<profile>/deps/*; the cdylib and the programs
+/// of every workspace package lie one folder up.
+pub fn profile_dir() -> PathBuf {
+    let exe = std::env::current_exe().unwrap();
+    exe.parent()
+        .and_then(std::path::Path::parent)
+        .unwrap()
+        .to_path_buf()
+}
+
+/// A program of this workspace's build (`cloudmask`, `cloudmask-train`). Fails, saying what to
+/// build, when it is missing: `cargo test` builds only the programs of the package under test.
+pub fn program(name: &str) -> PathBuf {
+    let exe = profile_dir().join(name);
+    assert!(
+        exe.is_file(),
+        "{} is missing: build the workspace first (`cargo build --release --workspace`; make test does)",
+        exe.display()
+    );
+    exe
+}
+
+/// The `cloudmask` program of this build.
+pub fn cloudmask_exe() -> PathBuf {
+    program("cloudmask")
+}
+
+/// `../shared/data` beside the project. Its absence fails the test with what to install: a
+/// test that needs real imagery never passes without it.
+pub fn data_dir() -> Option<PathBuf> {
+    let dir = repo_root().join("../shared/data");
+    assert!(
+        dir.is_dir(),
+        "{} is absent: this test needs the shared test imagery (check out ../shared beside the project)",
+        dir.display()
+    );
+    Some(dir)
 }
 
 pub fn sample_scene() -> Option<String> {
@@ -28,13 +69,18 @@ pub fn sample_scene() -> Option<String> {
     })
 }
 
+/// Fails with what to install when ONNX Runtime cannot be found as users find it.
+pub fn require_runtime() {
+    assert!(
+        cloudmask::runtime::locate().is_some(),
+        "ONNX Runtime is not installed: run `make venv` (installs onnxruntime==1.31.1 into .venv) or set CLOUDMASK_ORT_LIB"
+    );
+}
+
 /// Loads a model with ONNX Runtime found as users would find it (the project's .venv after
-/// `make demo`); `None` with a message when the runtime or the ukis models are missing.
+/// `make demo`); fails with what to install when the runtime or the ukis models are missing.
 pub fn model(name: &str, threads: usize) -> Option<Model> {
-    if cloudmask::runtime::locate().is_none() {
-        eprintln!("SKIP: ONNX Runtime is not installed (run `make demo` or `make venv`)");
-        return None;
-    }
+    require_runtime();
     match Model::load(
         name,
         &ModelOptions {
@@ -43,11 +89,7 @@ pub fn model(name: &str, threads: usize) -> Option<Model> {
         },
     ) {
         Ok(m) => Some(m),
-        Err(e) if e.kind == cloudmask::ErrorKind::Model && e.message.contains("unknown model") => {
-            eprintln!("SKIP: model {name} is not installed: {e}");
-            None
-        }
-        Err(e) => panic!("loading {name}: {e}"),
+        Err(e) => panic!("loading {name} (the ukis-csmask models come with `make venv`): {e}"),
     }
 }
 
@@ -102,22 +144,15 @@ pub fn mask_file(
 }
 
 /// A folder holding this build's cdylib under the name GDAL auto-loads (`gdal_cloudmask.so`),
-/// for `GDAL_DRIVER_PATH`. `None` with a message when the cdylib was not built.
+/// for `GDAL_DRIVER_PATH`. Fails with a message when the cdylib was not built.
 pub fn gdal_plugin_dir() -> Option<PathBuf> {
-    // Test binaries live in target/<profile>/deps; the cdylib in target/<profile>.
-    let profile_dir = std::env::current_exe()
-        .ok()?
-        .parent()?
-        .parent()?
-        .to_path_buf();
+    let profile_dir = profile_dir();
     let lib = profile_dir.join("libcloudmask.so");
-    if !lib.is_file() {
-        eprintln!(
-            "SKIP: {} is missing: run `cargo build` first (make test does)",
-            lib.display()
-        );
-        return None;
-    }
+    assert!(
+        lib.is_file(),
+        "{} is missing: run `cargo build --release` first (make test does)",
+        lib.display()
+    );
     let dir = profile_dir.join("gdalplugins");
     std::fs::create_dir_all(&dir).ok()?;
     let plugin = dir.join("gdal_cloudmask.so");

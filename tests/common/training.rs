@@ -10,7 +10,7 @@ pub struct LabelledTiles {
     pub s2: Pair,
 }
 
-/// `None` (with the data-absent message) when ../shared/data is missing.
+/// Fails with what to install when ../shared/data is missing.
 pub fn labelled_tiles() -> Option<LabelledTiles> {
     let d = super::data_dir()?;
     let f = |s: &str| d.join(s).to_string_lossy().into_owned();
@@ -28,11 +28,8 @@ pub fn labelled_tiles() -> Option<LabelledTiles> {
     })
 }
 
-/// True when ONNX Runtime can be found; otherwise says why the test skips.
+/// True when ONNX Runtime can be found; fails with what to install otherwise.
 pub fn runtime_ok() -> bool {
-    if cloudmask::runtime::locate().is_none() {
-        eprintln!("SKIP: ONNX Runtime is not installed (run `make venv`)");
-        return false;
-    }
+    super::require_runtime();
     true
 }

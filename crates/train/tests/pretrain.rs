@@ -1,4 +1,4 @@
-//! Self-supervised pretraining end to end (built with `--features train`), through
+//! Self-supervised pretraining end to end, through
 //! `cloudmask pretrain …` as users run it, on the real imagery of `../shared/data/`:
 //! - DeepCluster on the two Landsat tiles: the loss of the last epoch is below the first, no
 //!   cluster is ever empty, and the encoder checkpoint is written;
@@ -8,8 +8,8 @@
 //!
 //! The two training runs take turns (a lock), so each gets both cores and its timing means
 //! something; the budgets are in docs/training.md.
-#![cfg(feature = "train")]
 
+#[path = "../../../tests/common/mod.rs"]
 mod common;
 
 use common::output_text as text;
@@ -28,7 +28,7 @@ fn p(path: &Path) -> String {
 
 /// `cloudmask pretrain …` on two threads.
 fn pretrain(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_cloudmask"))
+    Command::new(common::cloudmask_exe())
         .arg("pretrain")
         .args(args)
         .args(["--threads", "2"])

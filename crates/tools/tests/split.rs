@@ -2,13 +2,14 @@
 //! (seeded property tests, checked against independent re-implementations of the rules), and
 //! the command writes what it says.
 
+#[path = "../../../tests/common/mod.rs"]
 mod common;
 
 use common::output_text as text;
 
-use cloudmask::split::rng::Rng;
-use cloudmask::split::{split, Assignment, Sample, SplitConfig, Table};
 use cloudmask::ErrorKind;
+use cloudmask_tools::split::rng::Rng;
+use cloudmask_tools::split::{split, Assignment, Sample, SplitConfig, Table};
 use serde_json::{json, Value};
 use std::collections::{BTreeMap, BTreeSet};
 use std::process::{Command, Output};
@@ -478,7 +479,7 @@ fn check(case: &Case, a: &Assignment) {
         if case.grouped {
             for l in &a.folds {
                 for other in a.folds.iter().filter(|o| o.name != l.name) {
-                    let groups = |l: &cloudmask::split::List| -> BTreeSet<String> {
+                    let groups = |l: &cloudmask_tools::split::List| -> BTreeSet<String> {
                         l.indices
                             .iter()
                             .filter_map(|&i| t.samples[i].group.clone())
@@ -783,8 +784,9 @@ fn rare_classes_get_their_own_ratios() {
     )
     .unwrap();
     let a = split(&t, &config).unwrap();
-    let shadows = |l: &cloudmask::split::List| l.indices.iter().filter(|&&i| i >= 1000).count();
-    let clears = |l: &cloudmask::split::List| l.indices.iter().filter(|&&i| i < 1000).count();
+    let shadows =
+        |l: &cloudmask_tools::split::List| l.indices.iter().filter(|&&i| i >= 1000).count();
+    let clears = |l: &cloudmask_tools::split::List| l.indices.iter().filter(|&&i| i < 1000).count();
     assert_eq!(
         a.splits.iter().map(shadows).collect::<Vec<_>>(),
         vec![20, 15, 15]
@@ -802,7 +804,7 @@ fn rare_classes_get_their_own_ratios() {
 // The command.
 
 fn cloudmask(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_cloudmask"))
+    Command::new(common::cloudmask_exe())
         .args(args)
         .output()
         .unwrap()

@@ -2,7 +2,7 @@
 //! every record for error messages. Comma-separated, or tab-separated when the header line has
 //! tabs and no commas.
 
-use crate::error::{Error, Result};
+use cloudmask::error::{Error, Result};
 
 /// One record: its fields and the line it starts on (1-based).
 #[derive(Debug, Clone, PartialEq)]

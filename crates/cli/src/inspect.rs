@@ -110,7 +110,7 @@ pub fn doctor(a: DoctorArgs) -> Result<()> {
             println!("ONNX Runtime {} at {}", rt.version, rt.path.display());
             println!("execution providers: {}", rt.providers.join(", "));
             let cuda_here = rt.providers.iter().any(|p| p == "CUDAExecutionProvider");
-            let cuda_built = cfg!(feature = "cuda");
+            let cuda_built = cloudmask::model::CUDA_BUILT;
             println!(
                 "CUDA: runtime {}, this build {}",
                 if cuda_here {

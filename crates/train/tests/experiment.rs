@@ -1,11 +1,10 @@
-//! MoCo pretraining and the label-fraction experiment on the shared data (built with
-//! `--features train`):
+//! MoCo pretraining and the label-fraction experiment on the shared data:
 //! - MoCo runs end to end on the Landsat tiles and its loss decreases;
 //! - `cloudmask experiment fractions` fine-tunes the ResNet-18 on 10 % of the labels from
 //!   scratch and from pretrained encoders, scores each on the held-out Sentinel-2 tile, and a
 //!   pretrained encoder beats training from scratch on cloud IoU.
-#![cfg(feature = "train")]
 
+#[path = "../../../tests/common/mod.rs"]
 mod common;
 
 use common::output_text as text;
@@ -14,7 +13,7 @@ use std::path::Path;
 use std::process::{Command, Output};
 
 fn cloudmask(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_cloudmask"))
+    Command::new(common::cloudmask_exe())
         .args(args)
         .args(["--threads", "2"])
         .output()
@@ -105,11 +104,7 @@ fn pretrained_encoders_fine_tuned_on_ten_percent_beat_training_from_scratch() {
     ) else {
         return;
     };
-    if cloudmask::runtime::locate().is_none() {
-        // Not needed for the experiment itself, but the rest of the suite skips the same way.
-        eprintln!("SKIP: ONNX Runtime is not installed");
-        return;
-    }
+    common::require_runtime();
     let tmp = common::TempDir::new("experiment");
     let out = tmp.path("exp");
     let o = cloudmask(&[

@@ -4,7 +4,7 @@
 
 use super::table::Table;
 use super::{Assignment, List};
-use crate::error::{Error, Result};
+use cloudmask::error::{Error, Result};
 use serde_json::json;
 use std::path::{Path, PathBuf};
 

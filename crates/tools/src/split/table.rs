@@ -11,7 +11,7 @@
 //! - `group` (optional; rows with the same group always land in the same split).
 
 use super::csv;
-use crate::error::{Error, Result};
+use cloudmask::error::{Error, Result};
 use std::collections::HashMap;
 use std::path::Path;
 
@@ -322,7 +322,7 @@ mod tests {
             ("id,class\n,cloud\n", &["line 2", "id is empty"]),
         ] {
             let e = Table::from_csv(text, "t.csv").unwrap_err();
-            assert_eq!(e.kind, crate::error::ErrorKind::Input);
+            assert_eq!(e.kind, cloudmask::error::ErrorKind::Input);
             for n in needles {
                 assert!(e.message.contains(n), "{text:?}: {e} lacks {n:?}");
             }

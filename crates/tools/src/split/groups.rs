@@ -16,7 +16,7 @@
 
 use super::problem::Problem;
 use super::rng::Rng;
-use crate::error::{Error, Result};
+use cloudmask::error::{Error, Result};
 
 struct Unit {
     members: Vec<usize>,

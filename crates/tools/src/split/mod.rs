@@ -36,7 +36,7 @@ pub use prepare::DropReason;
 pub use report::Report;
 pub use table::{Sample, Table};
 
-use crate::error::{Error, Result};
+use cloudmask::error::{Error, Result};
 use problem::Problem;
 use targets::{class_targets, ClassTargets};
 

@@ -1,11 +1,11 @@
-//! The weak-supervision (WDCD) path of the trainer end to end (built with `--features train`):
+//! The weak-supervision (WDCD) path of the trainer end to end:
 //! - block labels derived from the two Landsat tiles' masks train a CAM network whose exported
 //!   cloud-score model masks the held-out Sentinel-2 tile through `cloudmask mask` with a cloud
 //!   IoU of at least 0.6 (the blue-band threshold reaches 0.535);
 //! - the engine turns the score into classes by the card's threshold;
 //! - block lists (CSV and JSON) train too, and bad block input is refused before training.
-#![cfg(feature = "train")]
 
+#[path = "../../../tests/common/mod.rs"]
 mod common;
 
 use common::output_text as text;
@@ -25,7 +25,7 @@ fn p(path: &Path) -> String {
 /// threads on small tensors slow down twentyfold when another process holds a core (as the
 /// other tests of a `cargo test` run do; docs/training.md).
 fn train(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_cloudmask"))
+    Command::new(common::cloudmask_exe())
         .arg("train")
         .args(args)
         .args(["--threads", "1"])
@@ -103,7 +103,7 @@ fn trained_from_landsat_block_labels_it_masks_the_sentinel2_tile() {
         return;
     };
     let out = t.dir.join("s2.tif");
-    let o = Command::new(env!("CARGO_BIN_EXE_cloudmask"))
+    let o = Command::new(common::cloudmask_exe())
         .args(["mask", &s2.0, "--model", &p(&t.model), "-o", &p(&out)])
         .args(["--output", "classes,probabilities", "-q"])
         .output()

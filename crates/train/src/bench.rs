@@ -50,13 +50,13 @@ pub fn run(a: BenchArgs) -> Result<()> {
     }
     let mut md = format!(
         "Measured {} by `cloudmask train bench --batch {} --size {} --bands {} --steps {} --threads {threads}{}` on {}, {}.\n\n",
-        cloudmask::benchdoc::today(),
+        cloudmask_tools::benchdoc::today(),
         a.batch,
         a.size,
         a.bands,
         a.steps,
         if a.pytorch.is_some() { " --pytorch .venv-torch/bin/python" } else { "" },
-        cloudmask::benchdoc::machine_description(),
+        cloudmask_tools::benchdoc::machine_description(),
         if device == tch::Device::Cpu { "CPU" } else { "GPU" },
     );
     md.push_str(&format!(
@@ -69,7 +69,7 @@ pub fn run(a: BenchArgs) -> Result<()> {
         md.push('\n');
     }
     if let Some(path) = &a.markdown {
-        cloudmask::benchdoc::write_section(path, "cloudmask-train-bench", &md)?;
+        cloudmask_tools::benchdoc::write_section(path, "cloudmask-train-bench", &md)?;
         println!("updated {}", path.display());
     }
     Ok(())

@@ -2,8 +2,8 @@
 //! writes one list per split and prints the class distribution per split.
 
 use clap::Args;
-use cloudmask::split::{output, split, SplitConfig, Table};
 use cloudmask::Result;
+use cloudmask_tools::split::{output, split, SplitConfig, Table};
 use std::path::PathBuf;
 
 #[derive(Args)]

@@ -3,7 +3,7 @@
 //! JSON or from a TOML file (the subset `split::toml` reads); see docs/data-tools.md.
 
 use super::table::{Sample, Table};
-use crate::error::{Error, Result};
+use cloudmask::error::{Error, Result};
 use serde::Deserialize;
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -495,7 +495,7 @@ mod tests {
         ];
         for (value, needle) in cases {
             let e = SplitConfig::from_value(value.clone(), "c.json").unwrap_err();
-            assert_eq!(e.kind, crate::error::ErrorKind::InvalidArgument);
+            assert_eq!(e.kind, cloudmask::error::ErrorKind::InvalidArgument);
             assert!(e.message.contains(needle), "{value}: {e} lacks {needle:?}");
         }
         assert!(SplitConfig::from_value(base, "c.json").is_ok());

@@ -1,7 +1,7 @@
 //! Helpers for the bench commands that write measured figures into docs/BENCHMARKS.md: the
 //! machine they were measured on, today's date, and replacing one marked section of a document.
 
-use crate::error::{Error, Result};
+use cloudmask::error::{Error, Result};
 use std::path::Path;
 
 /// Replaces the text between `<!-- {marker}:start -->` and `<!-- {marker}:end -->` with `body`,

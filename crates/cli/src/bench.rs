@@ -264,7 +264,7 @@ pub fn run(a: BenchArgs) -> Result<()> {
                 ]),
         )?;
         let theirs_big = ukis_peak_bytes(a.memory_size, 6, 3) / 1e6;
-        let fits = if theirs_big / 1e3 < cloudmask::benchdoc::memory_gib() * 1.073_741_824 {
+        let fits = if theirs_big / 1e3 < cloudmask_tools::benchdoc::memory_gib() * 1.073_741_824 {
             "fits"
         } else {
             "does not fit"
@@ -275,7 +275,7 @@ pub fn run(a: BenchArgs) -> Result<()> {
             ours.peak_mb,
             ours.seconds,
             theirs_big,
-            cloudmask::benchdoc::memory_gib()
+            cloudmask_tools::benchdoc::memory_gib()
         ));
         for f in [
             "ours_big.tif",
@@ -287,11 +287,11 @@ pub fn run(a: BenchArgs) -> Result<()> {
         }
     }
 
-    let machine = cloudmask::benchdoc::machine_description();
+    let machine = cloudmask_tools::benchdoc::machine_description();
     let mut md = String::new();
     md.push_str(&format!(
         "Measured {} by `cloudmask bench --size {} --memory-size {} --threads {} --model {}` on {machine}.\n\n",
-        cloudmask::benchdoc::today(),
+        cloudmask_tools::benchdoc::today(),
         a.size,
         a.memory_size,
         a.threads,
@@ -314,7 +314,7 @@ pub fn run(a: BenchArgs) -> Result<()> {
     }
     println!("{md}");
     if let Some(path) = &a.markdown {
-        cloudmask::benchdoc::write_section(path, "cloudmask-bench", &md)?;
+        cloudmask_tools::benchdoc::write_section(path, "cloudmask-bench", &md)?;
         println!("updated {}", path.display());
     }
     Ok(())

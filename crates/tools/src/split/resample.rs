@@ -7,7 +7,7 @@
 use super::problem::{Group, Problem};
 use super::rng::Rng;
 use super::targets::{class_targets, ClassTargets};
-use crate::error::{Error, Result};
+use cloudmask::error::{Error, Result};
 
 /// The problem of cutting `samples` (one split's) into `k` folds named `<split>.fold<i>`.
 pub fn fold_problem<'a>(

@@ -12,7 +12,7 @@ use super::flow::{Network, Shortfall};
 use super::problem::{samples, Problem};
 use super::rng::Rng;
 use super::targets::bounds;
-use crate::error::{Error, Result};
+use cloudmask::error::{Error, Result};
 use std::collections::BTreeMap;
 
 /// Subsets of splits up to this many splits are all checked for a clear message first.

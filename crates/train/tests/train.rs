@@ -1,11 +1,11 @@
-//! The trainer end to end (built with `--features train`; `make test` does):
+//! The trainer end to end (`make test` builds the trainer):
 //! - trained on the two Landsat tiles, the exported model masks the held-out Sentinel-2 tile
 //!   with a cloud IoU of at least 0.65 within a CI-sized budget;
 //! - the exported model gives identical masks through the CLI, the C API and the GDAL plugin;
 //! - resuming from a checkpoint reproduces the next epoch of an uninterrupted run;
 //! - bad input is refused before any training starts.
-#![cfg(feature = "train")]
 
+#[path = "../../../tests/common/mod.rs"]
 mod common;
 
 use common::output_text as text;
@@ -25,7 +25,7 @@ fn p(path: &Path) -> String {
 
 /// The trainer through the main CLI (`cloudmask train …`), as users run it.
 fn train(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_cloudmask"))
+    Command::new(common::cloudmask_exe())
         .arg("train")
         .args(args)
         .args(["--threads", "2"])
@@ -97,7 +97,7 @@ fn iou(classes: &str, labels: &str) -> [f64; 3] {
 }
 
 fn mask_cli(image: &str, model: &str, out: &Path, env: &[(&str, &str)]) {
-    let o = Command::new(env!("CARGO_BIN_EXE_cloudmask"))
+    let o = Command::new(common::cloudmask_exe())
         .args(["mask", image, "--model", model, "-o", &p(out), "-q"])
         .envs(env.iter().copied())
         .output()
@@ -190,7 +190,7 @@ fn the_exported_model_masks_identically_through_the_cli_the_c_api_and_the_gdal_p
 
     // 3. The GDAL plugin: a virtual mask read by gdal_translate.
     let vrt = dir.join("mask.vrt");
-    let o = Command::new(env!("CARGO_BIN_EXE_cloudmask"))
+    let o = Command::new(common::cloudmask_exe())
         .args(["vrt", &data.s2.0, "--model", &p(&t.model), "-o", &p(&vrt)])
         .output()
         .unwrap();
