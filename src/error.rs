@@ -4,6 +4,7 @@
 //! number, once published, is never reused for another meaning.
 
 use std::fmt;
+use std::panic::{catch_unwind, AssertUnwindSafe};
 
 /// What went wrong, as a stable number. `Ok` is only used at the C boundary.
 #[repr(i32)]
@@ -87,3 +88,22 @@ impl fmt::Display for Error {
 impl std::error::Error for Error {}
 
 pub type Result<T> = std::result::Result<T, Error>;
+
+/// Runs Rust code that C calls back into (or that wraps a C callback): `Err` with the panic as
+/// an internal error instead of unwinding. Here, below both shells, so that the C API and the
+/// GDAL plugin share one panic boundary without importing each other.
+pub(crate) fn guarded<T>(body: impl FnOnce() -> T) -> Result<T> {
+    catch_unwind(AssertUnwindSafe(body)).map_err(panic_error)
+}
+
+pub(crate) fn panic_error(payload: Box<dyn std::any::Any + Send>) -> Error {
+    let what = payload
+        .downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| payload.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "a panic without a message".to_string());
+    Error::new(
+        ErrorKind::Internal,
+        format!("internal error in cloudmask (please report it): {what}"),
+    )
+}

@@ -2,7 +2,8 @@
 //! Rust panic never unwinds into C (in QGIS that would kill the user's session).
 
 use super::status::{cm_status, record};
-use crate::error::{Error, ErrorKind, Result};
+pub(crate) use crate::error::guarded;
+use crate::error::{panic_error, Result};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
 /// Runs the body of an export that returns a status: records the outcome as this thread's last
@@ -32,27 +33,10 @@ pub(crate) fn call_or<T>(fallback: T, body: impl FnOnce() -> Result<T>) -> T {
     }
 }
 
-/// Runs Rust code that C calls back into (or that wraps a C callback): `Err` with the panic as
-/// an internal error instead of unwinding.
-pub(crate) fn guarded<T>(body: impl FnOnce() -> T) -> Result<T> {
-    catch_unwind(AssertUnwindSafe(body)).map_err(panic_error)
-}
-
-fn panic_error(payload: Box<dyn std::any::Any + Send>) -> Error {
-    let what = payload
-        .downcast_ref::<&str>()
-        .map(|s| s.to_string())
-        .or_else(|| payload.downcast_ref::<String>().cloned())
-        .unwrap_or_else(|| "a panic without a message".to_string());
-    Error::new(
-        ErrorKind::Internal,
-        format!("internal error in cloudmask (please report it): {what}"),
-    )
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::error::{Error, ErrorKind};
     use crate::ffi::{cm_last_error, cm_last_error_code};
 
     fn last_message() -> String {

@@ -12,7 +12,7 @@
 mod descriptor;
 mod virtual_mask;
 
-use crate::ffi::panic::guarded;
+use crate::error::guarded;
 use std::ffi::{c_char, c_int, c_void, CStr, CString};
 use std::panic::catch_unwind;
 use virtual_mask::VirtualMask;

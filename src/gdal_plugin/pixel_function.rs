@@ -30,8 +30,8 @@
 //! worker threads may call the function concurrently.
 
 use crate::engine::{mask_window, MaskOptions, Products, Region, Tiling};
+use crate::error::guarded;
 use crate::error::{Error, Result};
-use crate::ffi::panic::guarded;
 use crate::model::{registry, Device, Model, ModelOptions};
 use crate::postprocess::Buffers;
 use crate::raster::MemorySource;
