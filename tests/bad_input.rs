@@ -218,7 +218,7 @@ fn requests_are_checked_before_any_tile_is_read() {
             MaskOptions::default(),
             4,
             ErrorKind::BandMapping,
-            "needs 6 bands",
+            "needs 6 (",
         ),
         (
             MaskOptions {
