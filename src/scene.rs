@@ -1,6 +1,6 @@
 //! Masking a whole raster into files: streamed strip by strip, so memory stays bounded.
 
-use crate::engine::{compute, MaskOptions, Region, Strip};
+use crate::engine::{MaskOptions, Pipeline, Products, Region, Strip};
 use crate::error::{Error, Result};
 use crate::model::{CommonClass, Model};
 use crate::postprocess::valid_mask;
@@ -148,32 +148,15 @@ pub fn mask_scene(model: &Model, job: &SceneJob, progress: StageProgress) -> Res
         None => None,
     };
     let valid_target = want(Product::Valid);
-    let mut counts = [0u64; 5];
-    let want_probabilities = probabilities.is_some();
     let infer_share = if valid_target.is_some() { 0.9 } else { 1.0 };
-    {
-        let mut sink = |s: Strip| -> Result<()> {
-            for &c in &s.classes {
-                counts[(c as usize).min(4)] += 1;
-            }
-            classes.write_u8_rows(s.y, s.rows, &s.classes)?;
-            if let (Some(pw), Some(p)) = (probabilities.as_mut(), s.probabilities.as_ref()) {
-                pw.write_f32_rows(s.y, s.rows, p)?;
-            }
-            Ok(())
-        };
-        let mut p = |f: f64| progress(f * infer_share, "masking");
-        let region = Region { x: 0, y: 0, w, h };
-        compute(
-            model,
-            &mut source,
-            region,
-            &job.options,
-            want_probabilities,
-            &mut sink,
-            &mut p,
-        )?;
-    }
+    let counts = stream_classes(
+        model,
+        &mut source,
+        &job.options,
+        &mut classes,
+        probabilities.as_mut(),
+        &mut |f| progress(f * infer_share, "masking"),
+    )?;
     let mut valid = None;
     if let Some(target) = &valid_target {
         let mut vw = ProductWriter::create(target, Product::Valid, job.format, &info)?;
@@ -205,6 +188,42 @@ pub fn mask_scene(model: &Model, job: &SceneJob, progress: StageProgress) -> Res
         height: h,
         class_counts: counts,
     })
+}
+
+/// Streams the whole raster through the engine into the class map (and the probabilities, when
+/// asked) and returns the pixels per common class code.
+fn stream_classes(
+    model: &Model,
+    source: &mut GdalSource,
+    options: &MaskOptions,
+    classes: &mut ProductWriter,
+    mut probabilities: Option<&mut ProductWriter>,
+    progress: &mut dyn FnMut(f64) -> bool,
+) -> Result<[u64; 5]> {
+    let mut counts = [0u64; 5];
+    let region = Region {
+        x: 0,
+        y: 0,
+        w: source.width(),
+        h: source.height(),
+    };
+    // The valid mask comes from the written class map (see `write_valid`), not from strips.
+    let products = Products {
+        probabilities: probabilities.is_some(),
+        valid: false,
+    };
+    let mut sink = |s: Strip| -> Result<()> {
+        for &c in &s.classes {
+            counts[(c as usize).min(4)] += 1;
+        }
+        classes.write_u8_rows(s.y, s.rows, &s.classes)?;
+        if let (Some(pw), Some(p)) = (probabilities.as_mut(), s.probabilities.as_ref()) {
+            pw.write_f32_rows(s.y, s.rows, p)?;
+        }
+        Ok(())
+    };
+    Pipeline::new(model, source, region, options, products)?.stream(&mut sink, progress)?;
+    Ok(counts)
 }
 
 fn scratch_path(beside: &Path) -> PathBuf {

@@ -2,7 +2,7 @@
 
 mod common;
 
-use cloudmask::engine::{mask_window, MaskOptions, Products, Region};
+use cloudmask::engine::{mask_window, MaskOptions, Pipeline, Products, Region, Tiling};
 use cloudmask::raster::mosaic::write_float_raster;
 use cloudmask::raster::writer::{Format, Product};
 use cloudmask::raster::{BandSelection, Dataset, GdalSource, MemorySource, Scaling};
@@ -192,6 +192,89 @@ fn windows_outside_the_raster_are_refused() {
         assert_eq!(e.kind, ErrorKind::Window);
         assert!(e.message.contains(says), "{e}");
     }
+}
+
+#[test]
+fn requests_are_checked_before_any_tile_is_read() {
+    let Some(model) = common::model("ukis-6b-l1c", 1) else {
+        return;
+    };
+    let (w, h) = (64, 48);
+    let data = vec![0.1f32; 6 * w * h];
+    let window = Region { x: 0, y: 0, w, h };
+    let mut reads = 0;
+    let mut count = |_: f64| {
+        reads += 1;
+        true
+    };
+    let refused = |options: MaskOptions, bands: usize| {
+        let mut src = MemorySource::new(&data[..bands * w * h], bands, w, h, None).unwrap();
+        Pipeline::new(&model, &mut src, window, &options, Products::default())
+            .err()
+            .expect("the request was accepted")
+    };
+    for (options, bands, kind, says) in [
+        (
+            MaskOptions::default(),
+            4,
+            ErrorKind::BandMapping,
+            "needs 6 (",
+        ),
+        (
+            MaskOptions {
+                tile: Some(100),
+                ..Default::default()
+            },
+            6,
+            ErrorKind::InvalidArgument,
+            "multiple of 32",
+        ),
+        (
+            MaskOptions {
+                overlap: 0.7,
+                ..Default::default()
+            },
+            6,
+            ErrorKind::InvalidArgument,
+            "overlap 0.7",
+        ),
+        (
+            MaskOptions {
+                batch: 0,
+                ..Default::default()
+            },
+            6,
+            ErrorKind::InvalidArgument,
+            "batch 0",
+        ),
+    ] {
+        let e = refused(options, bands);
+        assert_eq!(e.kind, kind, "{e}");
+        assert!(e.message.contains(says), "{e}");
+    }
+    // Rows outside the window, or rows of a window that ukis tiling masks as one image.
+    let mut src = MemorySource::new(&data, 6, w, h, None).unwrap();
+    let part = Region {
+        y: 8,
+        h: 32,
+        ..window
+    };
+    let options = MaskOptions::default();
+    let mut pipeline =
+        Pipeline::new(&model, &mut src, part, &options, Products::default()).unwrap();
+    for (y, rows) in [(0, 8), (30, 16), (8, 0)] {
+        let e = pipeline.collect_rows(y, rows, &mut count).err().unwrap();
+        assert_eq!(e.kind, ErrorKind::Window, "{e}");
+    }
+    let ukis = MaskOptions {
+        tiling: Tiling::Ukis,
+        ..Default::default()
+    };
+    let mut src = MemorySource::new(&data, 6, w, h, None).unwrap();
+    let mut pipeline = Pipeline::new(&model, &mut src, window, &ukis, Products::default()).unwrap();
+    let e = pipeline.collect_rows(0, 8, &mut count).err().unwrap();
+    assert_eq!(e.kind, ErrorKind::InvalidArgument, "{e}");
+    assert_eq!(reads, 0, "a refused request ran tiles");
 }
 
 #[test]

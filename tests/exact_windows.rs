@@ -3,7 +3,8 @@
 
 mod common;
 
-use cloudmask::engine::{MaskOptions, MaskResult, Products, Region, Tiling};
+use cloudmask::engine::{MaskOptions, MaskResult, Pipeline, Products, Region, Tiling};
+use cloudmask::raster::{BandSelection, Dataset, GdalSource, Scaling};
 use cloudmask::Model;
 
 fn run(model: &Model, path: &str, window: Region, tiling: Tiling) -> MaskResult {
@@ -221,4 +222,73 @@ fn a_shared_tile_cache_gives_the_same_pixels_with_less_work() {
     let (hits, misses) = cache.stats();
     assert_eq!(misses, 9, "each tile computed once");
     assert!(hits + misses >= 36, "{hits} hits");
+}
+
+#[test]
+fn streamed_strips_and_rows_are_the_collected_window() {
+    let Some(scene) = common::sample_scene() else {
+        return;
+    };
+    let Some(model) = common::model("ukis-6b-l1c", 2) else {
+        return;
+    };
+    let names = model.card.band_names();
+    let ds = Dataset::open(&scene).unwrap();
+    let mut src = GdalSource::new(ds, &names, &BandSelection::Auto, Scaling::Auto, None).unwrap();
+    let window = Region {
+        x: 130,
+        y: 200,
+        w: 90,
+        h: 70,
+    };
+    let products = Products {
+        valid: false,
+        probabilities: true,
+    };
+    for tiling in [Tiling::Exact, Tiling::Ukis] {
+        let options = MaskOptions {
+            tiling,
+            ..Default::default()
+        };
+        let mut pipeline = Pipeline::new(&model, &mut src, window, &options, products).unwrap();
+        let collected = pipeline.collect(&mut |_| true).unwrap();
+        let (mut classes, mut next) = (Vec::new(), window.y);
+        pipeline
+            .stream(
+                &mut |s| {
+                    assert_eq!((s.y, s.width), (next, window.w), "{tiling:?}");
+                    next += s.rows;
+                    classes.extend_from_slice(&s.classes);
+                    Ok(())
+                },
+                &mut |_| true,
+            )
+            .unwrap();
+        assert_eq!(next, window.y + window.h, "{tiling:?}");
+        assert_eq!(classes, collected.classes, "{tiling:?}");
+        if tiling == Tiling::Exact {
+            let rows = pipeline
+                .collect_rows(window.y + 20, 30, &mut |_| true)
+                .unwrap();
+            let part = Region {
+                x: 0,
+                y: 20,
+                w: window.w,
+                h: 30,
+            };
+            assert_eq!(
+                rows.classes,
+                crop(&collected.classes, window.w, window.h, part)
+            );
+            assert_eq!(
+                rows.probabilities.unwrap(),
+                crop(
+                    collected.probabilities.as_ref().unwrap(),
+                    window.w,
+                    window.h,
+                    part
+                )
+            );
+        }
+    }
 }

@@ -7,7 +7,7 @@ use super::grid::check_same_grid;
 use super::job::{EvalJob, PredictorSource, DEFAULT_SCHEME};
 use super::mapping::{builtin_names, ClassMapping};
 use super::pairs::{plan, Patch, Prediction};
-use crate::engine::{mask_window, Products, Region};
+use crate::engine::{Pipeline, Products, Region};
 use crate::error::{Error, Result};
 use crate::model::Model;
 use crate::raster::{BandSelection, Dataset, GdalSource, Scaling};
@@ -267,13 +267,12 @@ fn mask_image(
     let (w, h) = (ds.width(), ds.height());
     let mut source = GdalSource::new(ds, &bands, &BandSelection::Auto, Scaling::Auto, None)?;
     let region = Region { x: 0, y: 0, w, h };
-    let result = mask_window(
+    let mut pipeline = Pipeline::new(
         model,
         &mut source,
         region,
         &job.mask_options,
         Products::default(),
-        progress,
     )?;
-    Ok(result.classes)
+    Ok(pipeline.collect(progress)?.classes)
 }

@@ -2,13 +2,13 @@
 //! strips of rows, each strip's probabilities turned into per-pixel uncertainty and summed into
 //! the candidate grid's cells.
 //!
-//! Strips go through `engine::mask_window` with exact tiling, so every strip is exactly the crop
-//! of the whole-raster result, and a tile cache per model keeps tiles that straddle two strips
-//! from being computed twice.
+//! One engine pipeline per model covers the scored part; its strips are computed with exact
+//! tiling, so every strip is exactly the crop of the whole-raster result, and a tile cache per
+//! model keeps tiles that straddle two strips from being computed twice.
 
 use super::grid::{Cells, Grid};
 use super::uncertainty::{disagreement, entropy, margin, Measure};
-use crate::engine::{mask_window, MaskOptions, Products, Region, Tiling};
+use crate::engine::{MaskOptions, Pipeline, Products, Region, Tiling};
 use crate::error::{Error, Result};
 use crate::model::Model;
 use crate::raster::writer::Georef;
@@ -79,30 +79,31 @@ pub fn score_scene(
             ..options.clone()
         })
         .collect();
+    let covered = Region {
+        x: 0,
+        y: 0,
+        w: width,
+        h: height,
+    };
+    let products = Products {
+        probabilities: true,
+        valid: false,
+    };
+    let mut pipelines = list
+        .iter()
+        .zip(scene.sources.iter_mut())
+        .zip(&options)
+        .map(|((model, source), options)| Pipeline::new(model, source, covered, options, products))
+        .collect::<Result<Vec<_>>>()?;
     let mut cells = Cells::new(grid);
     let strips = height.div_ceil(rows);
     let parts = list.len() as f64;
     for (k, y) in (0..height).step_by(rows).enumerate() {
-        let window = Region {
-            x: 0,
-            y,
-            w: width,
-            h: rows.min(height - y),
-        };
+        let rows = rows.min(height - y);
         let mut probabilities = Vec::new();
-        for (m, model) in list.iter().enumerate() {
+        for (m, pipeline) in pipelines.iter_mut().enumerate() {
             let mut inner = |f: f64| progress((k as f64 + (m as f64 + f) / parts) / strips as f64);
-            let result = mask_window(
-                model,
-                &mut scene.sources[m],
-                window,
-                &options[m],
-                Products {
-                    probabilities: true,
-                    valid: false,
-                },
-                &mut inner,
-            )?;
+            let result = pipeline.collect_rows(y, rows, &mut inner)?;
             probabilities.push(result.probabilities.ok_or_else(|| {
                 Error::new(
                     crate::error::ErrorKind::Internal,
@@ -110,7 +111,7 @@ pub fn score_scene(
                 )
             })?);
         }
-        let n = window.w * window.h;
+        let n = width * rows;
         let first = models.first;
         let scores = match (measure, models.second) {
             (Measure::Entropy, _) => entropy(&probabilities[0], first.n_classes(), n),

@@ -8,7 +8,7 @@
 //! last few computed blocks, so reading band 2 of a block does not compute it again.
 
 use super::descriptor::Descriptor;
-use crate::engine::{mask_window, MaskOptions, MaskResult, Products, Region, Tiling};
+use crate::engine::{MaskOptions, MaskResult, Pipeline, Products, Region, Tiling};
 use crate::error::{Error, ErrorKind, Result};
 use crate::model::{CommonClass, Model, ModelOptions};
 use crate::raster::bandmap::BandSelection;
@@ -332,14 +332,14 @@ impl Computer {
             return Ok(r.clone());
         }
         let mut source = self.take_source()?;
-        let result = mask_window(
+        let result = Pipeline::new(
             &self.model,
             &mut source,
             window,
             &self.options,
             self.products,
-            &mut |_| true,
-        );
+        )
+        .and_then(|mut p| p.collect(&mut |_| true));
         lock(&self.sources).push(source);
         let result = Arc::new(result?);
         let mut recent = lock(&self.recent);

@@ -1,0 +1,72 @@
+//! Collecting streamed strips into one in-memory result.
+
+use super::{MaskResult, Region, Strip};
+use crate::error::Result;
+use crate::postprocess::{valid_mask, Buffers};
+
+/// Collects strips of a region into whole arrays.
+pub(super) struct Accumulator {
+    region: Region,
+    classes: Vec<u8>,
+    probabilities: Option<Vec<f32>>,
+    n_classes: usize,
+}
+
+impl Accumulator {
+    pub(super) fn new(region: Region, n_classes: usize, probabilities: bool) -> Self {
+        let n = region.w * region.h;
+        Accumulator {
+            region,
+            classes: vec![0; n],
+            probabilities: probabilities.then(|| vec![f32::NAN; n_classes * n]),
+            n_classes,
+        }
+    }
+
+    pub(super) fn put(&mut self, s: Strip) -> Result<()> {
+        let (w, n) = (self.region.w, self.region.w * self.region.h);
+        let row0 = s.y - self.region.y;
+        self.classes[row0 * w..(row0 + s.rows) * w].copy_from_slice(&s.classes);
+        if let (Some(dst), Some(src)) = (self.probabilities.as_mut(), s.probabilities.as_ref()) {
+            let sn = s.rows * w;
+            for c in 0..self.n_classes {
+                dst[c * n + row0 * w..c * n + row0 * w + sn]
+                    .copy_from_slice(&src[c * sn..(c + 1) * sn]);
+            }
+        }
+        Ok(())
+    }
+
+    /// Crops to `window` (inside the accumulated region) and derives the valid mask.
+    pub(super) fn into_result(self, window: Region, buffers: Option<&Buffers>) -> MaskResult {
+        let r = self.region;
+        let valid_full = buffers.map(|b| valid_mask(&self.classes, r.w, r.h, b));
+        let crop_u8 = |v: &[u8]| -> Vec<u8> {
+            (0..window.h)
+                .flat_map(|row| {
+                    let start = (window.y - r.y + row) * r.w + (window.x - r.x);
+                    v[start..start + window.w].iter().copied()
+                })
+                .collect()
+        };
+        let probabilities = self.probabilities.map(|p| {
+            let n = r.w * r.h;
+            (0..self.n_classes)
+                .flat_map(|c| {
+                    let plane = &p[c * n..(c + 1) * n];
+                    (0..window.h).flat_map(move |row| {
+                        let start = (window.y - r.y + row) * r.w + (window.x - r.x);
+                        plane[start..start + window.w].iter().copied()
+                    })
+                })
+                .collect()
+        });
+        MaskResult {
+            width: window.w,
+            height: window.h,
+            classes: crop_u8(&self.classes),
+            probabilities,
+            valid: valid_full.map(|v| crop_u8(&v)),
+        }
+    }
+}

@@ -1,0 +1,72 @@
+//! What a request must satisfy before any tile is read. A [`super::Pipeline`] checks it once,
+//! where it starts; nothing downstream checks again.
+
+use super::{MaskOptions, Region, Tiling};
+use crate::error::{Error, Result};
+use crate::model::Model;
+use crate::raster::BandSource;
+use crate::tiling::{BlendGrid, UKIS_OVERLAP};
+
+pub fn check_window(source: &dyn BandSource, x: i64, y: i64, w: i64, h: i64) -> Result<Region> {
+    let (sw, sh) = (source.width() as i64, source.height() as i64);
+    if w <= 0 || h <= 0 {
+        return Err(Error::window(format!(
+            "window {w} x {h} is empty: width and height must be at least 1"
+        )));
+    }
+    if x < 0 || y < 0 || x + w > sw || y + h > sh {
+        return Err(Error::window(format!(
+            "window {w} x {h} at ({x}, {y}) lies outside the raster ({sw} x {sh}); it must fit inside 0..{sw} x 0..{sh}"
+        )));
+    }
+    Ok(Region {
+        x: x as usize,
+        y: y as usize,
+        w: w as usize,
+        h: h as usize,
+    })
+}
+
+pub fn check_bands(model: &Model, source: &dyn BandSource) -> Result<()> {
+    if source.n_bands() != model.n_bands() {
+        return Err(Error::bands(format!(
+            "the input gives {} bands but model {} needs {} ({})",
+            source.n_bands(),
+            model.name(),
+            model.n_bands(),
+            model.card.band_names().join(", ")
+        )));
+    }
+    Ok(())
+}
+
+/// The tile grid the options give for this model: a tile size the network accepts and an
+/// overlap of at least one pixel.
+pub(super) fn check_grid(model: &Model, options: &MaskOptions) -> Result<BlendGrid> {
+    let card = &model.card;
+    let tile = options.tile.unwrap_or(card.tile_size);
+    if tile == 0 || tile % card.size_multiple != 0 {
+        return Err(Error::invalid(format!(
+            "tile size {tile} must be a positive multiple of {} for model {}",
+            card.size_multiple,
+            model.name()
+        )));
+    }
+    let overlap = match options.tiling {
+        Tiling::Ukis => UKIS_OVERLAP,
+        Tiling::Exact => options.overlap,
+    };
+    if !(overlap > 0.0 && overlap <= 0.5) || (tile as f64 * overlap) < 1.0 {
+        return Err(Error::invalid(format!("overlap {overlap} must be between 0 and 0.5 and give at least one pixel of a {tile}-pixel tile")));
+    }
+    Ok(BlendGrid { tile, overlap })
+}
+
+pub(super) fn check_batch(options: &MaskOptions) -> Result<()> {
+    if options.batch == 0 {
+        return Err(Error::invalid(
+            "batch 0 would run no tiles: give at least 1 tile per ONNX Runtime call",
+        ));
+    }
+    Ok(())
+}
