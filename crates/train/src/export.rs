@@ -93,14 +93,13 @@ pub fn export(dir: &Path, out: &Path, opts: &ExportOptions) -> Result<ModelCard>
     };
     card.validate()?;
     let bytes = net.to_onnx(&[(CARD_METADATA_KEY.to_string(), card.to_json())]);
-    cloudmask::onnx::inspect(&bytes)
-        .map_err(|e| Error::model(format!("the exported graph does not read back: {e}")))?;
-    let tmp = out.with_extension("onnx.tmp");
-    std::fs::write(&tmp, &bytes)
-        .and_then(|_| std::fs::rename(&tmp, out))
-        .map_err(|e| {
-            let _ = std::fs::remove_file(&tmp);
-            Error::output(format!("cannot write {}: {e}", out.display()))
-        })?;
+    write_model(out, &bytes)?;
     Ok(card)
+}
+
+/// Writes an exported graph once it reads back as ONNX.
+pub fn write_model(path: &Path, bytes: &[u8]) -> Result<()> {
+    cloudmask::onnx::inspect(bytes)
+        .map_err(|e| Error::model(format!("the exported graph does not read back: {e}")))?;
+    crate::files::write_atomic(path, bytes, "onnx.tmp")
 }
