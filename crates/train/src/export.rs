@@ -64,14 +64,7 @@ pub fn export(dir: &Path, out: &Path, opts: &ExportOptions) -> Result<ModelCard>
         }),
         licence: "as the training data".to_string(),
         product_level: opts.product_level.to_string(),
-        bands: info
-            .bands
-            .iter()
-            .map(|b| BandSpec {
-                name: b.clone(),
-                wavelength_nm: wavelength_nm(b),
-            })
-            .collect(),
+        bands: band_specs(&info.bands),
         reflectance_scale: 1.0,
         mean: info.mean.clone(),
         std: info.std.clone(),
@@ -95,6 +88,17 @@ pub fn export(dir: &Path, out: &Path, opts: &ExportOptions) -> Result<ModelCard>
     let bytes = net.to_onnx(&[(CARD_METADATA_KEY.to_string(), card.to_json())]);
     write_model(out, &bytes)?;
     Ok(card)
+}
+
+/// The card's bands: each input band by name, with its wavelength where known.
+pub fn band_specs(bands: &[String]) -> Vec<BandSpec> {
+    bands
+        .iter()
+        .map(|b| BandSpec {
+            name: b.clone(),
+            wavelength_nm: wavelength_nm(b),
+        })
+        .collect()
 }
 
 /// Writes an exported graph once it reads back as ONNX.

@@ -4,12 +4,10 @@
 use super::net::{CamNet, CamSpec};
 use super::threshold::ClearSky;
 use super::{Outcome, WeakSettings};
+use crate::export::band_specs;
 use crate::files::write_json;
 use cloudmask::error::{Error, Result};
-use cloudmask::model::bands::wavelength_nm;
-use cloudmask::model::card::{
-    BandSpec, ClassSpec, ModelCard, OutputKind, CARD_FORMAT, CARD_METADATA_KEY,
-};
+use cloudmask::model::card::{ClassSpec, ModelCard, OutputKind, CARD_FORMAT, CARD_METADATA_KEY};
 use cloudmask::model::classes::CommonClass;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -59,14 +57,7 @@ pub fn card(s: &WeakSettings, o: &Outcome, name: &str) -> ModelCard {
         ),
         licence: "as the training data".to_string(),
         product_level: "any".to_string(),
-        bands: s
-            .bands
-            .iter()
-            .map(|b| BandSpec {
-                name: b.clone(),
-                wavelength_nm: wavelength_nm(b),
-            })
-            .collect(),
+        bands: band_specs(&s.bands),
         reflectance_scale: 1.0,
         mean: o.norm.mean.clone(),
         std: o.norm.std.clone(),
