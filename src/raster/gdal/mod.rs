@@ -3,8 +3,8 @@
 //! GDAL handles are re-entrant but not thread-safe: [`Dataset`] is `Send` (it may move to a
 //! reader thread) but not `Sync` (two threads must never use it at once).
 //!
-//! One job a file: [`cpl`] C strings and GDAL's error state, [`open`] opening and creating
-//! datasets, [`pixels`] reading and writing band windows, [`metadata`] what a dataset says about
+//! One job a file: `cpl` C strings and GDAL's error state, `open` opening and creating
+//! datasets, `pixels` reading and writing band windows, `metadata` what a dataset says about
 //! itself; this file holds the handle itself.
 
 mod cpl;
