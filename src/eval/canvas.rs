@@ -2,8 +2,8 @@
 //! as PNG through GDAL's PNG driver.
 
 use super::font;
-use crate::error::{Error, Result};
-use crate::raster::gdal::{Dataset, PixelType};
+use crate::error::Result;
+use crate::raster::quicklook::write_rgb_png;
 use std::path::Path;
 
 pub type Rgb = [u8; 3];
@@ -100,19 +100,10 @@ impl Canvas {
 
     /// Writes an RGB PNG: a hidden temporary file beside `path`, renamed when complete.
     pub fn write_png(&self, path: &Path) -> Result<()> {
-        let ds = Dataset::create("MEM", "", self.width, self.height, 3, PixelType::U8, &[])?;
-        for band in 0..3 {
-            let plane: Vec<u8> = self.pixels.iter().map(|p| p[band]).collect();
-            ds.write(band + 1, 0, 0, self.width, self.height, &plane)?;
-        }
-        let name = path.file_name().unwrap_or_default().to_string_lossy();
-        let temp = path.with_file_name(format!(".{name}.partial.png"));
-        ds.copy_to("PNG", &temp)?;
-        let _ = std::fs::remove_file(temp.with_extension("png.aux.xml"));
-        std::fs::rename(&temp, path).map_err(|e| {
-            let _ = std::fs::remove_file(&temp);
-            Error::output(format!("cannot write {}: {e}", path.display()))
-        })
+        let planes: Vec<Vec<u8>> = (0..3)
+            .map(|band| self.pixels.iter().map(|p| p[band]).collect())
+            .collect();
+        write_rgb_png(path, &planes, self.width, self.height)
     }
 }
 

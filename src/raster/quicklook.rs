@@ -1,9 +1,8 @@
 //! A PNG quicklook: the scene in true colour with the mask's clouds and shadows drawn over it.
 
-use super::gdal::{cstring, take_last_error, Dataset, PixelType};
+use super::gdal::{Dataset, PixelType};
 use crate::error::{Error, Result};
 use crate::model::CommonClass;
-use gdal_sys as g;
 use std::path::Path;
 
 /// Renders `rgb` (three reflectance planes, each `w` x `h`) with `classes` overlaid and writes a PNG.
@@ -29,47 +28,29 @@ pub fn write_png(
             planes[b][i] = (base[b] * (1.0 - alpha) + colour[b] * alpha).round() as u8;
         }
     }
+    write_rgb_png(path, &planes, w, h)
+}
+
+/// Writes three 8-bit planes (red, green, blue; each `w` x `h`) as a PNG: a hidden temporary
+/// file beside `path`, renamed when complete, so a reader never sees half a picture.
+pub fn write_rgb_png(path: &Path, planes: &[Vec<u8>], w: usize, h: usize) -> Result<()> {
     let ds = Dataset::create("MEM", "", w, h, 3, PixelType::U8, &[])?;
     for (b, plane) in planes.iter().enumerate() {
         ds.write(b + 1, 0, 0, w, h, plane)?;
     }
-    let temp = path.with_extension("partial.png");
-    let c_temp = cstring(&temp.to_string_lossy())?;
-    // SAFETY: PNG driver lookup and CreateCopy from our open MEM dataset; the copy is closed here.
-    unsafe {
-        let png = g::GDALGetDriverByName(c"PNG".as_ptr());
-        if png.is_null() {
-            return Err(Error::output(
-                "GDAL lacks the PNG driver needed for the quicklook",
-            ));
-        }
-        let out = g::GDALCreateCopy(
-            png,
-            c_temp.as_ptr(),
-            ds.handle(),
-            0,
-            std::ptr::null_mut(),
-            None,
-            std::ptr::null_mut(),
-        );
-        if out.is_null() {
-            return Err(Error::output(format!(
-                "cannot write {}: {}",
-                path.display(),
-                take_last_error()
-            )));
-        }
-        g::GDALClose(out);
-    }
+    let name = path.file_name().unwrap_or_default().to_string_lossy();
+    let temp = path.with_file_name(format!(".{name}.partial.png"));
+    ds.copy_to("PNG", &temp)?;
     let _ = std::fs::remove_file(temp.with_extension("png.aux.xml"));
-    std::fs::rename(&temp, path)
-        .map_err(|e| Error::output(format!("cannot write {}: {e}", path.display())))?;
-    Ok(())
+    std::fs::rename(&temp, path).map_err(|e| {
+        let _ = std::fs::remove_file(&temp);
+        Error::output(format!("cannot write {}: {e}", path.display()))
+    })
 }
 
 /// Reads a whole band decimated to `w` x `h` (GDAL picks nearest pixels).
 pub fn read_decimated(ds: &Dataset, band: usize, w: usize, h: usize) -> Result<Vec<f32>> {
     let mut out = vec![0f32; w * h];
-    ds.read_f32_resampled(band, 0, 0, ds.width(), ds.height(), w, h, &mut out)?;
+    ds.read_resampled(band, (0, 0, ds.width(), ds.height()), (w, h), &mut out)?;
     Ok(out)
 }

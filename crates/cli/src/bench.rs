@@ -146,92 +146,16 @@ pub fn run(a: BenchArgs) -> Result<()> {
     }
     std::fs::create_dir_all(&a.workdir)
         .map_err(|e| Error::output(format!("{}: {e}", a.workdir.display())))?;
-    let exe = std::env::current_exe().map_err(|e| Error::invalid(e.to_string()))?;
-    let threads = a.threads.to_string();
-    let mosaic = |n: usize| -> Result<PathBuf> {
-        let p = a.workdir.join(format!("mosaic_{n}.tif"));
-        if !p.exists() {
-            eprintln!("bench: writing {}", p.display());
-            write_mirrored_mosaic(&a.scene, &p, n, n)?;
-        }
-        Ok(p)
+    let bench = Bench {
+        a: &a,
+        exe: std::env::current_exe().map_err(|e| Error::invalid(e.to_string()))?,
+        threads: a.threads.to_string(),
     };
 
     // (a) Speed at `size`: the reference, then our modes.
-    let image = mosaic(a.size)?;
-    let npy = a.workdir.join(format!("mosaic_{}.npy", a.size));
-    if !npy.exists() {
-        write_npy(&image, &npy)?;
-    }
-    let reference_out = a.workdir.join("reference.npy");
-    eprintln!("bench: ukis-csmask (Python) on {}", image.display());
-    let theirs = measure(
-        Command::new(&a.python)
-            .arg(&a.reference)
-            .args([
-                "--image",
-                &npy.to_string_lossy(),
-                "--model",
-                &reference_model,
-                "--threads",
-                &threads,
-                "--json",
-                "--out",
-            ])
-            .arg(&reference_out),
-    )?;
-    let json: serde_json::Value = theirs
-        .stdout
-        .lines()
-        .last()
-        .and_then(|l| serde_json::from_str(l).ok())
-        .ok_or_else(|| {
-            Error::invalid(format!("the reference printed no JSON: {}", theirs.stdout))
-        })?;
-    let their_seconds = json["seconds"].as_f64().unwrap_or(theirs.seconds);
-    let reference = read_reference_classes(&reference_out, a.size * a.size)?;
-
-    let variants: [(&str, &[&str]); 4] = [
-        ("ukis", &["--tiling", "ukis"]),
-        ("exact (default: ukis grid)", &["--tiling", "exact"]),
-        (
-            "exact, 4 tiles per ONNX Runtime call",
-            &["--tiling", "exact", "--batch", "4"],
-        ),
-        (
-            "exact, --overlap 0.0625",
-            &["--tiling", "exact", "--overlap", "0.0625"],
-        ),
-    ];
-    let mut rows = Vec::new();
-    let mut exact_peak_mb = 0.0;
-    for (name, flags) in variants {
-        let out = a.workdir.join("ours.tif");
-        eprintln!("bench: cloudmask {name}");
-        let ours = measure(
-            Command::new(&exe)
-                .arg("mask")
-                .arg(&image)
-                .arg("-o")
-                .arg(&out)
-                .args(["--model", &a.model, "--threads", &threads, "--quiet"])
-                .args(flags),
-        )?;
-        let agree = agreement(&read_classes(&out)?, &reference);
-        if flags == ["--tiling", "exact"] {
-            exact_peak_mb = ours.peak_mb;
-        }
-        rows.push(format!(
-            "| `cloudmask mask {}` | {:.1} s | {:.1} s | **{:.2}x** | {:.3} % | {:.0} MB | {:.0} MB |",
-            flags.join(" "),
-            ours.seconds,
-            their_seconds,
-            their_seconds / ours.seconds,
-            agree,
-            ours.peak_mb,
-            theirs.peak_mb
-        ));
-    }
+    let image = bench.mosaic(a.size)?;
+    let (theirs, their_seconds, reference) = bench.reference(&image, &reference_model)?;
+    let (rows, exact_peak_mb) = bench.speed_rows(&image, &theirs, their_seconds, &reference)?;
 
     // (b) Peak memory at `memory_size` (ours measured; theirs computed from its algorithm).
     let mut memory_rows = Vec::new();
@@ -244,39 +168,159 @@ pub fn run(a: BenchArgs) -> Result<()> {
         formula_check
     ));
     if a.memory_size > 0 {
-        let big = mosaic(a.memory_size)?;
-        let out = a.workdir.join("ours_big.tif");
-        eprintln!("bench: cloudmask exact on {}", big.display());
-        let ours = measure(
-            Command::new(&exe)
+        memory_rows.push(bench.memory_row()?);
+    }
+
+    let md = markdown(&a, &rows, &memory_rows);
+    println!("{md}");
+    if let Some(path) = &a.markdown {
+        cloudmask_tools::benchdoc::write_section(path, "cloudmask-bench", &md)?;
+        println!("updated {}", path.display());
+    }
+    Ok(())
+}
+
+/// One bench run: its arguments, this program (to run `cloudmask mask` as a child) and the
+/// thread count both sides get.
+struct Bench<'a> {
+    a: &'a BenchArgs,
+    exe: PathBuf,
+    threads: String,
+}
+
+impl Bench<'_> {
+    /// The n x n mirrored mosaic of the sample scene, written once into the work folder.
+    fn mosaic(&self, n: usize) -> Result<PathBuf> {
+        let p = self.a.workdir.join(format!("mosaic_{n}.tif"));
+        if !p.exists() {
+            eprintln!("bench: writing {}", p.display());
+            write_mirrored_mosaic(&self.a.scene, &p, n, n)?;
+        }
+        Ok(p)
+    }
+
+    /// `cloudmask mask IMAGE -o OUT` with the bench's model and threads, and `flags`.
+    fn mask(&self, image: &Path, out: &Path, flags: &[&str]) -> Result<Measured> {
+        measure(
+            Command::new(&self.exe)
                 .arg("mask")
-                .arg(&big)
+                .arg(image)
                 .arg("-o")
-                .arg(&out)
+                .arg(out)
                 .args([
                     "--model",
-                    &a.model,
+                    &self.a.model,
                     "--threads",
-                    &threads,
+                    &self.threads,
                     "--quiet",
-                    "--output",
-                    "classes,valid",
-                ]),
+                ])
+                .args(flags),
+        )
+    }
+
+    /// ukis-csmask on `image`: its run, the seconds it reports for CSmask, and its classes.
+    fn reference(&self, image: &Path, reference_model: &str) -> Result<(Measured, f64, Vec<u8>)> {
+        let a = self.a;
+        let npy = a.workdir.join(format!("mosaic_{}.npy", a.size));
+        if !npy.exists() {
+            write_npy(image, &npy)?;
+        }
+        let reference_out = a.workdir.join("reference.npy");
+        eprintln!("bench: ukis-csmask (Python) on {}", image.display());
+        let theirs = measure(
+            Command::new(&a.python)
+                .arg(&a.reference)
+                .args([
+                    "--image",
+                    &npy.to_string_lossy(),
+                    "--model",
+                    reference_model,
+                    "--threads",
+                    &self.threads,
+                    "--json",
+                    "--out",
+                ])
+                .arg(&reference_out),
         )?;
+        let json: serde_json::Value = theirs
+            .stdout
+            .lines()
+            .last()
+            .and_then(|l| serde_json::from_str(l).ok())
+            .ok_or_else(|| {
+                Error::invalid(format!("the reference printed no JSON: {}", theirs.stdout))
+            })?;
+        let their_seconds = json["seconds"].as_f64().unwrap_or(theirs.seconds);
+        let reference = read_reference_classes(&reference_out, a.size * a.size)?;
+        Ok((theirs, their_seconds, reference))
+    }
+
+    /// One table row per tiling mode against the reference; also returns the exact mode's peak
+    /// memory.
+    fn speed_rows(
+        &self,
+        image: &Path,
+        theirs: &Measured,
+        their_seconds: f64,
+        reference: &[u8],
+    ) -> Result<(Vec<String>, f64)> {
+        let variants: [(&str, &[&str]); 4] = [
+            ("ukis", &["--tiling", "ukis"]),
+            ("exact (default: ukis grid)", &["--tiling", "exact"]),
+            (
+                "exact, 4 tiles per ONNX Runtime call",
+                &["--tiling", "exact", "--batch", "4"],
+            ),
+            (
+                "exact, --overlap 0.0625",
+                &["--tiling", "exact", "--overlap", "0.0625"],
+            ),
+        ];
+        let mut rows = Vec::new();
+        let mut exact_peak_mb = 0.0;
+        for (name, flags) in variants {
+            let out = self.a.workdir.join("ours.tif");
+            eprintln!("bench: cloudmask {name}");
+            let ours = self.mask(image, &out, flags)?;
+            let agree = agreement(&read_classes(&out)?, reference);
+            if flags == ["--tiling", "exact"] {
+                exact_peak_mb = ours.peak_mb;
+            }
+            rows.push(format!(
+                "| `cloudmask mask {}` | {:.1} s | {:.1} s | **{:.2}x** | {:.3} % | {:.0} MB | {:.0} MB |",
+                flags.join(" "),
+                ours.seconds,
+                their_seconds,
+                their_seconds / ours.seconds,
+                agree,
+                ours.peak_mb,
+                theirs.peak_mb
+            ));
+        }
+        Ok((rows, exact_peak_mb))
+    }
+
+    /// Our peak memory on the `--memory-size` mosaic, beside ukis-csmask's computed one.
+    fn memory_row(&self) -> Result<String> {
+        let a = self.a;
+        let big = self.mosaic(a.memory_size)?;
+        let out = a.workdir.join("ours_big.tif");
+        eprintln!("bench: cloudmask exact on {}", big.display());
+        let ours = self.mask(&big, &out, &["--output", "classes,valid"])?;
         let theirs_big = ukis_peak_bytes(a.memory_size, 6, 3) / 1e6;
         let fits = if theirs_big / 1e3 < cloudmask_tools::benchdoc::memory_gib() * 1.073_741_824 {
             "fits"
         } else {
             "does not fit"
         };
-        memory_rows.push(format!(
+        let row = format!(
             "| {0} x {0} | **{1:.0} MB** measured ({2:.0} s) | {3:.0} MB **computed**, not run ({fits} in this machine's {4:.0} GiB) |",
             a.memory_size,
             ours.peak_mb,
             ours.seconds,
             theirs_big,
             cloudmask_tools::benchdoc::memory_gib()
-        ));
+        );
         for f in [
             "ours_big.tif",
             "ours_big_valid.tif",
@@ -285,8 +329,12 @@ pub fn run(a: BenchArgs) -> Result<()> {
         ] {
             let _ = std::fs::remove_file(a.workdir.join(f));
         }
+        Ok(row)
     }
+}
 
+/// The bench section of the benchmarks document: how it was measured, then both tables.
+fn markdown(a: &BenchArgs, rows: &[String], memory_rows: &[String]) -> String {
     let machine = cloudmask_tools::benchdoc::machine_description();
     let mut md = String::new();
     md.push_str(&format!(
@@ -303,19 +351,14 @@ pub fn run(a: BenchArgs) -> Result<()> {
     ));
     md.push_str("| command | ours | ukis-csmask (Python) | ratio (theirs / ours) | classes identical to theirs | our peak memory | their peak memory |\n");
     md.push_str("|---|---|---|---|---|---|---|\n");
-    for r in &rows {
+    for r in rows {
         md.push_str(r);
         md.push('\n');
     }
     md.push_str("\n### Peak memory\n\n| input | cloudmask (exact) | ukis-csmask (Python) |\n|---|---|---|\n");
-    for r in &memory_rows {
+    for r in memory_rows {
         md.push_str(r);
         md.push('\n');
     }
-    println!("{md}");
-    if let Some(path) = &a.markdown {
-        cloudmask_tools::benchdoc::write_section(path, "cloudmask-bench", &md)?;
-        println!("updated {}", path.display());
-    }
-    Ok(())
+    md
 }

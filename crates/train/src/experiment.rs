@@ -5,7 +5,7 @@
 //! a held-out labelled scene. Writes results.md and results.json.
 
 use crate::cli::{ExperimentArgs, PretrainArgs};
-use crate::data::samples::Sample;
+use crate::data::samples::pairs;
 use crate::fit::{self, RunDir, Session, Start};
 use crate::nets::Arch;
 use crate::settings::Settings;
@@ -137,16 +137,7 @@ fn pretrain(a: &ExperimentArgs, method: &str) -> Result<String> {
 
 fn settings(a: &ExperimentArgs, fraction: f64, init_from: Option<String>) -> Result<Settings> {
     Ok(Settings {
-        train: a
-            .images
-            .iter()
-            .zip(&a.labels)
-            .map(|(i, l)| Sample {
-                image: i.clone(),
-                labels: l.clone(),
-                window: None,
-            })
-            .collect(),
+        train: pairs(&a.images, &a.labels)?,
         val: Vec::new(),
         val_fraction: 0.25,
         bands: crate::bands_of(&a.images[0])?,

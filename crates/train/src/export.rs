@@ -64,14 +64,7 @@ pub fn export(dir: &Path, out: &Path, opts: &ExportOptions) -> Result<ModelCard>
         }),
         licence: "as the training data".to_string(),
         product_level: opts.product_level.to_string(),
-        bands: info
-            .bands
-            .iter()
-            .map(|b| BandSpec {
-                name: b.clone(),
-                wavelength_nm: wavelength_nm(b),
-            })
-            .collect(),
+        bands: band_specs(&info.bands),
         reflectance_scale: 1.0,
         mean: info.mean.clone(),
         std: info.std.clone(),
@@ -93,14 +86,24 @@ pub fn export(dir: &Path, out: &Path, opts: &ExportOptions) -> Result<ModelCard>
     };
     card.validate()?;
     let bytes = net.to_onnx(&[(CARD_METADATA_KEY.to_string(), card.to_json())]);
-    cloudmask::onnx::inspect(&bytes)
-        .map_err(|e| Error::model(format!("the exported graph does not read back: {e}")))?;
-    let tmp = out.with_extension("onnx.tmp");
-    std::fs::write(&tmp, &bytes)
-        .and_then(|_| std::fs::rename(&tmp, out))
-        .map_err(|e| {
-            let _ = std::fs::remove_file(&tmp);
-            Error::output(format!("cannot write {}: {e}", out.display()))
-        })?;
+    write_model(out, &bytes)?;
     Ok(card)
+}
+
+/// The card's bands: each input band by name, with its wavelength where known.
+pub fn band_specs(bands: &[String]) -> Vec<BandSpec> {
+    bands
+        .iter()
+        .map(|b| BandSpec {
+            name: b.clone(),
+            wavelength_nm: wavelength_nm(b),
+        })
+        .collect()
+}
+
+/// Writes an exported graph once it reads back as ONNX.
+pub fn write_model(path: &Path, bytes: &[u8]) -> Result<()> {
+    cloudmask::onnx::inspect(bytes)
+        .map_err(|e| Error::model(format!("the exported graph does not read back: {e}")))?;
+    crate::files::write_atomic(path, bytes, "onnx.tmp")
 }

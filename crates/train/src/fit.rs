@@ -3,6 +3,7 @@
 
 use crate::checkpoint::{self, CheckpointInfo};
 use crate::data::patches::{self, Augment};
+use crate::files::write_json;
 use crate::loss::{loss, LossKind};
 use crate::metrics::Confusion;
 use crate::nets::{NetSpec, Network};
@@ -69,35 +70,7 @@ pub fn run(
         classes: data.classes.len() as i64,
     };
     tch::manual_seed(settings.seed as i64);
-    let (net, mut state) = match start {
-        Start::Fresh => {
-            let mut net = Network::new(&spec, device);
-            if let Some(init) = &settings.init_from {
-                init_weights(&mut net, Path::new(init))?;
-            }
-            let state = CheckpointInfo {
-                format: checkpoint::FORMAT.to_string(),
-                spec: spec.clone(),
-                bands: settings.bands.clone(),
-                classes: settings.classes.clone(),
-                mean: data.norm.mean.clone(),
-                std: data.norm.std.clone(),
-                epoch: 0,
-                settings: serde_json::to_value(settings).expect("settings serialise"),
-                best_val_loss: None,
-                best_epoch: 0,
-                stale_epochs: 0,
-                history: Vec::new(),
-                data: data_summary(settings, &data),
-            };
-            (net, state)
-        }
-        Start::Resume(dir) => {
-            let (info, net) =
-                checkpoint::load_network(&RunDir(dir.to_path_buf()).last(), Some(&spec), device)?;
-            (net, info)
-        }
-    };
+    let (net, mut state) = start_state(settings, &start, &spec, &data, device)?;
     if !quiet {
         eprintln!(
             "{}: {} parameters; {} training patches, {} validation patches",
@@ -113,12 +86,18 @@ pub fn run(
     }
     std::fs::create_dir_all(&out.0)
         .map_err(|e| Error::output(format!("cannot create {}: {e}", out.0.display())))?;
-    let weights = data.class_weights.as_ref().map(|w| {
-        Tensor::from_slice(&w.iter().map(|&v| v as f32).collect::<Vec<_>>()).to_device(device)
-    });
     let steps_per_epoch = settings.patches_per_epoch.div_ceil(settings.batch);
-    let total_steps = (settings.epochs * steps_per_epoch) as i64;
-    let k = data.classes.len();
+    let trainer = Trainer {
+        net: &net,
+        data: &data,
+        settings,
+        loss_kind,
+        weights: data.class_weights.as_ref().map(|w| {
+            Tensor::from_slice(&w.iter().map(|&v| v as f32).collect::<Vec<_>>()).to_device(device)
+        }),
+        total_steps: (settings.epochs * steps_per_epoch) as i64,
+        device,
+    };
     let has_val = !data.val_patches.is_empty();
 
     let first = state.epoch + 1;
@@ -128,91 +107,16 @@ pub fn run(
     };
     for epoch in first..=last {
         let started = Instant::now();
-        let items = patches::epoch_patches(
-            &data.pool,
-            &data.train_regions,
-            settings.patches_per_epoch,
-            settings.seed,
-            epoch as u64,
-            settings.brightness,
-        );
         let mut progress = Progress::new(epoch, settings.epochs, steps_per_epoch, quiet);
-        let mut train_conf = Confusion::new(k);
-        let mut loss_sum = 0.0;
-        for (step, chunk) in items.chunks(settings.batch).enumerate() {
-            let (x, y) = patches::batch(&data.scenes, chunk, &data.norm, device);
-            let logits = net.forward_t(&x, true);
-            let l = loss(loss_kind, &logits, &y, weights.as_ref());
-            opt.zero_grad();
-            l.backward();
-            let lr = learning_rate(settings.lr, opt.step, total_steps);
-            opt.step(lr);
-            let value = l.double_value(&[]);
-            if !value.is_finite() {
-                return Err(Error::new(
-                    cloudmask::ErrorKind::Data,
-                    format!(
-                        "the loss became {value} at epoch {epoch} step {}; lower --lr",
-                        step + 1
-                    ),
-                ));
-            }
-            loss_sum += value * chunk.len() as f64;
-            train_conf.add(&logits.detach(), &y);
-            progress.step(step + 1, value, &train_conf.iou());
-        }
-        let train_loss = loss_sum / items.len() as f64;
-        let (val_loss, val_conf) = if has_val {
-            let (l, c) = validate(
-                &net,
-                &data,
-                settings.batch,
-                loss_kind,
-                weights.as_ref(),
-                device,
-            );
-            (Some(l), Some(c))
-        } else {
-            (None, None)
-        };
-        let names = &settings.classes;
-        let iou_map = |c: &Confusion| {
-            serde_json::Value::Object(
-                names
-                    .iter()
-                    .zip(c.iou())
-                    .map(|(n, v)| (n.clone(), json_f64(v)))
-                    .collect(),
-            )
-        };
-        let entry = json!({
-            "epoch": epoch,
-            "train_loss": train_loss,
-            "train_iou": iou_map(&train_conf),
-            "train_accuracy": train_conf.accuracy(),
-            "val_loss": val_loss.map(json_f64),
-            "val_iou": val_conf.as_ref().map(iou_map),
-            "val_accuracy": val_conf.as_ref().map(|c| c.accuracy()),
-            "learning_rate": learning_rate(settings.lr, opt.step.saturating_sub(1), total_steps),
-            "steps": opt.step,
-            "seconds": started.elapsed().as_secs_f64(),
-        });
+        let (train_loss, train_conf) = trainer.epoch(epoch, &mut opt, &mut progress)?;
+        let (entry, val_loss) = trainer.log_entry(epoch, train_loss, &train_conf, &opt, started);
         progress.finish(&entry);
-        state.epoch = epoch;
-        state.history.push(entry);
-        let improved = val_loss.is_some_and(|v| state.best_val_loss.map_or(true, |b| v < b));
-        if improved {
-            state.best_val_loss = val_loss;
-            state.best_epoch = epoch;
-            state.stale_epochs = 0;
-        } else if has_val {
-            state.stale_epochs += 1;
-        }
+        let improved = record(&mut state, epoch, entry, val_loss, has_val);
         checkpoint::save(&out.last(), &state, &net, Some(&opt))?;
         if improved {
             checkpoint::save(&out.best(), &state, &net, None)?;
         }
-        write_log(&out.log(), &state.history)?;
+        write_json(&out.log(), &state.history)?;
         if has_val && state.stale_epochs >= settings.patience {
             if !quiet {
                 eprintln!(
@@ -236,31 +140,190 @@ pub fn run(
     })
 }
 
-/// Loss and confusion over the validation patches, evaluation mode.
-fn validate(
-    net: &Network,
+/// The network and the run state the epochs continue: new (initialised from `--init-from` when
+/// given) or the last checkpoint of the run being resumed.
+fn start_state(
+    settings: &Settings,
+    start: &Start,
+    spec: &NetSpec,
     data: &Prepared,
-    batch: usize,
-    kind: LossKind,
-    weights: Option<&Tensor>,
     device: Device,
-) -> (f64, Confusion) {
-    let mut conf = Confusion::new(data.classes.len());
-    let mut sum = 0.0;
-    let items: Vec<_> = data
-        .val_patches
-        .iter()
-        .map(|&p| (p, Augment::NONE))
-        .collect();
-    tch::no_grad(|| {
-        for chunk in items.chunks(batch) {
-            let (x, y) = patches::batch(&data.scenes, chunk, &data.norm, device);
-            let logits = net.forward_t(&x, false);
-            sum += loss(kind, &logits, &y, weights).double_value(&[]) * chunk.len() as f64;
-            conf.add(&logits, &y);
+) -> Result<(Network, CheckpointInfo)> {
+    match start {
+        Start::Fresh => {
+            let mut net = Network::new(spec, device);
+            if let Some(init) = &settings.init_from {
+                init_weights(&mut net, Path::new(init))?;
+            }
+            let state = CheckpointInfo {
+                format: checkpoint::FORMAT.to_string(),
+                spec: spec.clone(),
+                bands: settings.bands.clone(),
+                classes: settings.classes.clone(),
+                mean: data.norm.mean.clone(),
+                std: data.norm.std.clone(),
+                epoch: 0,
+                settings: serde_json::to_value(settings).expect("settings serialise"),
+                best_val_loss: None,
+                best_epoch: 0,
+                stale_epochs: 0,
+                history: Vec::new(),
+                data: data_summary(settings, data),
+            };
+            Ok((net, state))
         }
-    });
-    (sum / items.len().max(1) as f64, conf)
+        Start::Resume(dir) => {
+            let (info, net) =
+                checkpoint::load_network(&RunDir(dir.to_path_buf()).last(), Some(spec), device)?;
+            Ok((net, info))
+        }
+    }
+}
+
+/// Adds an epoch's log entry to the run state and keeps the early-stopping count; true when the
+/// validation loss is the best so far.
+fn record(
+    state: &mut CheckpointInfo,
+    epoch: usize,
+    entry: serde_json::Value,
+    val_loss: Option<f64>,
+    has_val: bool,
+) -> bool {
+    state.epoch = epoch;
+    state.history.push(entry);
+    let improved = val_loss.is_some_and(|v| state.best_val_loss.map_or(true, |b| v < b));
+    if improved {
+        state.best_val_loss = val_loss;
+        state.best_epoch = epoch;
+        state.stale_epochs = 0;
+    } else if has_val {
+        state.stale_epochs += 1;
+    }
+    improved
+}
+
+/// What every step of a run uses: the network, its data and loss, and the schedule's length.
+struct Trainer<'a> {
+    net: &'a Network,
+    data: &'a Prepared,
+    settings: &'a Settings,
+    loss_kind: LossKind,
+    weights: Option<Tensor>,
+    total_steps: i64,
+    device: Device,
+}
+
+impl Trainer<'_> {
+    /// One epoch of augmented training patches; returns the mean loss and the confusion.
+    fn epoch(
+        &self,
+        epoch: usize,
+        opt: &mut AdamW,
+        progress: &mut Progress,
+    ) -> Result<(f64, Confusion)> {
+        let (settings, data) = (self.settings, self.data);
+        let items = patches::epoch_patches(
+            &data.pool,
+            &data.train_regions,
+            settings.patches_per_epoch,
+            settings.seed,
+            epoch as u64,
+            settings.brightness,
+        );
+        let mut train_conf = Confusion::new(data.classes.len());
+        let mut loss_sum = 0.0;
+        for (step, chunk) in items.chunks(settings.batch).enumerate() {
+            let (x, y) = patches::batch(&data.scenes, chunk, &data.norm, self.device);
+            let logits = self.net.forward_t(&x, true);
+            let l = loss(self.loss_kind, &logits, &y, self.weights.as_ref());
+            opt.zero_grad();
+            l.backward();
+            let lr = learning_rate(settings.lr, opt.step, self.total_steps);
+            opt.step(lr);
+            let value = l.double_value(&[]);
+            if !value.is_finite() {
+                return Err(Error::new(
+                    cloudmask::ErrorKind::Data,
+                    format!(
+                        "the loss became {value} at epoch {epoch} step {}; lower --lr",
+                        step + 1
+                    ),
+                ));
+            }
+            loss_sum += value * chunk.len() as f64;
+            train_conf.add(&logits.detach(), &y);
+            progress.step(step + 1, value, &train_conf.iou());
+        }
+        Ok((loss_sum / items.len() as f64, train_conf))
+    }
+
+    /// The epoch's log entry, with the validation loss and IoU when there are validation
+    /// patches; also returns the validation loss.
+    fn log_entry(
+        &self,
+        epoch: usize,
+        train_loss: f64,
+        train_conf: &Confusion,
+        opt: &AdamW,
+        started: Instant,
+    ) -> (serde_json::Value, Option<f64>) {
+        let (val_loss, val_conf) = if !self.data.val_patches.is_empty() {
+            let (l, c) = self.validate();
+            (Some(l), Some(c))
+        } else {
+            (None, None)
+        };
+        let names = &self.settings.classes;
+        let iou_map = |c: &Confusion| {
+            serde_json::Value::Object(
+                names
+                    .iter()
+                    .zip(c.iou())
+                    .map(|(n, v)| (n.clone(), json_f64(v)))
+                    .collect(),
+            )
+        };
+        let lr = learning_rate(
+            self.settings.lr,
+            opt.step.saturating_sub(1),
+            self.total_steps,
+        );
+        let entry = json!({
+            "epoch": epoch,
+            "train_loss": train_loss,
+            "train_iou": iou_map(train_conf),
+            "train_accuracy": train_conf.accuracy(),
+            "val_loss": val_loss.map(json_f64),
+            "val_iou": val_conf.as_ref().map(iou_map),
+            "val_accuracy": val_conf.as_ref().map(|c| c.accuracy()),
+            "learning_rate": lr,
+            "steps": opt.step,
+            "seconds": started.elapsed().as_secs_f64(),
+        });
+        (entry, val_loss)
+    }
+
+    /// Loss and confusion over the validation patches, evaluation mode.
+    fn validate(&self) -> (f64, Confusion) {
+        let data = self.data;
+        let mut conf = Confusion::new(data.classes.len());
+        let mut sum = 0.0;
+        let items: Vec<_> = data
+            .val_patches
+            .iter()
+            .map(|&p| (p, Augment::NONE))
+            .collect();
+        tch::no_grad(|| {
+            for chunk in items.chunks(self.settings.batch) {
+                let (x, y) = patches::batch(&data.scenes, chunk, &data.norm, self.device);
+                let logits = self.net.forward_t(&x, false);
+                let l = loss(self.loss_kind, &logits, &y, self.weights.as_ref());
+                sum += l.double_value(&[]) * chunk.len() as f64;
+                conf.add(&logits, &y);
+            }
+        });
+        (sum / items.len().max(1) as f64, conf)
+    }
 }
 
 /// Starts from another checkpoint's weights (fine-tuning). A full checkpoint must be of the same
@@ -320,12 +383,4 @@ fn json_f64(v: f64) -> serde_json::Value {
     } else {
         serde_json::Value::Null
     }
-}
-
-fn write_log(path: &Path, history: &[serde_json::Value]) -> Result<()> {
-    let tmp = path.with_extension("json.tmp");
-    let text = serde_json::to_string_pretty(history).expect("log serialises");
-    std::fs::write(&tmp, text)
-        .and_then(|_| std::fs::rename(&tmp, path))
-        .map_err(|e| Error::output(format!("cannot write {}: {e}", path.display())))
 }

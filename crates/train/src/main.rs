@@ -11,6 +11,7 @@ mod data;
 mod evaluate;
 mod experiment;
 mod export;
+mod files;
 mod fit;
 mod loss;
 mod metrics;
@@ -153,21 +154,7 @@ fn run_train(a: TrainArgs) -> Result<()> {
 }
 
 fn settings_from_args(a: &TrainArgs) -> Result<Settings> {
-    let mut train = Vec::new();
-    if a.images.len() != a.labels.len() {
-        return Err(Error::invalid(format!(
-            "{} --image but {} --labels: give them in pairs",
-            a.images.len(),
-            a.labels.len()
-        )));
-    }
-    for (image, labels) in a.images.iter().zip(&a.labels) {
-        train.push(data::samples::Sample {
-            image: image.clone(),
-            labels: labels.clone(),
-            window: None,
-        });
-    }
+    let mut train = data::samples::pairs(&a.images, &a.labels)?;
     if let Some(list) = &a.train_list {
         train.extend(data::samples::read_list(list)?);
     }

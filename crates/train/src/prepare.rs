@@ -45,7 +45,8 @@ pub fn classes(names: &[String]) -> Result<Vec<CommonClass>> {
     Ok(classes)
 }
 
-pub fn prepare(s: &Settings) -> Result<Prepared> {
+/// The settings' own checks, before any scene is read; returns the classes they name.
+fn check(s: &Settings) -> Result<Vec<CommonClass>> {
     if s.train.is_empty() {
         return Err(Error::invalid(
             "no training samples: give --image/--labels pairs or a --train-list",
@@ -76,6 +77,11 @@ pub fn prepare(s: &Settings) -> Result<Prepared> {
             s.arch.describe()
         )));
     }
+    Ok(classes)
+}
+
+pub fn prepare(s: &Settings) -> Result<Prepared> {
+    let classes = check(s)?;
     let scheme = LabelScheme::parse(&s.label_map)?;
     let lookup = scheme.lookup(&classes)?;
     let load = |sample: &Sample| {

@@ -14,6 +14,26 @@ pub struct Sample {
     pub window: Option<Window>,
 }
 
+/// Whole-scene samples from `--image`/`--labels` given in pairs.
+pub fn pairs(images: &[String], labels: &[String]) -> Result<Vec<Sample>> {
+    if images.len() != labels.len() {
+        return Err(Error::invalid(format!(
+            "{} --image but {} --labels: give them in pairs",
+            images.len(),
+            labels.len()
+        )));
+    }
+    Ok(images
+        .iter()
+        .zip(labels)
+        .map(|(image, labels)| Sample {
+            image: image.clone(),
+            labels: labels.clone(),
+            window: None,
+        })
+        .collect())
+}
+
 pub fn read_list(path: &Path) -> Result<Vec<Sample>> {
     let text = std::fs::read_to_string(path)
         .map_err(|e| Error::input(format!("cannot read sample list {}: {e}", path.display())))?;

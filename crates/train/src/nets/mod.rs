@@ -187,12 +187,16 @@ impl Network {
 
     /// Number of trainable values.
     pub fn parameter_count(&self) -> i64 {
-        self.vs
-            .trainable_variables()
-            .iter()
-            .map(|t| t.numel() as i64)
-            .sum()
+        parameter_count(&self.vs)
     }
+}
+
+/// Number of trainable values in a network's variables.
+pub fn parameter_count(vs: &nn::VarStore) -> i64 {
+    vs.trainable_variables()
+        .iter()
+        .map(|t| t.numel() as i64)
+        .sum()
 }
 
 #[cfg(test)]

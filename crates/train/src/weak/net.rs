@@ -313,11 +313,7 @@ impl CamNet {
     }
 
     pub fn parameter_count(&self) -> i64 {
-        self.vs
-            .trainable_variables()
-            .iter()
-            .map(|t| t.numel() as i64)
-            .sum()
+        crate::nets::parameter_count(&self.vs)
     }
 }
 
