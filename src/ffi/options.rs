@@ -205,6 +205,7 @@ pub(crate) unsafe fn mask_options(p: *const cm_mask_options) -> Result<MaskOptio
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::options::Choice;
     use std::mem::MaybeUninit;
 
     #[test]
