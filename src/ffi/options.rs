@@ -134,7 +134,7 @@ macro_rules! c_enum {
                             $c::$cv as i32
                         )),+];
                         $crate::error::Error::invalid(format!(
-                            "{c_name} has no value {x}: use {}",
+                            "{x}, not a {c_name} value: use {}",
                             $crate::options::one_of(values)
                         ))
                     })
@@ -162,7 +162,7 @@ pub(crate) fn c_constant(c_enum: &str, variant: &str) -> String {
 
 /// The library value of a caller's C enum field `field`.
 pub(crate) fn c_value<T: TryFrom<i32, Error = Error>>(x: i32, field: &str) -> Result<T> {
-    T::try_from(x).map_err(|e| Error::new(e.kind, format!("{field} is {x}: {}", e.message)))
+    T::try_from(x).map_err(|e| Error::new(e.kind, format!("{field} is {}", e.message)))
 }
 
 /// The library's model options from a caller's struct, or the defaults when it is NULL.
