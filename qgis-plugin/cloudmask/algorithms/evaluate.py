@@ -121,7 +121,8 @@ class EvaluateAlgorithm(CloudmaskAlgorithm):
         os.makedirs(folder, exist_ok=True)
         model_options = lib.model_options(
             threads=self.parameterAsInt(parameters, self.THREADS, context),
-            device=native.chosen(DEVICES, self.parameterAsEnum(parameters, self.DEVICE, context)),
+            device=native.chosen(
+                DEVICES, self.parameterAsEnum(parameters, self.DEVICE, context)),
             ort_library=None)
 
         def progress(fraction, stage):

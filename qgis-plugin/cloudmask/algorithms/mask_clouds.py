@@ -97,10 +97,12 @@ class MaskCloudsAlgorithm(CloudmaskAlgorithm):
             raise QgsProcessingException(f"band mapping {bands!r}: give band numbers such as 1,2,3")
         model_options = lib.model_options(
             threads=self.parameterAsInt(parameters, self.THREADS, context),
-            device=native.chosen(DEVICES, self.parameterAsEnum(parameters, self.DEVICE, context)),
+            device=native.chosen(
+                DEVICES, self.parameterAsEnum(parameters, self.DEVICE, context)),
             ort_library=None)
         mask_options = lib.mask_options(
-            tiling=native.chosen(TILINGS, self.parameterAsEnum(parameters, self.TILING, context)),
+            tiling=native.chosen(
+                TILINGS, self.parameterAsEnum(parameters, self.TILING, context)),
             buffer=self.parameterAsInt(parameters, self.BUFFER, context))
 
         def progress(fraction, stage):

@@ -88,8 +88,8 @@ class SelectTilesAlgorithm(CloudmaskAlgorithm):
             QgsProcessingParameterNumber.Integer, defaultValue=-1, minValue=-1))
         self.addParameter(QgsProcessingParameterNumber(
             self.MIN_VALID, "Minimum valid fraction of a tile",
-            QgsProcessingParameterNumber.Double, defaultValue=native.DEFAULT_MIN_VALID, minValue=0.0,
-            maxValue=1.0))
+            QgsProcessingParameterNumber.Double, defaultValue=native.DEFAULT_MIN_VALID,
+            minValue=0.0, maxValue=1.0))
         self.addParameter(QgsProcessingParameterEnum(
             self.DEVICE, "Device", options=native.labels(DEVICES), defaultValue=0))
         self.addParameter(QgsProcessingParameterNumber(
@@ -118,10 +118,12 @@ class SelectTilesAlgorithm(CloudmaskAlgorithm):
                 os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
         model_options = lib.model_options(
             threads=self.parameterAsInt(parameters, self.THREADS, context),
-            device=native.chosen(DEVICES, self.parameterAsEnum(parameters, self.DEVICE, context)))
+            device=native.chosen(
+                DEVICES, self.parameterAsEnum(parameters, self.DEVICE, context)))
         stride = self.parameterAsInt(parameters, self.STRIDE, context)
         options = lib.select_options(
-            measure=native.chosen(MEASURES, self.parameterAsEnum(parameters, self.MEASURE, context)),
+            measure=native.chosen(
+                MEASURES, self.parameterAsEnum(parameters, self.MEASURE, context)),
             tile=self.parameterAsInt(parameters, self.TILE, context),
             stride=stride if stride > 0 else -1,
             count=self.parameterAsInt(parameters, self.COUNT, context),

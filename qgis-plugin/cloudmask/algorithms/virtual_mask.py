@@ -84,7 +84,8 @@ class VirtualMaskAlgorithm(CloudmaskAlgorithm):
             else "classes"
         model_options = lib.model_options(
             threads=self.parameterAsInt(parameters, self.THREADS, context),
-            device=native.chosen(DEVICES, self.parameterAsEnum(parameters, self.DEVICE, context)))
+            device=native.chosen(
+                DEVICES, self.parameterAsEnum(parameters, self.DEVICE, context)))
         mask_options = lib.mask_options(
             buffer=self.parameterAsInt(parameters, self.BUFFER, context))
         try:
