@@ -39,6 +39,11 @@ pub enum Tiling {
     Ukis,
 }
 
+crate::options::choice!(Tiling, "tiling", [
+    Exact => "exact", "Any window equals the crop of the whole-raster result",
+    Ukis => "ukis", "ukis-csmask's own procedure: a window is masked as a whole image",
+]);
+
 #[derive(Debug, Clone)]
 pub struct MaskOptions {
     pub tiling: Tiling,

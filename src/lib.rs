@@ -11,6 +11,7 @@ pub mod ffi;
 pub mod gdal_plugin;
 pub mod model;
 pub mod onnx;
+pub mod options;
 pub mod postprocess;
 pub mod raster;
 pub mod runtime;

@@ -53,6 +53,9 @@ pub fn argmax<I: IntoIterator<Item = f32>>(scores: I) -> usize {
     best
 }
 
+/// ukis-csmask's buffer: pixels around clouds and shadows also marked invalid in the valid mask.
+pub const DEFAULT_BUFFER: u32 = 4;
+
 /// Buffer (dilation radius, pixels) around each common class when building the valid mask.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Buffers {
@@ -61,9 +64,9 @@ pub struct Buffers {
 }
 
 impl Default for Buffers {
-    /// ukis-csmask's default: 4 pixels around clouds and shadows, none around nodata.
+    /// [`DEFAULT_BUFFER`] pixels around clouds and shadows, none around nodata.
     fn default() -> Self {
-        Buffers::uniform(4)
+        Buffers::uniform(DEFAULT_BUFFER)
     }
 }
 

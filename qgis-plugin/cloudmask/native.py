@@ -19,7 +19,8 @@ import os
 PLUGIN_DIR = os.path.dirname(os.path.realpath(__file__))
 REPO_DIR = os.path.dirname(os.path.dirname(PLUGIN_DIR))
 
-# Values from include/cloudmask.h.
+# Values from include/cloudmask.h; tests/bindings.rs checks every constant, struct, signature,
+# default and colour below against the header and the library.
 CM_OK = 0
 CM_ERROR_RUNTIME_NOT_FOUND = 3
 CM_ERROR_CANCELLED = 9
@@ -30,15 +31,53 @@ CM_TILING_UKIS = 1
 CM_MEASURE_ENTROPY = 0
 CM_MEASURE_MARGIN = 1
 CM_MEASURE_DISAGREEMENT = 2
-DEFAULT_MODEL = "ukis-6b-l1c"
+CM_CLASS_NODATA = 0
+CM_CLASS_CLEAR = 1
+CM_CLASS_CLOUD = 2
+CM_CLASS_THIN_CLOUD = 3
+CM_CLASS_CLOUD_SHADOW = 4
 
-# cm_class codes: value, name, RGBA (the colours of the GeoTIFF's colour table).
+# The library's defaults, for the dialogs (the C structs' defaults come from the library itself).
+DEFAULT_MODEL = "ukis-6b-l1c"
+DEFAULT_BUFFER = 4
+DEFAULT_SELECT_TILE = 512
+DEFAULT_SELECT_COUNT = 10
+DEFAULT_MIN_VALID = 0.5
+
+# The choices the dialogs offer: (C value, label), the library's default first; each label starts
+# with the library's name of the value (what `cloudmask` takes on the command line).
+DEVICES = [(CM_DEVICE_CPU, "CPU"), (CM_DEVICE_CUDA, "CUDA (falls back to CPU when unavailable)")]
+TILINGS = [(CM_TILING_EXACT, "exact (any window equals the crop of the whole result)"),
+           (CM_TILING_UKIS, "ukis (ukis-csmask's own procedure)")]
+MEASURES = [(CM_MEASURE_ENTROPY, "entropy (how evenly the model spreads its probability)"),
+            (CM_MEASURE_MARGIN, "margin (how close the two most likely classes are)"),
+            (CM_MEASURE_DISAGREEMENT, "disagreement between two models (needs a second model)")]
+
+
+def labels(choices):
+    """The labels of a choice list, for a QgsProcessingParameterEnum."""
+    return [label for _, label in choices]
+
+
+def chosen(choices, index):
+    """The C value of the choice at `index` of a QgsProcessingParameterEnum."""
+    return choices[index][0]
+
+
+# cm_class codes: value, name, RGBA (the library's colour table of class maps).
 CLASSES = [
-    (0, "nodata", (0, 0, 0, 0)),
-    (1, "clear", (34, 139, 34, 255)),
-    (2, "cloud", (255, 255, 255, 255)),
-    (3, "thin cloud", (173, 216, 230, 255)),
-    (4, "cloud shadow", (128, 0, 128, 255)),
+    (CM_CLASS_NODATA, "nodata", (0, 0, 0, 0)),
+    (CM_CLASS_CLEAR, "clear", (60, 160, 60, 255)),
+    (CM_CLASS_CLOUD, "cloud", (240, 240, 240, 255)),
+    (CM_CLASS_THIN_CLOUD, "thin cloud", (120, 200, 255, 255)),
+    (CM_CLASS_CLOUD_SHADOW, "cloud shadow", (70, 50, 120, 255)),
+]
+
+# Valid-mask values: value, name, RGBA (the library's colour table of valid masks): invalid
+# pixels a translucent red overlay, valid ones transparent.
+VALID_CLASSES = [
+    (0, "invalid", (220, 40, 40, 160)),
+    (1, "valid", (0, 0, 0, 0)),
 ]
 
 
@@ -206,20 +245,24 @@ class Library:
             raise CloudmaskError(self.last_error() or f"cloudmask failed with status {status}",
                                  status)
 
-    def model_options(self, threads=0, device=CM_DEVICE_CPU, ort_library=None):
+    @staticmethod
+    def _set(options, **values):
+        """Sets the fields given (not None) of a struct the library filled with its defaults."""
+        for name, value in values.items():
+            if value is not None:
+                setattr(options, name, value)
+        return options
+
+    def model_options(self, threads=None, device=None, ort_library=None):
         o = ModelOptions()
         self.lib.cm_model_options_default(C.byref(o))
-        o.threads = int(threads)
-        o.device = int(device)
-        o.ort_library = ort_library.encode() if ort_library else None
-        return o
+        return self._set(o, threads=threads, device=device,
+                         ort_library=ort_library.encode() if ort_library else None)
 
-    def mask_options(self, tiling=CM_TILING_EXACT, buffer=-1):
+    def mask_options(self, tiling=None, buffer=None):
         o = MaskOptions()
         self.lib.cm_mask_options_default(C.byref(o))
-        o.tiling = int(tiling)
-        o.buffer = int(buffer)
-        return o
+        return self._set(o, tiling=tiling, buffer=buffer)
 
     def list_models(self):
         """Names of the models the library can see (cm_list_models)."""
@@ -280,13 +323,12 @@ class Library:
         self.check(status)
         return list(summaries)
 
-    def select_options(self, measure=CM_MEASURE_ENTROPY, tile=512, stride=-1, count=10,
-                       min_gap=-1, min_valid=0.5):
+    def select_options(self, measure=None, tile=None, stride=None, count=None, min_gap=None,
+                       min_valid=None):
         o = SelectOptions()
         self.lib.cm_select_options_default(C.byref(o))
-        o.measure, o.tile, o.stride = int(measure), int(tile), int(stride)
-        o.count, o.min_gap, o.min_valid = int(count), int(min_gap), float(min_valid)
-        return o
+        return self._set(o, measure=measure, tile=tile, stride=stride, count=count,
+                         min_gap=min_gap, min_valid=min_valid)
 
     def select_tiles(self, model, second_model, inputs, select_options, mask_options=None,
                      geojson=None, list_path=None, progress=None):

@@ -3,7 +3,7 @@ from qgis.core import (QgsPalettedRasterRenderer, QgsProcessingLayerPostProcesso
                        QgsRasterLayer)
 from qgis.PyQt.QtGui import QColor
 
-from .native import CLASSES
+from .native import CLASSES, VALID_CLASSES
 
 
 def classes_renderer(layer, band=1):
@@ -15,8 +15,8 @@ def classes_renderer(layer, band=1):
 
 def valid_renderer(layer, band=1):
     """0 (invalid) translucent red, 1 (valid) transparent."""
-    classes = [QgsPalettedRasterRenderer.Class(0, QColor(255, 0, 0, 140), "invalid"),
-               QgsPalettedRasterRenderer.Class(1, QColor(0, 0, 0, 0), "valid")]
+    classes = [QgsPalettedRasterRenderer.Class(value, QColor(*rgba), name)
+               for value, name, rgba in VALID_CLASSES]
     return QgsPalettedRasterRenderer(layer.dataProvider(), band, classes)
 
 

@@ -106,22 +106,63 @@ pub extern "C" fn cm_mask_options_default(out_options: *mut cm_mask_options) {
     })
 }
 
-impl From<Device> for cm_device {
-    fn from(d: Device) -> Self {
-        match d {
-            Device::Cpu => cm_device::Cpu,
-            Device::Cuda => cm_device::Cuda,
+/// Pairs a C enum's variants with a library option's values: `From<library> for cm_*` (a match,
+/// so every library value has its C constant) and the library type's one `TryFrom<i32>` (found
+/// through that match among the library's values, so C values cannot map to two of them).
+macro_rules! c_enum {
+    ($c:ident <=> $lib:ident { $($cv:ident <=> $lv:ident),+ $(,)? }) => {
+        impl From<$lib> for $c {
+            fn from(v: $lib) -> Self {
+                match v {
+                    $($lib::$lv => $c::$cv),+
+                }
+            }
         }
+
+        impl TryFrom<i32> for $lib {
+            type Error = $crate::error::Error;
+            fn try_from(x: i32) -> $crate::error::Result<Self> {
+                <$lib as $crate::options::Choice>::ALL
+                    .iter()
+                    .copied()
+                    .find(|&v| $c::from(v) as i32 == x)
+                    .ok_or_else(|| {
+                        let c_name = stringify!($c);
+                        let values = vec![$(format!(
+                            "{} ({})",
+                            $crate::ffi::options::c_constant(c_name, stringify!($cv)),
+                            $c::$cv as i32
+                        )),+];
+                        $crate::error::Error::invalid(format!(
+                            "{x}, not a {c_name} value: use {}",
+                            $crate::options::one_of(values)
+                        ))
+                    })
+            }
+        }
+    };
+}
+pub(crate) use c_enum;
+
+c_enum!(cm_device <=> Device { Cpu <=> Cpu, Cuda <=> Cuda });
+c_enum!(cm_tiling <=> Tiling { Exact <=> Exact, Ukis <=> Ukis });
+
+/// The header's name of a C enum's variant: `cm_class`, `ThinCloud` → `CM_CLASS_THIN_CLOUD`
+/// (cbindgen.toml: variants in SCREAMING_SNAKE_CASE, prefixed with the enum's name).
+pub(crate) fn c_constant(c_enum: &str, variant: &str) -> String {
+    let mut out = c_enum.to_ascii_uppercase();
+    for (i, ch) in variant.char_indices() {
+        if ch.is_ascii_uppercase() || i == 0 {
+            out.push('_');
+        }
+        out.push(ch.to_ascii_uppercase());
     }
+    out
 }
 
-impl From<Tiling> for cm_tiling {
-    fn from(t: Tiling) -> Self {
-        match t {
-            Tiling::Exact => cm_tiling::Exact,
-            Tiling::Ukis => cm_tiling::Ukis,
-        }
-    }
+/// The library value of a caller's C enum field `field`.
+pub(crate) fn c_value<T: TryFrom<i32, Error = Error>>(x: i32, field: &str) -> Result<T> {
+    T::try_from(x).map_err(|e| Error::new(e.kind, format!("{field} is {}", e.message)))
 }
 
 /// The library's model options from a caller's struct, or the defaults when it is NULL.
@@ -134,15 +175,7 @@ pub(crate) unsafe fn model_options(p: *const cm_model_options) -> Result<ModelOp
         return Ok(options);
     };
     options.threads = at_least(c.threads, 0, "options->threads")?;
-    options.device = match c.device {
-        x if x == cm_device::Cpu as i32 => Device::Cpu,
-        x if x == cm_device::Cuda as i32 => Device::Cuda,
-        other => {
-            return Err(Error::invalid(format!(
-                "options->device is {other}; use CM_DEVICE_CPU (0) or CM_DEVICE_CUDA (1)"
-            )))
-        }
-    };
+    options.device = c_value(c.device, "options->device")?;
     options.ort_lib = opt_text(c.ort_library, "options->ort_library")?.map(PathBuf::from);
     Ok(options)
 }
@@ -156,15 +189,7 @@ pub(crate) unsafe fn mask_options(p: *const cm_mask_options) -> Result<MaskOptio
     let Some(c) = opt_arg(p, "options")? else {
         return Ok(options);
     };
-    options.tiling = match c.tiling {
-        x if x == cm_tiling::Exact as i32 => Tiling::Exact,
-        x if x == cm_tiling::Ukis as i32 => Tiling::Ukis,
-        other => {
-            return Err(Error::invalid(format!(
-                "options->tiling is {other}; use CM_TILING_EXACT (0) or CM_TILING_UKIS (1)"
-            )))
-        }
-    };
+    options.tiling = c_value(c.tiling, "options->tiling")?;
     options.batch = at_least(c.batch, 1, "options->batch")?;
     if let Some(b) = or_default(c.buffer, 0, "options->buffer")? {
         options.buffers = Buffers::uniform(b as u32);
@@ -180,6 +205,7 @@ pub(crate) unsafe fn mask_options(p: *const cm_mask_options) -> Result<MaskOptio
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::options::Choice;
     use std::mem::MaybeUninit;
 
     #[test]
@@ -205,6 +231,18 @@ mod tests {
     }
 
     #[test]
+    fn c_values_round_trip_through_the_library_types() {
+        for &d in Device::ALL {
+            assert_eq!(Device::try_from(cm_device::from(d) as i32).unwrap(), d);
+        }
+        for &t in Tiling::ALL {
+            assert_eq!(Tiling::try_from(cm_tiling::from(t) as i32).unwrap(), t);
+        }
+        assert_eq!(c_constant("cm_class", "ThinCloud"), "CM_CLASS_THIN_CLOUD");
+        assert_eq!(c_constant("cm_tiling", "Exact"), "CM_TILING_EXACT");
+    }
+
+    #[test]
     fn out_of_range_values_are_refused_with_their_name() {
         let mut c = MaybeUninit::<cm_mask_options>::uninit();
         cm_mask_options_default(c.as_mut_ptr());
@@ -218,6 +256,13 @@ mod tests {
             let err = unsafe { mask_options(&bad) }.unwrap_err();
             assert!(err.message.contains(needle), "{}", err.message);
         }
+        let err = unsafe { mask_options(&cm_mask_options { tiling: 2, ..good }) }.unwrap_err();
+        assert!(
+            err.message
+                .ends_with("use CM_TILING_EXACT (0) or CM_TILING_UKIS (1)"),
+            "{}",
+            err.message
+        );
         let with_buffer = unsafe { mask_options(&cm_mask_options { buffer: 0, ..good }) }.unwrap();
         assert_eq!(with_buffer.buffers.max(), 0);
     }

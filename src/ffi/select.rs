@@ -4,7 +4,7 @@
 use super::args::{at_least, input, opt_arg, opt_text, or_default, out, text};
 use super::handles::{cm_model, model};
 use super::mask::cm_progress_fn;
-use super::options::{cm_mask_options, mask_options};
+use super::options::{c_enum, c_value, cm_mask_options, mask_options};
 use super::panic::{call, call_or};
 use super::progress::Progress;
 use super::status::cm_status;
@@ -143,15 +143,11 @@ unsafe fn paths(p: *const *const c_char, n: usize) -> Result<Vec<String>> {
         .collect()
 }
 
-impl From<Measure> for cm_measure {
-    fn from(m: Measure) -> Self {
-        match m {
-            Measure::Entropy => cm_measure::Entropy,
-            Measure::Margin => cm_measure::Margin,
-            Measure::Disagreement => cm_measure::Disagreement,
-        }
-    }
-}
+c_enum!(cm_measure <=> Measure {
+    Entropy <=> Entropy,
+    Margin <=> Margin,
+    Disagreement <=> Disagreement,
+});
 
 /// The library's selection options from a caller's struct, or the defaults when it is NULL.
 ///
@@ -162,16 +158,7 @@ unsafe fn select_options(p: *const cm_select_options) -> Result<SelectOptions> {
     let Some(c) = opt_arg(p, "options")? else {
         return Ok(options);
     };
-    options.measure = match c.measure {
-        x if x == cm_measure::Entropy as i32 => Measure::Entropy,
-        x if x == cm_measure::Margin as i32 => Measure::Margin,
-        x if x == cm_measure::Disagreement as i32 => Measure::Disagreement,
-        other => {
-            return Err(Error::invalid(format!(
-                "options->measure is {other}; use CM_MEASURE_ENTROPY (0), CM_MEASURE_MARGIN (1) or CM_MEASURE_DISAGREEMENT (2)"
-            )))
-        }
-    };
+    options.measure = c_value(c.measure, "options->measure")?;
     options.tile = at_least(c.tile, 1, "options->tile")?;
     options.stride = or_default(c.stride, 1, "options->stride")?;
     options.count = at_least(c.count, 1, "options->count")?;

@@ -9,7 +9,7 @@
 //! Every callback runs inside [`boundary`]: a panic becomes a `CPLError` and a failure status,
 //! never an unwind into GDAL (which would abort gdal_translate or QGIS).
 
-mod descriptor;
+pub(super) mod descriptor;
 mod virtual_mask;
 
 use crate::error::guarded;

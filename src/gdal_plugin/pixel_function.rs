@@ -33,7 +33,7 @@ use crate::engine::{mask_window, MaskOptions, Products, Region, Tiling};
 use crate::error::guarded;
 use crate::error::{Error, Result};
 use crate::model::{registry, Device, Model, ModelOptions};
-use crate::postprocess::Buffers;
+use crate::postprocess::{Buffers, DEFAULT_BUFFER};
 use crate::raster::MemorySource;
 use gdal_sys::{CPLErr, CSLConstList, GDALDataType};
 use std::collections::HashMap;
@@ -146,7 +146,7 @@ impl Arguments {
                 }),
             }
         };
-        let buffer = u32::try_from(whole("buffer", 4)?)
+        let buffer = u32::try_from(whole("buffer", DEFAULT_BUFFER as usize)?)
             .map_err(|_| Error::invalid("argument buffer is too large"))?;
         let threads = whole("threads", 0)?;
         let nodata =
@@ -156,14 +156,11 @@ impl Arguments {
                     Error::invalid(format!("argument nodata=\"{v}\" is not a number"))
                 })?),
             };
-        let device = match get("device").as_deref().map(str::trim) {
-            None | Some("cpu") => Device::Cpu,
-            Some("cuda") => Device::Cuda,
-            Some(other) => {
-                return Err(Error::invalid(format!(
-                    "argument device=\"{other}\" is unknown: use cpu or cuda"
-                )))
-            }
+        let device = match get("device") {
+            None => ModelOptions::default().device,
+            Some(name) => name.parse::<Device>().map_err(|e| {
+                Error::new(e.kind, format!("argument device=\"{name}\": {}", e.message))
+            })?,
         };
         let ort = match get("ort").map(|o| o.trim().to_string()) {
             None => None,
@@ -531,5 +528,23 @@ mod tests {
             assert!(!node.is_null());
             gdal_sys::CPLDestroyXMLNode(node);
         }
+    }
+
+    #[test]
+    fn published_arguments_state_the_library_defaults_and_devices() {
+        use crate::options::Choice;
+        let xml = ARGUMENTS.to_str().unwrap();
+        assert!(xml.contains(&format!(
+            "name='buffer' type='integer' default='{DEFAULT_BUFFER}'"
+        )));
+        let device = ModelOptions::default().device;
+        assert!(xml.contains(&format!(
+            "name='device' type='string-select' default='{device}'"
+        )));
+        let values: String = Device::ALL
+            .iter()
+            .map(|d| format!("<Value>{d}</Value>"))
+            .collect();
+        assert!(xml.contains(&values), "{xml}");
     }
 }

@@ -2,6 +2,7 @@
 //! opens with the plugin on `GDAL_DRIVER_PATH`. The CLI (`cloudmask vrt`) and the C API
 //! (`cm_write_virtual_mask`) both call [`write_virtual_mask`].
 
+pub use super::driver::descriptor::{DEFAULT_BLOCK, DEFAULT_CACHE_MB};
 use crate::error::{Error, Result};
 use crate::model::{CommonClass, Device};
 use crate::postprocess::Buffers;
@@ -44,8 +45,8 @@ impl VirtualMaskSpec {
             threads: 0,
             device: Device::Cpu,
             ort_lib: None,
-            block: 256,
-            cache_mb: 256,
+            block: DEFAULT_BLOCK,
+            cache_mb: DEFAULT_CACHE_MB,
         }
     }
 
@@ -72,13 +73,13 @@ impl VirtualMaskSpec {
         match self.scaling {
             Scaling::Auto => {}
             Scaling::Reflectance => {
-                d.insert("scaling".into(), json!("reflectance"));
+                d.insert("scaling".into(), json!(self.scaling));
             }
             Scaling::DigitalNumbers {
                 quantification,
                 offset,
             } => {
-                d.insert("scaling".into(), json!("dn"));
+                d.insert("scaling".into(), json!(self.scaling));
                 d.insert("quantification".into(), json!(quantification));
                 d.insert("dn_offset".into(), json!(offset));
             }
@@ -87,14 +88,7 @@ impl VirtualMaskSpec {
             d.insert("nodata".into(), json!(nd));
         }
         d.insert("threads".into(), json!(self.threads));
-        d.insert(
-            "device".into(),
-            json!(if self.device == Device::Cuda {
-                "cuda"
-            } else {
-                "cpu"
-            }),
-        );
+        d.insert("device".into(), json!(self.device));
         if let Some(ort) = &self.ort_lib {
             let abs = std::path::absolute(ort)
                 .map_err(|e| Error::invalid(format!("ONNX Runtime path {}: {e}", ort.display())))?;

@@ -1,4 +1,11 @@
-//! cloudmask's common classes: the codes every output uses, whatever the model's own classes are.
+//! cloudmask's common classes: the codes every output uses, whatever the model's own classes are,
+//! with the names and colours of the class map's colour table; and the valid mask's categories.
+//! Every output (GeoTIFFs, virtual masks, the QGIS plugin's styles) takes them from here.
+
+/// The valid mask's categories by value (0 invalid, 1 valid), with their colours (RGBA): invalid
+/// pixels as a translucent red overlay, valid ones transparent.
+pub const VALID_CATEGORIES: [(&str, [u8; 4]); 2] =
+    [("invalid", [220, 40, 40, 160]), ("valid", [0, 0, 0, 0])];
 
 /// Codes written into class rasters. 0 is nodata so that GIS tools treat it as transparent.
 #[repr(u8)]
@@ -43,6 +50,11 @@ impl CommonClass {
             CommonClass::ThinCloud => [120, 200, 255, 255],
             CommonClass::Shadow => [70, 50, 120, 255],
         }
+    }
+
+    /// Every class's `(name, colour)` by code: the class map's categories.
+    pub fn categories() -> [(&'static str, [u8; 4]); 5] {
+        CommonClass::ALL.map(|c| (c.name(), c.colour()))
     }
 
     /// Parses the names used in model cards and on the command line.

@@ -22,6 +22,11 @@ pub enum Device {
     Cuda,
 }
 
+crate::options::choice!(Device, "device", [
+    Cpu => "cpu", "ONNX Runtime's CPU execution provider",
+    Cuda => "cuda", "ONNX Runtime's CUDA execution provider (falls back to cpu when unavailable)",
+]);
+
 #[derive(Debug, Clone)]
 pub struct ModelOptions {
     /// ONNX Runtime intra-op threads per session; 0 = all cores.

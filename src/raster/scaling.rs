@@ -1,6 +1,10 @@
 //! Turning stored pixel values into the reflectance a model expects.
 
 use super::gdal::Dataset;
+use crate::options::Choice;
+
+/// Sentinel-2's quantification value: reflectance = DN / 10000 (before any offset).
+pub const DEFAULT_QUANTIFICATION: f64 = 10000.0;
 
 /// How stored values become reflectance: `reflectance = value * gain + bias`.
 #[derive(Debug, Clone, Copy, PartialEq, Default)]
@@ -14,6 +18,50 @@ pub enum Scaling {
     /// Digital numbers: reflectance = (DN + offset) / quantification.
     DigitalNumbers { quantification: f64, offset: f64 },
 }
+
+impl Scaling {
+    /// This scaling with digital numbers' quantification and offset set (the string form names
+    /// only the kind of scaling; the numbers come as options of their own).
+    pub fn with_digital_numbers(self, quantification: f64, offset: f64) -> Scaling {
+        match self {
+            Scaling::DigitalNumbers { .. } => Scaling::DigitalNumbers {
+                quantification,
+                offset,
+            },
+            other => other,
+        }
+    }
+}
+
+impl Choice for Scaling {
+    const OPTION: &'static str = "scaling";
+    const ALL: &'static [Self] = &[
+        Scaling::Auto,
+        Scaling::Reflectance,
+        Scaling::DigitalNumbers {
+            quantification: DEFAULT_QUANTIFICATION,
+            offset: 0.0,
+        },
+    ];
+    fn name(self) -> &'static str {
+        match self {
+            Scaling::Auto => "auto",
+            Scaling::Reflectance => "reflectance",
+            Scaling::DigitalNumbers { .. } => "dn",
+        }
+    }
+    fn help(self) -> &'static str {
+        match self {
+            Scaling::Auto => "Integers are Sentinel-2 digital numbers, floats are reflectance",
+            Scaling::Reflectance => "Values are reflectance (0..1)",
+            Scaling::DigitalNumbers { .. } => {
+                "Values are digital numbers: (DN + offset) / quantification"
+            }
+        }
+    }
+}
+
+crate::options::choice_strings!(Scaling);
 
 /// Gain and bias for one raster band (1-based) under a scaling choice.
 pub fn band_gain_bias(ds: &Dataset, band: usize, scaling: Scaling) -> (f64, f64) {
@@ -38,7 +86,7 @@ fn sentinel2_quantification(ds: &Dataset, band: usize) -> (f64, f64) {
     let q = num(ds.metadata_item("QUANTIFICATION_VALUE", ""))
         .or_else(|| num(ds.metadata_item("BOA_QUANTIFICATION_VALUE", "")))
         .filter(|q| *q > 0.0)
-        .unwrap_or(10000.0);
+        .unwrap_or(DEFAULT_QUANTIFICATION);
     let band_offset = num(ds.band_metadata_item(band, "RADIO_ADD_OFFSET", ""))
         .or_else(|| num(ds.band_metadata_item(band, "BOA_ADD_OFFSET", "")));
     let offset = band_offset.unwrap_or_else(|| {

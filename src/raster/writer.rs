@@ -5,6 +5,7 @@
 
 use super::gdal::{cstring, set_metadata_item, take_last_error, CStringList, Dataset, PixelType};
 use crate::error::{Error, Result};
+use crate::model::classes::VALID_CATEGORIES;
 use crate::model::CommonClass;
 use gdal_sys as g;
 use std::path::{Path, PathBuf};
@@ -46,6 +47,11 @@ pub enum Format {
     /// Cloud-optimised GeoTIFF (GDAL's COG driver).
     Cog,
 }
+
+crate::options::choice!(Format, "format", [
+    GTiff => "gtiff", "Tiled, DEFLATE-compressed GeoTIFF with internal overviews",
+    Cog => "cog", "Cloud-optimised GeoTIFF",
+]);
 
 /// Georeferencing copied from the input.
 #[derive(Debug, Clone, Default)]
@@ -209,53 +215,12 @@ impl ProductWriter {
                 Product::Classes => {
                     let band = self.band(1);
                     g::GDALSetRasterNoDataValue(band, CommonClass::Nodata as u8 as f64);
-                    let table = g::GDALCreateColorTable(g::GDALPaletteInterp::GPI_RGB);
-                    let mut names: Vec<String> = vec![String::new(); 5];
-                    for class in CommonClass::ALL {
-                        let [r, gr, b, a] = class.colour();
-                        let entry = g::GDALColorEntry {
-                            c1: r as i16,
-                            c2: gr as i16,
-                            c3: b as i16,
-                            c4: a as i16,
-                        };
-                        g::GDALSetColorEntry(table, class.code() as i32, &entry);
-                        names[class.code() as usize] = class.name().to_string();
-                    }
-                    g::GDALSetRasterColorTable(band, table);
-                    g::GDALDestroyColorTable(table);
-                    let mut list = CStringList::new(&names)?;
-                    g::GDALSetRasterCategoryNames(band, list.as_ptr());
+                    set_categories(band, &CommonClass::categories())?;
                     set_description(band as g::GDALMajorObjectH, "cloudmask classes")?;
                 }
                 Product::Valid => {
                     let band = self.band(1);
-                    let table = g::GDALCreateColorTable(g::GDALPaletteInterp::GPI_RGB);
-                    // Invalid pixels as a translucent red overlay, valid ones transparent.
-                    g::GDALSetColorEntry(
-                        table,
-                        0,
-                        &g::GDALColorEntry {
-                            c1: 220,
-                            c2: 40,
-                            c3: 40,
-                            c4: 160,
-                        },
-                    );
-                    g::GDALSetColorEntry(
-                        table,
-                        1,
-                        &g::GDALColorEntry {
-                            c1: 0,
-                            c2: 0,
-                            c3: 0,
-                            c4: 0,
-                        },
-                    );
-                    g::GDALSetRasterColorTable(band, table);
-                    g::GDALDestroyColorTable(table);
-                    let mut list = CStringList::new(&["invalid", "valid"])?;
-                    g::GDALSetRasterCategoryNames(band, list.as_ptr());
+                    set_categories(band, &VALID_CATEGORIES)?;
                     set_description(
                         band as g::GDALMajorObjectH,
                         "cloudmask valid mask (1 valid, 0 invalid)",
@@ -425,6 +390,29 @@ impl Drop for ProductWriter {
             }
         }
     }
+}
+
+/// The colour table and category names of a band of codes 0, 1, …: `(name, RGBA)` per code.
+///
+/// # Safety
+/// `band` is a valid band of a dataset being written.
+unsafe fn set_categories(band: g::GDALRasterBandH, categories: &[(&str, [u8; 4])]) -> Result<()> {
+    let table = g::GDALCreateColorTable(g::GDALPaletteInterp::GPI_RGB);
+    for (code, (_, [r, gr, b, a])) in categories.iter().enumerate() {
+        let entry = g::GDALColorEntry {
+            c1: *r as i16,
+            c2: *gr as i16,
+            c3: *b as i16,
+            c4: *a as i16,
+        };
+        g::GDALSetColorEntry(table, code as i32, &entry);
+    }
+    g::GDALSetRasterColorTable(band, table);
+    g::GDALDestroyColorTable(table);
+    let names: Vec<&str> = categories.iter().map(|(name, _)| *name).collect();
+    let mut list = CStringList::new(&names)?;
+    g::GDALSetRasterCategoryNames(band, list.as_ptr());
+    Ok(())
 }
 
 fn set_description(obj: g::GDALMajorObjectH, text: &str) -> Result<()> {

@@ -62,7 +62,7 @@ pub fn to_geojson(selection: &Selection) -> Result<String> {
                     "width": c.size,
                     "height": c.size,
                     "score": c.score,
-                    "measure": selection.measure.name(),
+                    "measure": selection.measure,
                     "valid_fraction": c.valid_fraction,
                 },
                 "geometry": {"type": "Polygon", "coordinates": [ring]},

@@ -95,7 +95,7 @@ impl SelectOptions {
             (Measure::Entropy | Measure::Margin, Some(m)) => Err(Error::invalid(format!(
                 "a second model ({}) is only used by the disagreement measure, not by {}",
                 m.name(),
-                self.measure.name()
+                self.measure
             ))),
             _ => Ok(()),
         }

@@ -16,24 +16,11 @@ pub enum Measure {
     Disagreement,
 }
 
-impl Measure {
-    pub fn name(self) -> &'static str {
-        match self {
-            Measure::Entropy => "entropy",
-            Measure::Margin => "margin",
-            Measure::Disagreement => "disagreement",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Measure> {
-        match s.trim().to_ascii_lowercase().as_str() {
-            "entropy" => Some(Measure::Entropy),
-            "margin" => Some(Measure::Margin),
-            "disagreement" => Some(Measure::Disagreement),
-            _ => None,
-        }
-    }
-}
+crate::options::choice!(Measure, "measure", [
+    Entropy => "entropy", "Entropy of the class probabilities (0 sure .. 1 all classes equally likely)",
+    Margin => "margin", "1 - (top probability - second probability)",
+    Disagreement => "disagreement", "How much two models disagree (needs a second model)",
+]);
 
 /// Entropy of each pixel of `probs` (`classes` planes of `n` pixels), divided by ln(classes).
 pub fn entropy(probs: &[f32], classes: usize, n: usize) -> Vec<f32> {

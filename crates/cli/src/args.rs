@@ -1,7 +1,29 @@
-//! Command-line arguments.
+//! Command-line arguments. Options with a fixed set of values take their names, help and
+//! defaults from the library's types ([`choice`]), so the command line cannot drift from them.
 
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap::builder::{PossibleValue, PossibleValuesParser, TypedValueParser};
+use clap::{Args, Parser, Subcommand};
+use cloudmask::engine::{MaskOptions, Tiling, DEFAULT_OVERLAP};
+use cloudmask::options::Choice;
+use cloudmask::postprocess::DEFAULT_BUFFER;
+use cloudmask::raster::scaling::DEFAULT_QUANTIFICATION;
+use cloudmask::raster::writer::Format;
+use cloudmask::raster::Scaling;
+use cloudmask::{Device, ModelOptions};
 use std::path::PathBuf;
+use std::str::FromStr;
+
+/// The value parser of a library option: its names (with their help) are the possible values,
+/// and the library parses the one given.
+pub fn choice<T>() -> impl TypedValueParser<Value = T>
+where
+    T: Choice + FromStr<Err = cloudmask::Error> + Send + Sync,
+{
+    let values = T::ALL
+        .iter()
+        .map(|v| PossibleValue::new(v.name()).help(v.help()));
+    PossibleValuesParser::new(values).try_map(|name| name.parse::<T>())
+}
 
 #[derive(Parser)]
 #[command(
@@ -56,44 +78,16 @@ pub enum Command {
     Select(crate::select::SelectArgs),
 }
 
-#[derive(Clone, Copy, ValueEnum)]
-pub enum TilingArg {
-    Exact,
-    Ukis,
-}
-
-#[derive(Clone, Copy, ValueEnum)]
-pub enum DeviceArg {
-    Cpu,
-    Cuda,
-}
-
-#[derive(Clone, Copy, ValueEnum)]
-pub enum FormatArg {
-    Gtiff,
-    Cog,
-}
-
-#[derive(Clone, Copy, ValueEnum)]
-pub enum ScalingArg {
-    /// Integers are Sentinel-2 digital numbers, floats are reflectance
-    Auto,
-    /// Values are reflectance (0..1)
-    Reflectance,
-    /// Values are digital numbers: (DN + --dn-offset) / --quantification
-    Dn,
-}
-
 /// How the input's bands are found and read (shared by `mask` and `vrt`).
 #[derive(Args, Clone)]
 pub struct ReadArgs {
     /// Raster band numbers feeding the model's bands, in the model's order (default: by name)
     #[arg(long, value_delimiter = ',')]
     pub bands: Option<Vec<usize>>,
-    #[arg(long, value_enum, default_value = "auto")]
-    pub scaling: ScalingArg,
+    #[arg(long, value_parser = choice::<Scaling>(), default_value_t = Scaling::default())]
+    pub scaling: Scaling,
     /// Quantification value for --scaling dn
-    #[arg(long, default_value_t = 10000.0)]
+    #[arg(long, default_value_t = DEFAULT_QUANTIFICATION)]
     pub quantification: f64,
     /// Radiometric offset for --scaling dn (Sentinel-2 baseline 04.00 and later: -1000)
     #[arg(long, default_value_t = 0.0, allow_hyphen_values = true)]
@@ -104,27 +98,20 @@ pub struct ReadArgs {
 }
 
 impl ReadArgs {
-    pub fn scaling(&self) -> cloudmask::raster::Scaling {
-        use cloudmask::raster::Scaling;
-        match self.scaling {
-            ScalingArg::Auto => Scaling::Auto,
-            ScalingArg::Reflectance => Scaling::Reflectance,
-            ScalingArg::Dn => Scaling::DigitalNumbers {
-                quantification: self.quantification,
-                offset: self.dn_offset,
-            },
-        }
+    pub fn scaling(&self) -> Scaling {
+        self.scaling
+            .with_digital_numbers(self.quantification, self.dn_offset)
     }
 }
 
 #[derive(Args, Clone)]
 pub struct RuntimeArgs {
     /// ONNX Runtime intra-op threads (0 = all cores)
-    #[arg(long, default_value_t = 0)]
+    #[arg(long, default_value_t = ModelOptions::default().threads)]
     pub threads: usize,
     /// Execution provider; cuda falls back to cpu with a message when unavailable
-    #[arg(long, value_enum, default_value = "cpu")]
-    pub device: DeviceArg,
+    #[arg(long, value_parser = choice::<Device>(), default_value_t = ModelOptions::default().device)]
+    pub device: Device,
     /// Path to libonnxruntime.so (default: $CLOUDMASK_ORT_LIB, $ORT_DYLIB_PATH, Python packages)
     #[arg(long)]
     pub ort_lib: Option<PathBuf>,
@@ -148,16 +135,16 @@ pub struct MaskArgs {
         value_delimiter = ','
     )]
     pub products: Vec<String>,
-    #[arg(long, value_enum, default_value = "gtiff")]
-    pub format: FormatArg,
-    #[arg(long, value_enum, default_value = "exact")]
-    pub tiling: TilingArg,
+    #[arg(long, value_parser = choice::<Format>(), default_value_t = Format::default())]
+    pub format: Format,
+    #[arg(long, value_parser = choice::<Tiling>(), default_value_t = MaskOptions::default().tiling)]
+    pub tiling: Tiling,
     /// Tiles per ONNX Runtime call (more costs memory; on CPU it gains little)
-    #[arg(long, default_value_t = 1)]
+    #[arg(long, default_value_t = MaskOptions::default().batch)]
     pub batch: usize,
     /// Valid-mask buffer in pixels: one number for all cloud and shadow classes, or per class,
     /// e.g. cloud=4,thin=2,shadow=3,nodata=1
-    #[arg(long, default_value = "4")]
+    #[arg(long, default_value_t = DEFAULT_BUFFER.to_string())]
     pub buffer: String,
     #[command(flatten)]
     pub read: ReadArgs,
@@ -167,8 +154,9 @@ pub struct MaskArgs {
     /// Exact tiling: tile size (default: the model's)
     #[arg(long)]
     pub tile: Option<usize>,
-    /// Exact tiling: overlap fraction between tiles (default 0.2, as ukis-csmask)
-    #[arg(long)]
+    #[arg(long, help = format!(
+        "Exact tiling: overlap fraction between tiles (default {DEFAULT_OVERLAP}, as ukis-csmask)"
+    ))]
     pub overlap: Option<f64>,
     /// Also write a PNG quicklook (true colour with clouds and shadows drawn over it)
     #[arg(long)]

@@ -1,23 +1,20 @@
 //! `cloudmask mask`: a whole raster to mask files.
 
-use crate::args::{DeviceArg, FormatArg, MaskArgs, RuntimeArgs, TilingArg};
+use crate::args::{MaskArgs, RuntimeArgs};
 use crate::progress::ProgressBar;
-use cloudmask::engine::{MaskOptions, Tiling, DEFAULT_OVERLAP};
+use cloudmask::engine::{MaskOptions, DEFAULT_OVERLAP};
 use cloudmask::model::CommonClass;
 use cloudmask::postprocess::Buffers;
-use cloudmask::raster::writer::{Format, Product};
+use cloudmask::raster::writer::Product;
 use cloudmask::raster::BandSelection;
 use cloudmask::scene::{mask_scene, SceneJob};
-use cloudmask::{Device, Error, Model, ModelOptions, Result};
+use cloudmask::{Error, Model, ModelOptions, Result};
 use std::path::{Path, PathBuf};
 
 pub fn model_options(r: &RuntimeArgs) -> ModelOptions {
     ModelOptions {
         threads: r.threads,
-        device: match r.device {
-            DeviceArg::Cpu => Device::Cpu,
-            DeviceArg::Cuda => Device::Cuda,
-        },
+        device: r.device,
         ort_lib: r.ort_lib.clone(),
     }
 }
@@ -99,10 +96,7 @@ pub fn run(a: MaskArgs) -> Result<()> {
         }
     }
     let options = MaskOptions {
-        tiling: match a.tiling {
-            TilingArg::Exact => Tiling::Exact,
-            TilingArg::Ukis => Tiling::Ukis,
-        },
+        tiling: a.tiling,
         batch: a.batch.max(1),
         buffers: parse_buffers(&a.buffer)?,
         tile: a.tile,
@@ -112,10 +106,7 @@ pub fn run(a: MaskArgs) -> Result<()> {
     let job = SceneJob {
         input: a.input.clone(),
         outputs: product_paths(&a.out, &products),
-        format: match a.format {
-            FormatArg::Gtiff => Format::GTiff,
-            FormatArg::Cog => Format::Cog,
-        },
+        format: a.format,
         bands: a
             .read
             .bands

@@ -1,23 +1,13 @@
 //! `cloudmask select`: the most uncertain tiles of unlabelled scenes for labelling (active
 //! learning), spread apart, written as GeoJSON and/or a CSV list of pixel windows.
 
-use crate::args::RuntimeArgs;
+use crate::args::{choice, RuntimeArgs};
 use crate::mask::{load_model, model_options};
 use crate::progress::ProgressBar;
-use clap::{Args, ValueEnum};
+use clap::Args;
 use cloudmask::select::{run as select, Measure, Models, SelectJob, SelectOptions};
 use cloudmask::{MaskOptions, Result};
 use std::path::PathBuf;
-
-#[derive(Clone, Copy, ValueEnum)]
-pub enum MeasureArg {
-    /// Entropy of the class probabilities (0 sure .. 1 all classes equally likely)
-    Entropy,
-    /// 1 - (top probability - second probability)
-    Margin,
-    /// How much two models disagree (needs --second-model)
-    Disagreement,
-}
 
 #[derive(Args)]
 pub struct SelectArgs {
@@ -30,8 +20,8 @@ pub struct SelectArgs {
     /// The second model for --measure disagreement
     #[arg(long)]
     pub second_model: Option<String>,
-    #[arg(long, value_enum, default_value = "entropy")]
-    pub measure: MeasureArg,
+    #[arg(long, value_parser = choice::<Measure>(), default_value_t = SelectOptions::default().measure)]
+    pub measure: Measure,
     /// How many tiles to select
     #[arg(short = 'k', long, default_value_t = cloudmask::select::DEFAULT_COUNT)]
     pub count: usize,
@@ -74,11 +64,7 @@ pub fn run(a: SelectArgs) -> Result<()> {
     let job = SelectJob {
         inputs: a.inputs.clone(),
         options: SelectOptions {
-            measure: match a.measure {
-                MeasureArg::Entropy => Measure::Entropy,
-                MeasureArg::Margin => Measure::Margin,
-                MeasureArg::Disagreement => Measure::Disagreement,
-            },
+            measure: a.measure,
             tile: a.tile,
             stride: a.stride,
             count: a.count,
@@ -104,7 +90,7 @@ pub fn run(a: SelectArgs) -> Result<()> {
     for w in &selection.warnings {
         eprintln!("cloudmask: warning: {w}");
     }
-    let measure = selection.measure.name();
+    let measure = selection.measure.to_string();
     println!("rank  xoff   yoff   size  {measure:>12}  scene");
     for (rank, &i) in selection.selected.iter().enumerate() {
         let c = &selection.candidates[i];

@@ -30,15 +30,15 @@ pub struct VrtArgs {
     #[arg(long = "output", default_value = "classes", value_delimiter = ',')]
     pub products: Vec<String>,
     /// Valid-mask buffer in pixels: one number, or per class (cloud=4,thin=2,shadow=3,nodata=1)
-    #[arg(long, default_value = "4")]
+    #[arg(long, default_value_t = cloudmask::postprocess::DEFAULT_BUFFER.to_string())]
     pub buffer: String,
     #[command(flatten)]
     pub read: ReadArgs,
     /// Block size of the virtual mask in pixels (any size gives the same pixels)
-    #[arg(long, default_value_t = 256)]
+    #[arg(long, default_value_t = cloudmask::gdal_plugin::vrt::DEFAULT_BLOCK)]
     pub block: usize,
     /// Tile cache per virtual mask, MiB
-    #[arg(long, default_value_t = 256)]
+    #[arg(long, default_value_t = cloudmask::gdal_plugin::vrt::DEFAULT_CACHE_MB)]
     pub cache_mb: usize,
     #[command(flatten)]
     pub runtime: RuntimeArgs,

@@ -8,9 +8,10 @@ from .. import native, runtime
 
 ICON = os.path.join(os.path.dirname(os.path.dirname(__file__)), "icon.png")
 
-DEVICES = ["CPU", "CUDA (falls back to CPU when unavailable)"]
-TILINGS = ["exact (any window equals the crop of the whole result)",
-           "ukis (ukis-csmask's own procedure)"]
+# Choice lists of the dialogs: (C value, label), from the binding (checked against the header).
+DEVICES = native.DEVICES
+TILINGS = native.TILINGS
+MEASURES = native.MEASURES
 
 
 class CloudmaskAlgorithm(QgsProcessingAlgorithm):

@@ -76,7 +76,7 @@ class EvaluateAlgorithm(CloudmaskAlgorithm):
             self.BETA, "Beta of the F-beta score", QgsProcessingParameterNumber.Double,
             defaultValue=2.0, minValue=0.001))
         self.addParameter(QgsProcessingParameterEnum(
-            self.DEVICE, "Device (for the model)", options=DEVICES, defaultValue=0))
+            self.DEVICE, "Device (for the model)", options=native.labels(DEVICES), defaultValue=0))
         self.addParameter(QgsProcessingParameterNumber(
             self.THREADS, "ONNX Runtime threads (0 = all cores)",
             QgsProcessingParameterNumber.Integer, defaultValue=0, minValue=0))
@@ -121,7 +121,8 @@ class EvaluateAlgorithm(CloudmaskAlgorithm):
         os.makedirs(folder, exist_ok=True)
         model_options = lib.model_options(
             threads=self.parameterAsInt(parameters, self.THREADS, context),
-            device=self.parameterAsEnum(parameters, self.DEVICE, context),
+            device=native.chosen(
+                DEVICES, self.parameterAsEnum(parameters, self.DEVICE, context)),
             ort_library=None)
 
         def progress(fraction, stage):

@@ -65,11 +65,11 @@ class MaskCloudsAlgorithm(CloudmaskAlgorithm):
             defaultValue="", optional=True))
         self.addParameter(QgsProcessingParameterNumber(
             self.BUFFER, "Valid-mask buffer (pixels)", QgsProcessingParameterNumber.Integer,
-            defaultValue=4, minValue=0))
+            defaultValue=native.DEFAULT_BUFFER, minValue=0))
         self.addParameter(QgsProcessingParameterEnum(
-            self.TILING, "Tiling", options=TILINGS, defaultValue=0))
+            self.TILING, "Tiling", options=native.labels(TILINGS), defaultValue=0))
         self.addParameter(QgsProcessingParameterEnum(
-            self.DEVICE, "Device", options=DEVICES, defaultValue=0))
+            self.DEVICE, "Device", options=native.labels(DEVICES), defaultValue=0))
         self.addParameter(QgsProcessingParameterNumber(
             self.THREADS, "ONNX Runtime threads (0 = all cores)",
             QgsProcessingParameterNumber.Integer, defaultValue=0, minValue=0))
@@ -97,10 +97,12 @@ class MaskCloudsAlgorithm(CloudmaskAlgorithm):
             raise QgsProcessingException(f"band mapping {bands!r}: give band numbers such as 1,2,3")
         model_options = lib.model_options(
             threads=self.parameterAsInt(parameters, self.THREADS, context),
-            device=self.parameterAsEnum(parameters, self.DEVICE, context),
+            device=native.chosen(
+                DEVICES, self.parameterAsEnum(parameters, self.DEVICE, context)),
             ort_library=None)
         mask_options = lib.mask_options(
-            tiling=self.parameterAsEnum(parameters, self.TILING, context),
+            tiling=native.chosen(
+                TILINGS, self.parameterAsEnum(parameters, self.TILING, context)),
             buffer=self.parameterAsInt(parameters, self.BUFFER, context))
 
         def progress(fraction, stage):

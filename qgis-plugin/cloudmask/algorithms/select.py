@@ -9,11 +9,7 @@ from qgis.core import (QgsProcessingContext, QgsProcessingException, QgsProcessi
                        QgsProcessingParameterString)
 
 from .. import native
-from .base import DEVICES, CloudmaskAlgorithm, model_name, models_help
-
-MEASURES = ["entropy (how evenly the model spreads its probability)",
-            "margin (how close the two most likely classes are)",
-            "disagreement between two models (needs a second model)"]
+from .base import DEVICES, MEASURES, CloudmaskAlgorithm, model_name, models_help
 
 
 class SelectTilesAlgorithm(CloudmaskAlgorithm):
@@ -77,13 +73,13 @@ class SelectTilesAlgorithm(CloudmaskAlgorithm):
             self.SECOND_MODEL, "Second model (name or .onnx path; disagreement only)",
             defaultValue="", optional=True))
         self.addParameter(QgsProcessingParameterEnum(
-            self.MEASURE, "Measure", options=MEASURES, defaultValue=0))
+            self.MEASURE, "Measure", options=native.labels(MEASURES), defaultValue=0))
         self.addParameter(QgsProcessingParameterNumber(
             self.COUNT, "Tiles to select", QgsProcessingParameterNumber.Integer,
-            defaultValue=10, minValue=1))
+            defaultValue=native.DEFAULT_SELECT_COUNT, minValue=1))
         self.addParameter(QgsProcessingParameterNumber(
             self.TILE, "Tile size (pixels)", QgsProcessingParameterNumber.Integer,
-            defaultValue=512, minValue=1))
+            defaultValue=native.DEFAULT_SELECT_TILE, minValue=1))
         self.addParameter(QgsProcessingParameterNumber(
             self.STRIDE, "Stride between candidates (pixels, 0 = the tile size)",
             QgsProcessingParameterNumber.Integer, defaultValue=0, minValue=0))
@@ -92,9 +88,10 @@ class SelectTilesAlgorithm(CloudmaskAlgorithm):
             QgsProcessingParameterNumber.Integer, defaultValue=-1, minValue=-1))
         self.addParameter(QgsProcessingParameterNumber(
             self.MIN_VALID, "Minimum valid fraction of a tile",
-            QgsProcessingParameterNumber.Double, defaultValue=0.5, minValue=0.0, maxValue=1.0))
+            QgsProcessingParameterNumber.Double, defaultValue=native.DEFAULT_MIN_VALID,
+            minValue=0.0, maxValue=1.0))
         self.addParameter(QgsProcessingParameterEnum(
-            self.DEVICE, "Device", options=DEVICES, defaultValue=0))
+            self.DEVICE, "Device", options=native.labels(DEVICES), defaultValue=0))
         self.addParameter(QgsProcessingParameterNumber(
             self.THREADS, "ONNX Runtime threads (0 = all cores)",
             QgsProcessingParameterNumber.Integer, defaultValue=0, minValue=0))
@@ -121,10 +118,12 @@ class SelectTilesAlgorithm(CloudmaskAlgorithm):
                 os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
         model_options = lib.model_options(
             threads=self.parameterAsInt(parameters, self.THREADS, context),
-            device=self.parameterAsEnum(parameters, self.DEVICE, context))
+            device=native.chosen(
+                DEVICES, self.parameterAsEnum(parameters, self.DEVICE, context)))
         stride = self.parameterAsInt(parameters, self.STRIDE, context)
         options = lib.select_options(
-            measure=self.parameterAsEnum(parameters, self.MEASURE, context),
+            measure=native.chosen(
+                MEASURES, self.parameterAsEnum(parameters, self.MEASURE, context)),
             tile=self.parameterAsInt(parameters, self.TILE, context),
             stride=stride if stride > 0 else -1,
             count=self.parameterAsInt(parameters, self.COUNT, context),

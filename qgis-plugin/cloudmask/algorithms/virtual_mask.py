@@ -56,9 +56,9 @@ class VirtualMaskAlgorithm(CloudmaskAlgorithm):
             self.WITH_VALID, "Add the valid mask as band 2", defaultValue=False))
         self.addParameter(QgsProcessingParameterNumber(
             self.BUFFER, "Valid-mask buffer (pixels)", QgsProcessingParameterNumber.Integer,
-            defaultValue=4, minValue=0))
+            defaultValue=native.DEFAULT_BUFFER, minValue=0))
         self.addParameter(QgsProcessingParameterEnum(
-            self.DEVICE, "Device", options=DEVICES, defaultValue=0))
+            self.DEVICE, "Device", options=native.labels(DEVICES), defaultValue=0))
         self.addParameter(QgsProcessingParameterNumber(
             self.THREADS, "ONNX Runtime threads (0 = all cores)",
             QgsProcessingParameterNumber.Integer, defaultValue=0, minValue=0))
@@ -84,7 +84,8 @@ class VirtualMaskAlgorithm(CloudmaskAlgorithm):
             else "classes"
         model_options = lib.model_options(
             threads=self.parameterAsInt(parameters, self.THREADS, context),
-            device=self.parameterAsEnum(parameters, self.DEVICE, context))
+            device=native.chosen(
+                DEVICES, self.parameterAsEnum(parameters, self.DEVICE, context)))
         mask_options = lib.mask_options(
             buffer=self.parameterAsInt(parameters, self.BUFFER, context))
         try:

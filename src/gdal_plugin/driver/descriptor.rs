@@ -12,8 +12,9 @@
 
 use crate::engine::DEFAULT_OVERLAP;
 use crate::error::{Error, Result};
-use crate::model::{CommonClass, Device, DEFAULT_MODEL};
+use crate::model::{CommonClass, Device, ModelOptions, DEFAULT_MODEL};
 use crate::postprocess::Buffers;
+use crate::raster::scaling::DEFAULT_QUANTIFICATION;
 use crate::raster::writer::Product;
 use crate::raster::{BandSelection, Scaling};
 use serde::{Deserialize, Serialize};
@@ -250,26 +251,20 @@ impl Descriptor {
     }
 
     pub fn scaling(&self) -> Result<Scaling> {
-        match self.scaling.as_deref().unwrap_or("auto") {
-            "auto" => Ok(Scaling::Auto),
-            "reflectance" => Ok(Scaling::Reflectance),
-            "dn" => Ok(Scaling::DigitalNumbers {
-                quantification: self.quantification.unwrap_or(10000.0),
-                offset: self.dn_offset.unwrap_or(0.0),
-            }),
-            other => Err(Error::invalid(format!(
-                "unknown scaling '{other}' in the mask descriptor: use auto, reflectance or dn"
-            ))),
-        }
+        let scaling = match self.scaling.as_deref() {
+            None => Scaling::default(),
+            Some(name) => name.parse::<Scaling>().map_err(in_descriptor)?,
+        };
+        Ok(scaling.with_digital_numbers(
+            self.quantification.unwrap_or(DEFAULT_QUANTIFICATION),
+            self.dn_offset.unwrap_or(0.0),
+        ))
     }
 
     pub fn device(&self) -> Result<Device> {
-        match self.device.as_deref().unwrap_or("cpu") {
-            "cpu" => Ok(Device::Cpu),
-            "cuda" => Ok(Device::Cuda),
-            other => Err(Error::invalid(format!(
-                "unknown device '{other}' in the mask descriptor: use cpu or cuda"
-            ))),
+        match self.device.as_deref() {
+            None => Ok(ModelOptions::default().device),
+            Some(name) => name.parse::<Device>().map_err(in_descriptor),
         }
     }
 
@@ -333,7 +328,11 @@ impl Descriptor {
             nodata: self.nodata,
             resolution: self.resolution,
             threads: Some(self.threads.unwrap_or(0)),
-            device: Some(self.device.clone().unwrap_or_else(|| "cpu".into())),
+            device: Some(
+                self.device
+                    .clone()
+                    .unwrap_or_else(|| ModelOptions::default().device.to_string()),
+            ),
             ort,
             block: Some(self.block.unwrap_or(DEFAULT_BLOCK)),
             cache_mb: Some(self.cache_mb.unwrap_or(DEFAULT_CACHE_MB)),
@@ -382,6 +381,11 @@ fn absolute_file(s: &str, base: Option<&Path>) -> Option<String> {
             .filter(|_| joined.is_relative())
     })?;
     Some(abs.to_string_lossy().into_owned())
+}
+
+/// A library error about a descriptor field, saying where the value came from.
+fn in_descriptor(e: Error) -> Error {
+    Error::new(e.kind, format!("{} in the mask descriptor", e.message))
 }
 
 #[cfg(test)]

@@ -10,6 +10,7 @@
 use super::descriptor::Descriptor;
 use crate::engine::{MaskOptions, MaskResult, Pipeline, Products, Region, Tiling};
 use crate::error::{Error, ErrorKind, Result};
+use crate::model::classes::VALID_CATEGORIES;
 use crate::model::{CommonClass, Model, ModelOptions};
 use crate::raster::bandmap::BandSelection;
 use crate::raster::gdal::Dataset;
@@ -355,6 +356,14 @@ fn internal(what: &str) -> Error {
     Error::new(ErrorKind::Internal, what)
 }
 
+fn colours(categories: &[(&str, [u8; 4])]) -> Vec<[i16; 4]> {
+    categories.iter().map(|(_, c)| c.map(i16::from)).collect()
+}
+
+fn names(categories: &[(&str, [u8; 4])]) -> Vec<String> {
+    categories.iter().map(|(n, _)| n.to_string()).collect()
+}
+
 /// Bands in product order: classes (common codes, colours, category names, nodata 0), valid
 /// mask (as `cloudmask mask` writes them, see raster/writer.rs), one probability per class.
 fn describe_bands(class_names: &[String], products: &[Product]) -> Vec<BandDescription> {
@@ -366,22 +375,16 @@ fn describe_bands(class_names: &[String], products: &[Product]) -> Vec<BandDescr
                 data_type: 1,
                 nodata: Some(CommonClass::Nodata as u8 as f64),
                 description: "cloudmask classes".into(),
-                colours: CommonClass::ALL
-                    .iter()
-                    .map(|c| c.colour().map(i16::from))
-                    .collect(),
-                categories: CommonClass::ALL
-                    .iter()
-                    .map(|c| c.name().to_string())
-                    .collect(),
+                colours: colours(&CommonClass::categories()),
+                categories: names(&CommonClass::categories()),
             }),
             Product::Valid => out.push(BandDescription {
                 kind: BandKind::Valid,
                 data_type: 1,
                 nodata: None,
                 description: "cloudmask valid mask (1 valid, 0 invalid)".into(),
-                colours: vec![[220, 40, 40, 160], [0, 0, 0, 0]],
-                categories: vec!["invalid".into(), "valid".into()],
+                colours: colours(&VALID_CATEGORIES),
+                categories: names(&VALID_CATEGORIES),
             }),
             Product::Probabilities => {
                 for (i, name) in class_names.iter().enumerate() {
