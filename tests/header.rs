@@ -33,14 +33,15 @@ fn committed_header_is_the_generated_one() {
     }
 }
 
-/// The `version = "..."` of Cargo.toml's `[package]` table.
+/// The `version = "..."` of Cargo.toml's `[workspace.package]` table, which every package of the
+/// workspace (the library among them) inherits.
 fn cargo_toml_version() -> String {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("Cargo.toml");
     let text = std::fs::read_to_string(&path).unwrap();
     let mut in_package = false;
     for line in text.lines().map(str::trim) {
         if line.starts_with('[') {
-            in_package = line == "[package]";
+            in_package = line == "[workspace.package]";
         } else if in_package {
             if let Some(v) = line.strip_prefix("version") {
                 let v = v.trim_start().trim_start_matches('=').trim();
@@ -48,7 +49,7 @@ fn cargo_toml_version() -> String {
             }
         }
     }
-    panic!("{} has no [package] version", path.display());
+    panic!("{} has no [workspace.package] version", path.display());
 }
 
 fn define(header: &str, name: &str) -> String {
