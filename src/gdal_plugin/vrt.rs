@@ -22,6 +22,8 @@ pub struct VirtualMaskSpec {
     pub buffers: Buffers,
     pub scaling: Scaling,
     pub nodata: Option<f64>,
+    /// Resample the image to this pixel size (its CRS units) before masking; `None` = native.
+    pub resolution: Option<f64>,
     pub threads: usize,
     pub device: Device,
     pub ort_lib: Option<PathBuf>,
@@ -41,6 +43,7 @@ impl VirtualMaskSpec {
             buffers: Buffers::default(),
             scaling: Scaling::Auto,
             nodata: None,
+            resolution: None,
             threads: 0,
             device: Device::Cpu,
             ort_lib: None,
@@ -85,6 +88,9 @@ impl VirtualMaskSpec {
         }
         if let Some(nd) = self.nodata {
             d.insert("nodata".into(), json!(nd));
+        }
+        if let Some(r) = self.resolution {
+            d.insert("resolution".into(), json!(r));
         }
         d.insert("threads".into(), json!(self.threads));
         d.insert(
