@@ -8,6 +8,7 @@ use super::status::cm_status;
 use crate::error::Error;
 use crate::gdal_plugin::{write_virtual_mask, VirtualMaskSpec};
 use crate::raster::writer::Product;
+use crate::raster::BandSelection;
 use std::ffi::c_char;
 use std::path::Path;
 
@@ -63,6 +64,9 @@ pub extern "C" fn cm_write_virtual_mask_ex(
                 text(vrt_path, "vrt_path")?,
             )
         };
+        // Checked here, where a bad value is still an invalid argument: the driver reports
+        // every failure to open as an input error.
+        read.input(image, BandSelection::Auto).validate()?;
         let mut spec = VirtualMaskSpec::new(image, model);
         spec.outputs = outputs
             .split(',')
