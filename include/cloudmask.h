@@ -209,6 +209,36 @@ typedef int32_t cm_tiling;
 #endif // __cplusplus
 
 /**
+ * Values of `cm_input_options.scaling`: how stored values become reflectance.
+ */
+enum cm_scaling
+#if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+  : int32_t
+#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+ {
+  /**
+   * Integer bands are Sentinel-2 digital numbers (quantification and offset from the
+   * metadata, else 10000 and 0); float bands are reflectance.
+   */
+  CM_SCALING_AUTO = 0,
+  /**
+   * Values are reflectance.
+   */
+  CM_SCALING_REFLECTANCE = 1,
+  /**
+   * Digital numbers: reflectance = (DN + `dn_offset`) / `quantification`.
+   */
+  CM_SCALING_DN = 2,
+};
+#ifndef __cplusplus
+#if __STDC_VERSION__ >= 202311L
+typedef enum cm_scaling cm_scaling;
+#else
+typedef int32_t cm_scaling;
+#endif // __STDC_VERSION__ >= 202311L
+#endif // __cplusplus
+
+/**
  * Values of `cm_select_options.measure`: how uncertainty is measured, each 0 (sure) .. 1.
  */
 enum cm_measure
@@ -292,6 +322,54 @@ typedef struct {
    */
   double overlap;
 } cm_mask_options;
+
+/**
+ * How to read the input raster. Fill it with `cm_input_options_default`, then change what you
+ * need.
+ */
+typedef struct {
+  /**
+   * A `cm_scaling` value: how stored values become reflectance.
+   */
+  int32_t scaling;
+  /**
+   * Quantification value for `CM_SCALING_DN`, > 0 (default 10000).
+   */
+  double quantification;
+  /**
+   * Radiometric offset for `CM_SCALING_DN` (Sentinel-2 baseline 04.00 and later: -1000;
+   * default 0).
+   */
+  double dn_offset;
+  /**
+   * Whether `nodata` replaces the raster's own nodata value.
+   */
+  bool has_nodata;
+  /**
+   * Input value that marks nodata in any band, when `has_nodata` (NaN matches NaN).
+   */
+  double nodata;
+  /**
+   * Resample the input to this pixel size, in its CRS units, before masking; 0 = native.
+   */
+  double resolution;
+  /**
+   * Valid-mask buffer in pixels around clouds; -1 = `cm_mask_options.buffer`.
+   */
+  int32_t buffer_cloud;
+  /**
+   * Valid-mask buffer in pixels around thin clouds; -1 = `cm_mask_options.buffer`.
+   */
+  int32_t buffer_thin_cloud;
+  /**
+   * Valid-mask buffer in pixels around cloud shadows; -1 = `cm_mask_options.buffer`.
+   */
+  int32_t buffer_shadow;
+  /**
+   * Valid-mask buffer in pixels around nodata; -1 = none.
+   */
+  int32_t buffer_nodata;
+} cm_input_options;
 
 /**
  * What a model needs and gives.
@@ -498,6 +576,12 @@ void cm_model_options_default(cm_model_options *out_options);
 void cm_mask_options_default(cm_mask_options *out_options);
 
 /**
+ * Writes the default input options into `*out_options`: automatic scaling, the raster's own
+ * nodata, native resolution, the mask options' buffers. NULL writes nothing.
+ */
+void cm_input_options_default(cm_input_options *out_options);
+
+/**
  * Loads a model by name (e.g. "ukis-6b-l1c", as `cloudmask models` lists them) or by path to an
  * .onnx file, loading ONNX Runtime first if needed. `options` may be NULL for the defaults.
  * On success `*out_model` is a new handle to release with `cm_model_free`.
@@ -617,6 +701,20 @@ cm_status cm_mask_to_files(const cm_model *model,
                            void *user_data);
 
 /**
+ * `cm_mask_to_files` with the input read as `input_options` say (scaling, DN offset, nodata,
+ * resolution, per-class buffers; NULL = the defaults, as `cm_mask_to_files`).
+ */
+cm_status cm_mask_to_files_ex(const cm_model *model,
+                              const char *input_path,
+                              const cm_input_options *input_options,
+                              const cm_output_paths *paths,
+                              const int32_t *band_indices,
+                              size_t n_band_indices,
+                              const cm_mask_options *options,
+                              cm_progress_fn progress,
+                              void *user_data);
+
+/**
  * Writes a virtual mask of `image_path` to `vrt_path`: a GDAL VRT over the plugin's CLOUDMASK
  * driver, computed block by block when a GDAL program (or QGIS) with the plugin on
  * GDAL_DRIVER_PATH reads it; every block equals what cm_mask_dataset writes for those pixels.
@@ -631,6 +729,18 @@ cm_status cm_write_virtual_mask(const char *image_path,
                                 const cm_mask_options *mask_options,
                                 const char *outputs,
                                 const char *vrt_path);
+
+/**
+ * `cm_write_virtual_mask` with the image read as `input_options` say (scaling, DN offset,
+ * nodata, resolution, per-class buffers; NULL = the defaults, as `cm_write_virtual_mask`).
+ */
+cm_status cm_write_virtual_mask_ex(const char *image_path,
+                                   const cm_input_options *input_options,
+                                   const char *model,
+                                   const cm_model_options *model_options,
+                                   const cm_mask_options *mask_options,
+                                   const char *outputs,
+                                   const char *vrt_path);
 
 /**
  * Writes the default evaluation options into `*out_options`: cloudmask's scheme, no images,

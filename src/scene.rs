@@ -3,27 +3,19 @@
 use crate::engine::{MaskOptions, Pipeline, Products, Region, Strip};
 use crate::error::{Error, Result};
 use crate::model::{CommonClass, Model};
-use crate::postprocess::valid_mask;
-use crate::raster::gdal::{cstring, take_last_error, CStringList};
+use crate::postprocess::{valid_mask, Buffers};
+use crate::raster::quicklook;
 use crate::raster::writer::{check_writable, Format, Georef, Product, ProductWriter, RasterInfo};
-use crate::raster::{quicklook, stack};
-use crate::raster::{BandSelection, BandSource, Dataset, GdalSource, Scaling};
-use gdal_sys as g;
+use crate::raster::{BandSource, GdalSource, Input, Scaling};
 use std::path::{Path, PathBuf};
 
 /// What to mask and where to write it.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct SceneJob {
-    pub input: String,
+    pub input: Input,
     /// Each requested product and its file.
     pub outputs: Vec<(Product, PathBuf)>,
     pub format: Format,
-    pub bands: BandSelection,
-    pub scaling: Scaling,
-    /// Overrides the input's nodata value.
-    pub nodata: Option<f64>,
-    /// Resample the input to this pixel size (in the input's CRS units) before masking.
-    pub resolution: Option<f64>,
     pub options: MaskOptions,
     pub quicklook: Option<PathBuf>,
 }
@@ -41,61 +33,8 @@ pub struct SceneReport {
 /// Progress with a stage name; returning `false` cancels.
 pub type StageProgress<'a> = &'a mut dyn FnMut(f64, &str) -> bool;
 
-/// Opens the input for a model: a raster as it is, or a product whose bands live in
-/// subdatasets (a Sentinel-2 .SAFE) stacked onto one grid; resampled to the working resolution
-/// when asked.
-pub fn open_input(
-    path: &str,
-    model_bands: &[String],
-    bands: &BandSelection,
-    resolution: Option<f64>,
-) -> Result<Dataset> {
-    let (ds, stacked) = stack::open_product(path, model_bands, resolution)?;
-    if stacked {
-        if matches!(bands, BandSelection::Indices(_)) {
-            return Err(Error::bands(format!(
-                "{path} keeps its bands in subdatasets, so band numbers cannot name them; leave out --bands to match them by name"
-            )));
-        }
-        return Ok(ds);
-    }
-    let Some(res) = resolution else { return Ok(ds) };
-    if !(res.is_finite() && res > 0.0) {
-        return Err(Error::invalid(format!(
-            "resolution {res} must be a positive number of map units"
-        )));
-    }
-    if ds.geo_transform().is_none() {
-        return Err(Error::input(format!(
-            "{path} has no georeferencing, so it cannot be resampled to {res} m"
-        )));
-    }
-    let r = res.to_string();
-    let mut args = CStringList::new(&["-of", "VRT", "-tr", &r, &r, "-r", "average"])?;
-    let dest = cstring(&format!(
-        "/vsimem/cloudmask-resampled-{}-{:p}.vrt",
-        std::process::id(),
-        &ds
-    ))?;
-    // SAFETY: NULL-terminated options; source dataset open; returned handle owned by us.
-    let handle = unsafe {
-        let opts = g::GDALTranslateOptionsNew(args.as_ptr(), std::ptr::null_mut());
-        let mut usage = 0;
-        let h = g::GDALTranslate(dest.as_ptr(), ds.handle(), opts, &mut usage);
-        g::GDALTranslateOptionsFree(opts);
-        h
-    };
-    if handle.is_null() {
-        return Err(Error::input(format!(
-            "resampling {path} to {res} failed: {}",
-            take_last_error()
-        )));
-    }
-    Ok(Dataset::derived(handle, ds))
-}
-
 /// Masks the whole input into the requested products. Nothing is left behind on failure or cancel.
-pub fn mask_scene(model: &Model, job: &SceneJob, progress: StageProgress) -> Result<SceneReport> {
+pub fn mask_scene(model: &Model, job: SceneJob, progress: StageProgress) -> Result<SceneReport> {
     if job.outputs.is_empty() {
         return Err(Error::invalid("no output requested"));
     }
@@ -105,27 +44,16 @@ pub fn mask_scene(model: &Model, job: &SceneJob, progress: StageProgress) -> Res
     if let Some(q) = &job.quicklook {
         check_writable(q)?;
     }
-    let ds = open_input(
-        &job.input,
-        &model.card.band_names(),
-        &job.bands,
-        job.resolution,
-    )?;
-    let georef = Georef::of(&ds);
-    let mut source = GdalSource::new(
-        ds,
-        &model.card.band_names(),
-        &job.bands,
-        job.scaling,
-        job.nodata,
-    )?;
+    let input = job.input.name().to_string();
+    let mut source = job.input.open_for(&model.card.band_names())?;
+    let georef = Georef::of(source.dataset());
     let (w, h) = (source.width(), source.height());
     let info = RasterInfo {
         width: w,
         height: h,
         class_names: model.card.classes.iter().map(|c| c.name.clone()).collect(),
         georef,
-        provenance: provenance(model, &job.options, &job.input, source.band_indices()),
+        provenance: provenance(model, &job.options, &input, source.band_indices()),
     };
     let want = |p: Product| {
         job.outputs
@@ -160,7 +88,7 @@ pub fn mask_scene(model: &Model, job: &SceneJob, progress: StageProgress) -> Res
     let mut valid = None;
     if let Some(target) = &valid_target {
         let mut vw = ProductWriter::create(target, Product::Valid, job.format, &info)?;
-        write_valid(&classes, &mut vw, w, h, job, &mut |f| {
+        write_valid(&classes, &mut vw, w, h, &job.options.buffers, &mut |f| {
             progress(infer_share + f * (1.0 - infer_share), "valid mask")
         })?;
         valid = Some(vw);
@@ -241,10 +169,10 @@ fn write_valid(
     valid: &mut ProductWriter,
     w: usize,
     h: usize,
-    job: &SceneJob,
+    buffers: &Buffers,
     progress: &mut dyn FnMut(f64) -> bool,
 ) -> Result<()> {
-    let margin = job.options.buffers.max();
+    let margin = buffers.max();
     let strip = 512;
     let mut y = 0;
     while y < h {
@@ -252,7 +180,7 @@ fn write_valid(
         let y0 = y.saturating_sub(margin);
         let y1 = (y + rows + margin).min(h);
         let block = classes.read_u8_rows(y0, y1 - y0)?;
-        let mask = valid_mask(&block, w, y1 - y0, &job.options.buffers);
+        let mask = valid_mask(&block, w, y1 - y0, buffers);
         valid.write_u8_rows(y, rows, &mask[(y - y0) * w..(y - y0 + rows) * w])?;
         y += rows;
         if !progress(y as f64 / h as f64) {

@@ -5,7 +5,7 @@ mod common;
 use cloudmask::engine::{mask_window, MaskOptions, Pipeline, Products, Region, Tiling};
 use cloudmask::raster::mosaic::write_float_raster;
 use cloudmask::raster::writer::{Format, Product};
-use cloudmask::raster::{BandSelection, Dataset, GdalSource, MemorySource, Scaling};
+use cloudmask::raster::{BandSelection, Dataset, Input, MemorySource};
 use cloudmask::scene::{mask_scene, SceneJob};
 use cloudmask::{ErrorKind, Model, ModelOptions};
 use std::path::Path;
@@ -14,16 +14,12 @@ const NAMES: [&str; 6] = ["B02", "B03", "B04", "B08", "B11", "B12"];
 
 fn job(input: &str, output: &Path) -> SceneJob {
     SceneJob {
-        input: input.to_string(),
+        input: Input::path(input),
         outputs: vec![
             (Product::Classes, output.to_path_buf()),
             (Product::Valid, output.with_extension("valid.tif")),
         ],
         format: Format::GTiff,
-        bands: BandSelection::Auto,
-        scaling: Scaling::Auto,
-        nodata: None,
-        resolution: None,
         options: MaskOptions::default(),
         quicklook: None,
     }
@@ -65,7 +61,7 @@ fn input_problems_are_reported_before_any_work() {
     let out = tmp.path("mask.tif");
     let none = |_: f64, _: &str| true;
 
-    let e = mask_scene(&model, &job("/no/such/scene.tif", &out), &mut { none }).unwrap_err();
+    let e = mask_scene(&model, job("/no/such/scene.tif", &out), &mut { none }).unwrap_err();
     assert_eq!(e.kind, ErrorKind::Input);
     assert!(
         e.message.contains("/no/such/scene.tif") && e.message.contains("does not exist"),
@@ -74,14 +70,14 @@ fn input_problems_are_reported_before_any_work() {
 
     let text = tmp.path("notes.tif");
     std::fs::write(&text, "not a raster").unwrap();
-    let e = mask_scene(&model, &job(&text.to_string_lossy(), &out), &mut { none }).unwrap_err();
+    let e = mask_scene(&model, job(&text.to_string_lossy(), &out), &mut { none }).unwrap_err();
     assert_eq!(e.kind, ErrorKind::Input);
     assert!(e.message.contains("cannot open"), "{e}");
 
     let (w, h, planes) = sample_planes(&scene, 3);
     let three = tmp.path("three.tif");
     write_float_raster(&three, &planes, w, h, &NAMES[..3], None).unwrap();
-    let e = mask_scene(&model, &job(&three.to_string_lossy(), &out), &mut { none }).unwrap_err();
+    let e = mask_scene(&model, job(&three.to_string_lossy(), &out), &mut { none }).unwrap_err();
     assert_eq!(e.kind, ErrorKind::BandMapping);
     assert!(
         e.message.contains("has 3 bands but the model needs 6"),
@@ -91,10 +87,7 @@ fn input_problems_are_reported_before_any_work() {
     let (_, _, planes) = sample_planes(&scene, 6);
     let unnamed = tmp.path("unnamed.tif");
     write_float_raster(&unnamed, &planes, w, h, &[], None).unwrap();
-    let e = mask_scene(&model, &job(&unnamed.to_string_lossy(), &out), &mut {
-        none
-    })
-    .unwrap_err();
+    let e = mask_scene(&model, job(&unnamed.to_string_lossy(), &out), &mut { none }).unwrap_err();
     assert_eq!(e.kind, ErrorKind::BandMapping);
     assert!(
         e.message.contains("--bands"),
@@ -103,13 +96,13 @@ fn input_problems_are_reported_before_any_work() {
     // ... and naming the bands by number fixes it, with the same result as by name.
     let by_index_out = tmp.path("by-index.tif");
     let mut by_index = job(&unnamed.to_string_lossy(), &by_index_out);
-    by_index.bands = BandSelection::Indices(vec![1, 2, 3, 4, 5, 6]);
-    let report = mask_scene(&model, &by_index, &mut { none }).unwrap();
+    by_index.input.bands = BandSelection::Indices(vec![1, 2, 3, 4, 5, 6]);
+    let report = mask_scene(&model, by_index, &mut { none }).unwrap();
     assert_eq!(report.class_counts[1..].iter().sum::<u64>(), (w * h) as u64);
 
     let e = mask_scene(
         &model,
-        &job(&scene, Path::new("/no/such/folder/mask.tif")),
+        job(&scene, Path::new("/no/such/folder/mask.tif")),
         &mut { none },
     )
     .unwrap_err();
@@ -120,8 +113,8 @@ fn input_problems_are_reported_before_any_work() {
     );
 
     let mut bad_index = job(&scene, &out);
-    bad_index.bands = BandSelection::Indices(vec![1, 2, 3, 4, 5, 9]);
-    let e = mask_scene(&model, &bad_index, &mut { none }).unwrap_err();
+    bad_index.input.bands = BandSelection::Indices(vec![1, 2, 3, 4, 5, 9]);
+    let e = mask_scene(&model, bad_index, &mut { none }).unwrap_err();
     assert_eq!(e.kind, ErrorKind::BandMapping);
     assert!(e.message.contains("band 9 does not exist"), "{e}");
 
@@ -144,7 +137,7 @@ fn cancelling_midway_leaves_no_file() {
     let tmp = common::TempDir::new("cancel");
     let out = tmp.path("mask.tif");
     let mut calls = 0;
-    let e = mask_scene(&model, &job(&scene, &out), &mut |f, _| {
+    let e = mask_scene(&model, job(&scene, &out), &mut |f, _| {
         calls += 1;
         f < 0.4
     })
@@ -166,15 +159,9 @@ fn windows_outside_the_raster_are_refused() {
     let Some(model) = common::model("ukis-6b-l1c", 2) else {
         return;
     };
-    let ds = Dataset::open(&scene).unwrap();
-    let mut src = GdalSource::new(
-        ds,
-        &model.card.band_names(),
-        &BandSelection::Auto,
-        Scaling::Auto,
-        None,
-    )
-    .unwrap();
+    let mut src = Input::path(&scene)
+        .open_for(&model.card.band_names())
+        .unwrap();
     for (x, y, w, h, says) in [
         (500, 0, 20, 10, "outside the raster"),
         (0, 0, 0, 5, "is empty"),

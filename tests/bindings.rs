@@ -9,6 +9,7 @@ use cloudmask::model::classes::VALID_CATEGORIES;
 use cloudmask::model::{CommonClass, Device, ModelOptions, DEFAULT_MODEL};
 use cloudmask::options::Choice;
 use cloudmask::postprocess::DEFAULT_BUFFER;
+use cloudmask::raster::Scaling;
 use cloudmask::select::{self, Measure, SelectOptions};
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
@@ -49,7 +50,8 @@ print(json.dumps({
     "structs": {c_name(s): [[f, canon(t)] for f, t in s._fields_] for s in structs},
     "functions": {n: [[canon(a) for a in args], canon(res)]
                   for n, (args, res) in m._SIGNATURES.items()},
-    "choices": {"cm_device": m.DEVICES, "cm_tiling": m.TILINGS, "cm_measure": m.MEASURES},
+    "choices": {"cm_device": m.DEVICES, "cm_tiling": m.TILINGS, "cm_scaling": m.SCALINGS,
+                "cm_measure": m.MEASURES},
     "classes": m.CLASSES,
     "valid": m.VALID_CLASSES,
     "defaults": {"model": m.DEFAULT_MODEL, "buffer": m.DEFAULT_BUFFER,
@@ -242,6 +244,12 @@ fn differences(h: &Header, dump: &Value) -> Vec<String> {
         dump,
         "cm_tiling",
         MaskOptions::default().tiling,
+    ));
+    d.extend(choice_differences::<Scaling>(
+        h,
+        dump,
+        "cm_scaling",
+        Scaling::default(),
     ));
     d.extend(choice_differences::<Measure>(
         h,

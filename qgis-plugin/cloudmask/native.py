@@ -28,6 +28,9 @@ CM_DEVICE_CPU = 0
 CM_DEVICE_CUDA = 1
 CM_TILING_EXACT = 0
 CM_TILING_UKIS = 1
+CM_SCALING_AUTO = 0
+CM_SCALING_REFLECTANCE = 1
+CM_SCALING_DN = 2
 CM_MEASURE_ENTROPY = 0
 CM_MEASURE_MARGIN = 1
 CM_MEASURE_DISAGREEMENT = 2
@@ -49,6 +52,9 @@ DEFAULT_MIN_VALID = 0.5
 DEVICES = [(CM_DEVICE_CPU, "CPU"), (CM_DEVICE_CUDA, "CUDA (falls back to CPU when unavailable)")]
 TILINGS = [(CM_TILING_EXACT, "exact (any window equals the crop of the whole result)"),
            (CM_TILING_UKIS, "ukis (ukis-csmask's own procedure)")]
+SCALINGS = [(CM_SCALING_AUTO, "auto (integers are Sentinel-2 digital numbers, floats reflectance)"),
+            (CM_SCALING_REFLECTANCE, "reflectance (values are 0..1)"),
+            (CM_SCALING_DN, "dn (digital numbers: (DN + offset) / quantification)")]
 MEASURES = [(CM_MEASURE_ENTROPY, "entropy (how evenly the model spreads its probability)"),
             (CM_MEASURE_MARGIN, "margin (how close the two most likely classes are)"),
             (CM_MEASURE_DISAGREEMENT, "disagreement between two models (needs a second model)")]
@@ -88,6 +94,17 @@ class ModelOptions(C.Structure):
 class MaskOptions(C.Structure):
     _fields_ = [("tiling", C.c_int32), ("batch", C.c_int32),
                 ("buffer", C.c_int32), ("tile", C.c_int32), ("overlap", C.c_double)]
+
+
+class InputOptions(C.Structure):
+    """cm_input_options: how the input raster is read. scaling a CM_SCALING_* value (DN:
+    (DN + dn_offset) / quantification); nodata when has_nodata; resolution
+    0 = native; per-class buffers -1 = cm_mask_options.buffer."""
+    _fields_ = [("scaling", C.c_int32), ("quantification", C.c_double),
+                ("dn_offset", C.c_double), ("has_nodata", C.c_bool), ("nodata", C.c_double),
+                ("resolution", C.c_double), ("buffer_cloud", C.c_int32),
+                ("buffer_thin_cloud", C.c_int32), ("buffer_shadow", C.c_int32),
+                ("buffer_nodata", C.c_int32)]
 
 
 class ModelInfo(C.Structure):
@@ -143,6 +160,7 @@ _SIGNATURES = {
     "cm_list_models": ([C.c_char_p, C.c_size_t], C.c_size_t),
     "cm_model_options_default": ([C.POINTER(ModelOptions)], None),
     "cm_mask_options_default": ([C.POINTER(MaskOptions)], None),
+    "cm_input_options_default": ([C.POINTER(InputOptions)], None),
     "cm_model_load": ([C.c_char_p, C.POINTER(ModelOptions), C.POINTER(C.c_void_p)], C.c_int32),
     "cm_model_free": ([C.c_void_p], None),
     "cm_model_get_info": ([C.c_void_p, C.POINTER(ModelInfo)], C.c_int32),
@@ -150,6 +168,9 @@ _SIGNATURES = {
     "cm_mask_to_files": ([C.c_void_p, C.c_char_p, C.POINTER(OutputPaths), C.POINTER(C.c_int32),
                           C.c_size_t, C.POINTER(MaskOptions), PROGRESS_FN, C.c_void_p],
                          C.c_int32),
+    "cm_mask_to_files_ex": ([C.c_void_p, C.c_char_p, C.POINTER(InputOptions),
+                             C.POINTER(OutputPaths), C.POINTER(C.c_int32), C.c_size_t,
+                             C.POINTER(MaskOptions), PROGRESS_FN, C.c_void_p], C.c_int32),
     "cm_write_virtual_mask": ([C.c_char_p, C.c_char_p, C.POINTER(ModelOptions),
                                C.POINTER(MaskOptions), C.c_char_p, C.c_char_p], C.c_int32),
     "cm_eval_options_default": ([C.POINTER(EvalOptions)], None),
@@ -263,6 +284,20 @@ class Library:
         o = MaskOptions()
         self.lib.cm_mask_options_default(C.byref(o))
         return self._set(o, tiling=tiling, buffer=buffer)
+
+    def input_options(self, scaling=CM_SCALING_AUTO, quantification=None, dn_offset=0.0, nodata=None,
+                      resolution=0.0):
+        """cm_input_options from the library's defaults; `nodata` None keeps the raster's own."""
+        o = InputOptions()
+        self.lib.cm_input_options_default(C.byref(o))
+        o.scaling = int(scaling)
+        if quantification is not None:
+            o.quantification = float(quantification)
+        o.dn_offset = float(dn_offset)
+        o.has_nodata = nodata is not None
+        o.nodata = float(nodata) if nodata is not None else 0.0
+        o.resolution = float(resolution)
+        return o
 
     def list_models(self):
         """Names of the models the library can see (cm_list_models)."""
@@ -387,9 +422,10 @@ class Model:
         return names
 
     def mask_to_files(self, input_path, classes, valid, probabilities, bands, mask_options,
-                      progress=None):
-        """Runs cm_mask_to_files. Paths may be None (skipped); `bands` is None (by name) or raster
-        band numbers in the model's order. `progress(fraction, stage) -> bool` (False cancels)."""
+                      progress=None, input_options=None):
+        """Runs cm_mask_to_files_ex. Paths may be None (skipped); `bands` is None (by name) or
+        raster band numbers in the model's order; `input_options` None reads the input with the
+        defaults. `progress(fraction, stage) -> bool` (False cancels)."""
         error = []
 
         def on_progress(fraction, stage, _user):
@@ -407,9 +443,10 @@ class Model:
         paths = OutputPaths(encoded(classes), encoded(valid), encoded(probabilities))
         numbers = (C.c_int32 * len(bands))(*bands) if bands else None
         callback = PROGRESS_FN(on_progress)  # alive for the whole call
-        status = self.library.lib.cm_mask_to_files(
-            self.handle, input_path.encode(), C.byref(paths), numbers, len(bands) if bands else 0,
-            C.byref(mask_options), callback, None)
+        status = self.library.lib.cm_mask_to_files_ex(
+            self.handle, input_path.encode(),
+            C.byref(input_options) if input_options is not None else None, C.byref(paths),
+            numbers, len(bands) if bands else 0, C.byref(mask_options), callback, None)
         if error:
             raise error[0]
         self.library.check(status)

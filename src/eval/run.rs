@@ -10,8 +10,8 @@ use super::pairs::{plan, Patch, Prediction};
 use crate::engine::{Pipeline, Products, Region};
 use crate::error::{Error, Result};
 use crate::model::Model;
-use crate::raster::{BandSelection, Dataset, GdalSource, Scaling};
-use crate::scene::{open_input, StageProgress};
+use crate::raster::{Dataset, Input};
+use crate::scene::StageProgress;
 use std::collections::HashMap;
 
 /// Rows read at a time.
@@ -261,11 +261,10 @@ fn mask_image(
             model.name()
         ))
     })?;
-    let bands = model.card.band_names();
-    let ds = open_input(&image.to_string_lossy(), &bands, &BandSelection::Auto, None)?;
-    check_same_grid(reference, &ds, "image")?;
+    let mut source = Input::path(&image.to_string_lossy()).open_for(&model.card.band_names())?;
+    let ds = source.dataset();
+    check_same_grid(reference, ds, "image")?;
     let (w, h) = (ds.width(), ds.height());
-    let mut source = GdalSource::new(ds, &bands, &BandSelection::Auto, Scaling::Auto, None)?;
     let region = Region { x: 0, y: 0, w, h };
     let mut pipeline = Pipeline::new(
         model,

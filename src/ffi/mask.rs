@@ -3,6 +3,7 @@
 
 use super::args::{arg, input, need, opt_arg, opt_output, opt_text, output, text};
 use super::handles::{cm_model, model};
+use super::input::{cm_input_options, input_options};
 use super::options::{cm_mask_options, mask_options};
 use super::panic::call;
 use super::progress::Progress;
@@ -11,7 +12,7 @@ use crate::engine::{check_window, mask_window, MaskOptions, Products, Region};
 use crate::error::{Error, Result};
 use crate::model::Model;
 use crate::raster::writer::{Format, Product};
-use crate::raster::{BandSelection, BandSource, Dataset, GdalSource, MemorySource, Scaling};
+use crate::raster::{BandSelection, BandSource, Dataset, Input, MemorySource};
 use crate::scene::{mask_scene, SceneJob};
 use std::os::raw::{c_char, c_void};
 use std::path::PathBuf;
@@ -73,8 +74,11 @@ pub extern "C" fn cm_mask_window(
         }
         // SAFETY: a non-NULL GDALDatasetH the caller keeps open for the duration of the call.
         let ds = unsafe { Dataset::borrow(dataset) };
-        let mut source =
-            GdalSource::new(ds, &m.card.band_names(), &selection, Scaling::Auto, None)?;
+        let mut source = Input {
+            bands: selection,
+            ..Input::dataset(ds)
+        }
+        .open_for(&m.card.band_names())?;
         let window = check_window(&source, x.into(), y.into(), width.into(), height.into())?;
         mask_into(m, &mut source, window, &options, classes, valid)
     })
@@ -193,17 +197,47 @@ pub extern "C" fn cm_mask_to_files(
     progress: cm_progress_fn,
     user_data: *mut c_void,
 ) -> cm_status {
+    cm_mask_to_files_ex(
+        model,
+        input_path,
+        std::ptr::null(),
+        paths,
+        band_indices,
+        n_band_indices,
+        options,
+        progress,
+        user_data,
+    )
+}
+
+/// `cm_mask_to_files` with the input read as `input_options` say (scaling, DN offset, nodata,
+/// resolution, per-class buffers; NULL = the defaults, as `cm_mask_to_files`).
+#[no_mangle]
+#[allow(clippy::too_many_arguments)]
+pub extern "C" fn cm_mask_to_files_ex(
+    model: *const cm_model,
+    input_path: *const c_char,
+    input_options: *const cm_input_options,
+    paths: *const cm_output_paths,
+    band_indices: *const i32,
+    n_band_indices: usize,
+    options: *const cm_mask_options,
+    progress: cm_progress_fn,
+    user_data: *mut c_void,
+) -> cm_status {
     call(|| {
         // SAFETY: every pointer is checked for NULL; strings are NUL-terminated (header).
-        let (m, input, paths, bands, options) = unsafe {
+        let (m, input, read, paths, bands, mut options) = unsafe {
             (
                 self::model(model)?,
                 text(input_path, "input_path")?,
+                self::input_options(input_options)?,
                 arg(paths, "paths")?,
                 band_selection(band_indices, n_band_indices)?,
                 mask_options(options)?,
             )
         };
+        options.buffers = read.buffers(options.buffers);
         let mut outputs = Vec::new();
         for (product, p, name) in [
             (Product::Classes, paths.classes, "paths->classes"),
@@ -225,18 +259,14 @@ pub extern "C" fn cm_mask_to_files(
             ));
         }
         let job = SceneJob {
-            input: input.to_string(),
+            input: read.input(input, bands),
             outputs,
             format: Format::GTiff,
-            bands,
-            scaling: Scaling::Auto,
-            nodata: None,
-            resolution: None,
             options,
             quicklook: None,
         };
         let mut progress = Progress::new(progress, user_data);
-        let result = mask_scene(m, &job, &mut |fraction, stage| {
+        let result = mask_scene(m, job, &mut |fraction, stage| {
             progress.report(fraction, stage)
         });
         progress.finish(result).map(|_| ())

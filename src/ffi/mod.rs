@@ -9,6 +9,7 @@
 //! - `panic`: the panic boundary every export runs inside;
 //! - `args`: NULL, string, buffer and option checks;
 //! - `options`: option structs and their defaults;
+//! - `input`: how an input raster is read (scaling, nodata, resolution, per-class buffers);
 //! - `handles`: the `cm_model` handle and what it tells about the model;
 //! - `mask`: masking windows, buffers and whole files;
 //! - `eval`: comparing predicted masks with reference masks (`cloudmask eval`);
@@ -26,6 +27,8 @@
 mod status;
 
 mod options;
+
+mod input;
 
 mod handles;
 
@@ -49,9 +52,10 @@ pub use handles::{
     cm_class, cm_list_models, cm_model, cm_model_band_name, cm_model_class_code,
     cm_model_class_name, cm_model_free, cm_model_get_info, cm_model_info, cm_model_load,
 };
+pub use input::{cm_input_options, cm_input_options_default};
 pub use mask::{
-    cm_gdal_dataset, cm_mask_buffer, cm_mask_dataset, cm_mask_to_files, cm_mask_window,
-    cm_output_paths, cm_progress_fn,
+    cm_gdal_dataset, cm_mask_buffer, cm_mask_dataset, cm_mask_to_files, cm_mask_to_files_ex,
+    cm_mask_window, cm_output_paths, cm_progress_fn,
 };
 pub use options::{
     cm_device, cm_mask_options, cm_mask_options_default, cm_model_options,
@@ -59,7 +63,7 @@ pub use options::{
 };
 pub use select::{cm_measure, cm_select_options, cm_select_options_default, cm_select_tiles};
 pub use status::{cm_last_error, cm_last_error_code, cm_status};
-pub use virtual_mask::cm_write_virtual_mask;
+pub use virtual_mask::{cm_write_virtual_mask, cm_write_virtual_mask_ex};
 
 use std::os::raw::c_char;
 use std::path::Path;

@@ -7,6 +7,7 @@ use crate::engine::{MaskOptions, Tiling};
 use crate::error::{Error, Result};
 use crate::model::{Device, ModelOptions};
 use crate::postprocess::Buffers;
+use crate::raster::Scaling;
 use std::os::raw::c_char;
 use std::path::PathBuf;
 
@@ -33,6 +34,20 @@ pub enum cm_tiling {
     /// ukis-csmask's own procedure: a window is masked as if it were the whole image. On a
     /// whole raster both give the same pixels.
     Ukis = 1,
+}
+
+/// Values of `cm_input_options.scaling`: how stored values become reflectance.
+#[allow(non_camel_case_types)]
+#[repr(i32)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum cm_scaling {
+    /// Integer bands are Sentinel-2 digital numbers (quantification and offset from the
+    /// metadata, else 10000 and 0); float bands are reflectance.
+    Auto = 0,
+    /// Values are reflectance.
+    Reflectance = 1,
+    /// Digital numbers: reflectance = (DN + `dn_offset`) / `quantification`.
+    Dn = 2,
 }
 
 /// How to load a model. Fill it with `cm_model_options_default`, then change what you need.
@@ -114,7 +129,8 @@ macro_rules! c_enum {
         impl From<$lib> for $c {
             fn from(v: $lib) -> Self {
                 match v {
-                    $($lib::$lv => $c::$cv),+
+                    // `{ .. }` matches unit variants and variants with data alike.
+                    $($lib::$lv { .. } => $c::$cv),+
                 }
             }
         }
@@ -146,6 +162,7 @@ pub(crate) use c_enum;
 
 c_enum!(cm_device <=> Device { Cpu <=> Cpu, Cuda <=> Cuda });
 c_enum!(cm_tiling <=> Tiling { Exact <=> Exact, Ukis <=> Ukis });
+c_enum!(cm_scaling <=> Scaling { Auto <=> Auto, Reflectance <=> Reflectance, Dn <=> DigitalNumbers });
 
 /// The header's name of a C enum's variant: `cm_class`, `ThinCloud` → `CM_CLASS_THIN_CLOUD`
 /// (cbindgen.toml: variants in SCREAMING_SNAKE_CASE, prefixed with the enum's name).

@@ -1,12 +1,14 @@
 //! The C API's equivalent of `cloudmask vrt`.
 
 use super::args::{opt_text, text};
+use super::input::{cm_input_options, input_options};
 use super::options::{cm_model_options, mask_options, model_options};
 use super::panic::call;
 use super::status::cm_status;
 use crate::error::Error;
 use crate::gdal_plugin::{write_virtual_mask, VirtualMaskSpec};
 use crate::raster::writer::Product;
+use crate::raster::BandSelection;
 use std::ffi::c_char;
 use std::path::Path;
 
@@ -26,11 +28,35 @@ pub extern "C" fn cm_write_virtual_mask(
     outputs: *const c_char,
     vrt_path: *const c_char,
 ) -> cm_status {
+    cm_write_virtual_mask_ex(
+        image_path,
+        std::ptr::null(),
+        model,
+        model_options,
+        mask_options,
+        outputs,
+        vrt_path,
+    )
+}
+
+/// `cm_write_virtual_mask` with the image read as `input_options` say (scaling, DN offset,
+/// nodata, resolution, per-class buffers; NULL = the defaults, as `cm_write_virtual_mask`).
+#[no_mangle]
+pub extern "C" fn cm_write_virtual_mask_ex(
+    image_path: *const c_char,
+    input_options: *const cm_input_options,
+    model: *const c_char,
+    model_options: *const cm_model_options,
+    mask_options: *const super::options::cm_mask_options,
+    outputs: *const c_char,
+    vrt_path: *const c_char,
+) -> cm_status {
     call(|| {
         // SAFETY: every pointer is checked for NULL; strings are NUL-terminated (header).
-        let (image, model, runtime, options, outputs, vrt) = unsafe {
+        let (image, read, model, runtime, options, outputs, vrt) = unsafe {
             (
                 text(image_path, "image_path")?,
+                self::input_options(input_options)?,
                 text(model, "model")?,
                 self::model_options(model_options)?,
                 self::mask_options(mask_options)?,
@@ -38,6 +64,9 @@ pub extern "C" fn cm_write_virtual_mask(
                 text(vrt_path, "vrt_path")?,
             )
         };
+        // Checked here, where a bad value is still an invalid argument: the driver reports
+        // every failure to open as an input error.
+        read.input(image, BandSelection::Auto).validate()?;
         let mut spec = VirtualMaskSpec::new(image, model);
         spec.outputs = outputs
             .split(',')
@@ -49,7 +78,10 @@ pub extern "C" fn cm_write_virtual_mask(
                 })
             })
             .collect::<crate::error::Result<_>>()?;
-        spec.buffers = options.buffers;
+        spec.buffers = read.buffers(options.buffers);
+        spec.scaling = read.scaling;
+        spec.nodata = read.nodata;
+        spec.resolution = read.resolution;
         spec.threads = runtime.threads;
         spec.device = runtime.device;
         spec.ort_lib = runtime.ort_lib;

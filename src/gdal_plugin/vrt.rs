@@ -23,6 +23,8 @@ pub struct VirtualMaskSpec {
     pub buffers: Buffers,
     pub scaling: Scaling,
     pub nodata: Option<f64>,
+    /// Resample the image to this pixel size (its CRS units) before masking; `None` = native.
+    pub resolution: Option<f64>,
     pub threads: usize,
     pub device: Device,
     pub ort_lib: Option<PathBuf>,
@@ -42,6 +44,7 @@ impl VirtualMaskSpec {
             buffers: Buffers::default(),
             scaling: Scaling::Auto,
             nodata: None,
+            resolution: None,
             threads: 0,
             device: Device::Cpu,
             ort_lib: None,
@@ -86,6 +89,9 @@ impl VirtualMaskSpec {
         }
         if let Some(nd) = self.nodata {
             d.insert("nodata".into(), json!(nd));
+        }
+        if let Some(r) = self.resolution {
+            d.insert("resolution".into(), json!(r));
         }
         d.insert("threads".into(), json!(self.threads));
         d.insert("device".into(), json!(self.device));

@@ -3,6 +3,7 @@
 pub mod bandmap;
 pub mod crs;
 pub mod gdal;
+pub mod input;
 pub mod mosaic;
 pub mod quicklook;
 pub mod scaling;
@@ -12,5 +13,6 @@ pub mod writer;
 
 pub use bandmap::BandSelection;
 pub use gdal::Dataset;
+pub use input::{Input, Raster};
 pub use scaling::Scaling;
 pub use source::{BandSource, Block, Cropped, GdalSource, MemorySource};

@@ -37,6 +37,9 @@ pub struct GdalSource {
 }
 
 impl GdalSource {
+    /// Maps and scales the bands of a dataset already opened (stacked, resampled) for the
+    /// model. Callers go through [`super::Input::open_for`], which does that and checks the
+    /// choices first.
     pub fn new(
         ds: Dataset,
         model_bands: &[String],

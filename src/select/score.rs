@@ -12,8 +12,7 @@ use crate::engine::{MaskOptions, Pipeline, Products, Region, Tiling};
 use crate::error::{Error, Result};
 use crate::model::Model;
 use crate::raster::writer::Georef;
-use crate::raster::{BandSelection, GdalSource, Scaling};
-use crate::scene::open_input;
+use crate::raster::{GdalSource, Input};
 use crate::tiling::TileCache;
 use std::sync::Arc;
 
@@ -40,13 +39,12 @@ pub fn open_scene(path: &str, models: Models) -> Result<OpenScene> {
     let mut sources = Vec::new();
     let mut georef = Georef::default();
     for model in std::iter::once(models.first).chain(models.second) {
-        let bands = model.card.band_names();
-        let ds = open_input(path, &bands, &BandSelection::Auto, None)?;
-        if sources.is_empty() {
-            georef = Georef::of(&ds);
-        }
-        let source = GdalSource::new(ds, &bands, &BandSelection::Auto, Scaling::Auto, None)
+        let source = Input::path(path)
+            .open_for(&model.card.band_names())
             .map_err(|e| Error::new(e.kind, format!("{e} (model {})", model.name())))?;
+        if sources.is_empty() {
+            georef = Georef::of(source.dataset());
+        }
         sources.push(source);
     }
     let (width, height) = (sources[0].dataset().width(), sources[0].dataset().height());

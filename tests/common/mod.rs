@@ -131,15 +131,7 @@ pub fn mask_file(
     options: &cloudmask::MaskOptions,
     products: cloudmask::Products,
 ) -> cloudmask::Result<cloudmask::MaskResult> {
-    use cloudmask::raster::{BandSelection, GdalSource, Scaling};
-    let ds = Dataset::open(path)?;
-    let mut source = GdalSource::new(
-        ds,
-        &model.card.band_names(),
-        &BandSelection::Auto,
-        Scaling::Auto,
-        None,
-    )?;
+    let mut source = cloudmask::raster::Input::path(path).open_for(&model.card.band_names())?;
     cloudmask::mask_window(model, &mut source, window, options, products, &mut |_| true)
 }
 

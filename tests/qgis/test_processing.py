@@ -46,6 +46,25 @@ def test_band_mapping_equals_by_name(qgis_app, cli_masks, tmp_path):
     assert np.array_equal(read_band(out), cli_masks[0])
 
 
+def test_input_options_equal_cli_flags(qgis_app, tmp_path):
+    """The advanced reading parameters go through cm_input_options as the CLI's flags do."""
+    import subprocess
+
+    import processing
+    from conftest import CLI
+    nodata = float(read_band(SCENE)[0, 0])
+    cli = str(tmp_path / "cli.tif")
+    subprocess.run([CLI, "mask", SCENE, "-o", cli, "-q", "--scaling", "dn", "--quantification",
+                    "1.25", "--dn-offset", "0.05", "--nodata", repr(nodata)],
+                   check=True, timeout=300)
+    out = str(tmp_path / "qgis.tif")
+    processing.run("cloudmask:mask", mask_params(out, SCALING=2, QUANTIFICATION=1.25,
+                                                 DN_OFFSET=0.05, NODATA=nodata, RESOLUTION=0))
+    got, want = read_band(out), read_band(cli)
+    assert np.array_equal(got, want), f"{(got == want).mean():.6%} equal"
+    assert (got == 0).any()  # the nodata value took effect
+
+
 def test_probabilities_output(qgis_app, cli_masks, tmp_path):
     import processing
     from osgeo import gdal

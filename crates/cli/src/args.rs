@@ -98,6 +98,22 @@ pub struct ReadArgs {
 }
 
 impl ReadArgs {
+    /// `path` read as these flags say, resampled to `resolution` when given.
+    pub fn input(&self, path: &str, resolution: Option<f64>) -> cloudmask::raster::Input {
+        use cloudmask::raster::{BandSelection, Input};
+        Input {
+            bands: self
+                .bands
+                .clone()
+                .map(BandSelection::Indices)
+                .unwrap_or_default(),
+            scaling: self.scaling(),
+            nodata: self.nodata,
+            resolution,
+            ..Input::path(path)
+        }
+    }
+
     pub fn scaling(&self) -> Scaling {
         self.scaling
             .with_digital_numbers(self.quantification, self.dn_offset)

@@ -6,7 +6,6 @@ use cloudmask::engine::{MaskOptions, DEFAULT_OVERLAP};
 use cloudmask::model::CommonClass;
 use cloudmask::postprocess::Buffers;
 use cloudmask::raster::writer::Product;
-use cloudmask::raster::BandSelection;
 use cloudmask::scene::{mask_scene, SceneJob};
 use cloudmask::{Error, Model, ModelOptions, Result};
 use std::path::{Path, PathBuf};
@@ -104,24 +103,15 @@ pub fn run(a: MaskArgs) -> Result<()> {
         cache: None,
     };
     let job = SceneJob {
-        input: a.input.clone(),
+        input: a.read.input(&a.input, a.resolution),
         outputs: product_paths(&a.out, &products),
         format: a.format,
-        bands: a
-            .read
-            .bands
-            .clone()
-            .map(BandSelection::Indices)
-            .unwrap_or_default(),
-        scaling: a.read.scaling(),
-        nodata: a.read.nodata,
-        resolution: a.resolution,
         options,
         quicklook: a.quicklook.clone(),
     };
     let model = load_model(&a.model, &model_options(&a.runtime))?;
     let mut bar = ProgressBar::new(a.quiet);
-    let report = mask_scene(&model, &job, &mut |f, stage| {
+    let report = mask_scene(&model, job, &mut |f, stage| {
         bar.update(f, stage);
         true
     })?;

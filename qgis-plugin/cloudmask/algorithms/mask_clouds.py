@@ -2,14 +2,15 @@
 cm_mask_to_files."""
 import os
 
-from qgis.core import (QgsProcessingException, QgsProcessingParameterEnum,
-                       QgsProcessingParameterFile,
+from qgis.core import (QgsProcessingException, QgsProcessingParameterDefinition,
+                       QgsProcessingParameterEnum, QgsProcessingParameterFile,
                        QgsProcessingParameterNumber, QgsProcessingParameterRasterDestination,
                        QgsProcessingParameterRasterLayer, QgsProcessingParameterString)
 
 from .. import native
 from ..styles import StylePostProcessor
 from .base import DEVICES, TILINGS, CloudmaskAlgorithm, model_name, models_help
+
 
 
 class MaskCloudsAlgorithm(CloudmaskAlgorithm):
@@ -21,6 +22,11 @@ class MaskCloudsAlgorithm(CloudmaskAlgorithm):
     TILING = "TILING"
     DEVICE = "DEVICE"
     THREADS = "THREADS"
+    SCALING = "SCALING"
+    QUANTIFICATION = "QUANTIFICATION"
+    DN_OFFSET = "DN_OFFSET"
+    NODATA = "NODATA"
+    RESOLUTION = "RESOLUTION"
     OUTPUT = "OUTPUT"
     VALID_OUTPUT = "VALID_OUTPUT"
     PROB_OUTPUT = "PROB_OUTPUT"
@@ -38,6 +44,10 @@ class MaskCloudsAlgorithm(CloudmaskAlgorithm):
         "<p><b>Buffer</b>: pixels around clouds and shadows also marked invalid in the valid "
         "mask. <b>Tiling</b>: exact (default) or ukis-csmask's. <b>Device</b> and "
         "<b>Threads</b> (0 = all cores) go to ONNX Runtime.</p>"
+        "<p>Advanced, as <code>cloudmask mask</code>'s flags: <b>Scaling</b> (digital numbers: "
+        "reflectance = (DN + <b>DN offset</b>) / <b>Quantification</b>), <b>Nodata value</b> "
+        "(replaces the raster's own) and <b>Resolution</b> (resample to this pixel size in "
+        "map units first; 0 = native).</p>"
         "<p><b>Class map</b>: 0 nodata, 1 clear, 2 cloud, 3 thin cloud, 4 cloud shadow (with "
         "colours and category names). <b>Valid mask</b> (optional): 1 usable, 0 cloud, shadow, "
         "their buffer or nodata; loads as a translucent red overlay.</p>"
@@ -73,6 +83,23 @@ class MaskCloudsAlgorithm(CloudmaskAlgorithm):
         self.addParameter(QgsProcessingParameterNumber(
             self.THREADS, "ONNX Runtime threads (0 = all cores)",
             QgsProcessingParameterNumber.Integer, defaultValue=0, minValue=0))
+        for p in (
+                QgsProcessingParameterEnum(
+                    self.SCALING, "Scaling", options=native.labels(native.SCALINGS), defaultValue=0),
+                QgsProcessingParameterNumber(
+                    self.QUANTIFICATION, "Quantification (digital numbers)",
+                    QgsProcessingParameterNumber.Double, defaultValue=10000.0, minValue=1e-9),
+                QgsProcessingParameterNumber(
+                    self.DN_OFFSET, "DN offset (digital numbers; -1000 from S2 baseline 04.00)",
+                    QgsProcessingParameterNumber.Double, defaultValue=0.0),
+                QgsProcessingParameterNumber(
+                    self.NODATA, "Nodata value (empty = the raster's own)",
+                    QgsProcessingParameterNumber.Double, optional=True),
+                QgsProcessingParameterNumber(
+                    self.RESOLUTION, "Resolution (map units; 0 = native)",
+                    QgsProcessingParameterNumber.Double, defaultValue=0.0, minValue=0.0)):
+            p.setFlags(p.flags() | QgsProcessingParameterDefinition.FlagAdvanced)
+            self.addParameter(p)
         self.addParameter(QgsProcessingParameterRasterDestination(self.OUTPUT, "Class map"))
         self.addParameter(QgsProcessingParameterRasterDestination(
             self.VALID_OUTPUT, "Valid mask", optional=True, createByDefault=False))
@@ -104,6 +131,15 @@ class MaskCloudsAlgorithm(CloudmaskAlgorithm):
             tiling=native.chosen(
                 TILINGS, self.parameterAsEnum(parameters, self.TILING, context)),
             buffer=self.parameterAsInt(parameters, self.BUFFER, context))
+        nodata = parameters.get(self.NODATA)
+        input_options = lib.input_options(
+            scaling=native.chosen(
+                native.SCALINGS, self.parameterAsEnum(parameters, self.SCALING, context)),
+            quantification=self.parameterAsDouble(parameters, self.QUANTIFICATION, context),
+            dn_offset=self.parameterAsDouble(parameters, self.DN_OFFSET, context),
+            nodata=None if nodata in (None, "") else
+            self.parameterAsDouble(parameters, self.NODATA, context),
+            resolution=self.parameterAsDouble(parameters, self.RESOLUTION, context))
 
         def progress(fraction, stage):
             feedback.setProgress(100.0 * fraction)
@@ -117,7 +153,8 @@ class MaskCloudsAlgorithm(CloudmaskAlgorithm):
         feedback.pushInfo(f"cloudmask {lib.version} ({lib.path}), model {model}")
         try:
             with lib.load_model(model, model_options) as m:
-                m.mask_to_files(source, out, valid, probs, numbers, mask_options, progress)
+                m.mask_to_files(source, out, valid, probs, numbers, mask_options, progress,
+                                input_options)
         except native.CloudmaskError as e:
             if e.status == native.CM_ERROR_CANCELLED or feedback.isCanceled():
                 raise QgsProcessingException("Canceled by user")

@@ -15,8 +15,7 @@ use crate::model::{CommonClass, Model, ModelOptions};
 use crate::raster::bandmap::BandSelection;
 use crate::raster::gdal::Dataset;
 use crate::raster::writer::{Georef, Product};
-use crate::raster::{BandSource, GdalSource};
-use crate::scene::open_input;
+use crate::raster::{BandSource, GdalSource, Input};
 use crate::tiling::TileCache;
 use std::collections::{HashMap, VecDeque};
 use std::path::PathBuf;
@@ -118,6 +117,17 @@ fn runtime_library(descriptor: &Descriptor) -> Option<PathBuf> {
         .or_else(|| descriptor.ort.as_ref().map(PathBuf::from))
 }
 
+/// The image as the descriptor says to read it, bands chosen by `selection`.
+fn input(descriptor: &Descriptor, image: &str, selection: &BandSelection) -> Result<Input> {
+    Ok(Input {
+        bands: selection.clone(),
+        scaling: descriptor.scaling()?,
+        nodata: descriptor.nodata,
+        resolution: descriptor.resolution,
+        ..Input::path(image)
+    })
+}
+
 impl VirtualMask {
     /// Opens the mask GDAL was asked for: reads and checks the descriptor, loads the model,
     /// maps the image's bands. Any problem is an error that says what to fix. A resolved
@@ -171,11 +181,8 @@ impl VirtualMask {
         };
         let model = shared_model(&onnx, &model_options)?;
         let selection = descriptor.selection();
-        let scaling = descriptor.scaling()?;
-        let names = model.card.band_names();
-        let ds = open_input(&image, &names, &selection, descriptor.resolution)?;
-        let georef = Georef::of(&ds);
-        let source = GdalSource::new(ds, &names, &selection, scaling, descriptor.nodata)?;
+        let source = input(descriptor, &image, &selection)?.open_for(&model.card.band_names())?;
+        let georef = Georef::of(source.dataset());
         let (width, height) = (source.width(), source.height());
         if let (Some(w), Some(h)) = (descriptor.width, descriptor.height) {
             if (w, h) != (width, height) {
@@ -311,20 +318,8 @@ impl Computer {
         if let Some(s) = lock(&self.sources).pop() {
             return Ok(s);
         }
-        let names = self.model.card.band_names();
-        let ds = open_input(
-            &self.image,
-            &names,
-            &self.selection,
-            self.descriptor.resolution,
-        )?;
-        GdalSource::new(
-            ds,
-            &names,
-            &self.selection,
-            self.descriptor.scaling()?,
-            self.descriptor.nodata,
-        )
+        input(&self.descriptor, &self.image, &self.selection)?
+            .open_for(&self.model.card.band_names())
     }
 
     /// All products of one block, computed once and kept for the other bands.

@@ -7,7 +7,8 @@ use cloudmask::error::{Error, Result};
 use cloudmask::raster::bandmap::BandSelection;
 use cloudmask::raster::gdal::Dataset;
 use cloudmask::raster::scaling::Scaling;
-use cloudmask::raster::source::{BandSource, GdalSource};
+use cloudmask::raster::source::BandSource;
+use cloudmask::raster::Input;
 
 /// A pixel window (x, y, width, height).
 pub type Window = (usize, usize, usize, usize);
@@ -53,8 +54,12 @@ impl Scene {
         }
         let mut codes = vec![0f32; w * h];
         labels.read(1, x, y, w, h, &mut codes)?;
-        let mut source =
-            GdalSource::new(image, spec.band_names, spec.selection, spec.scaling, None)?;
+        let mut source = Input {
+            bands: spec.selection.clone(),
+            scaling: spec.scaling,
+            ..Input::dataset(image)
+        }
+        .open_for(spec.band_names)?;
         let block = source.read(x, y, w, h)?;
         let mut mapped = Vec::with_capacity(w * h);
         for (i, &c) in codes.iter().enumerate() {
@@ -92,8 +97,7 @@ impl Scene {
     pub fn load_unlabelled(image: &str, band_names: &[String]) -> Result<Scene> {
         let ds = Dataset::open(image)?;
         let (w, h) = (ds.width(), ds.height());
-        let mut source =
-            GdalSource::new(ds, band_names, &BandSelection::Auto, Scaling::Auto, None)?;
+        let mut source = Input::dataset(ds).open_for(band_names)?;
         let block = source.read(0, 0, w, h)?;
         Ok(Scene {
             name: image.to_string(),

@@ -1,0 +1,158 @@
+//! The one way in: a raster and how to read it (bands, scaling, nodata, resolution), opened for a
+//! model's bands by [`Input::open_for`], which checks the choices in one place. Every caller (files,
+//! virtual-mask blocks, selection, evaluation, the C API, the trainer) builds an `Input`.
+
+use super::bandmap::BandSelection;
+use super::gdal::{cstring, take_last_error, CStringList, Dataset};
+use super::scaling::Scaling;
+use super::source::GdalSource;
+use super::stack;
+use crate::error::{Error, Result};
+use gdal_sys as g;
+
+/// Where the pixels are.
+pub enum Raster {
+    /// A file or GDAL connection string; a product whose bands live in subdatasets (a Sentinel-2
+    /// .SAFE) is stacked onto one grid.
+    Path(String),
+    /// A dataset already open (a caller's handle through the C API, or one the caller checked).
+    Open(Dataset),
+}
+
+impl std::fmt::Debug for Raster {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Raster::Path(p) => f.debug_tuple("Path").field(p).finish(),
+            Raster::Open(ds) => f.debug_tuple("Open").field(&ds.description).finish(),
+        }
+    }
+}
+
+/// A raster and how to read it for a model.
+#[derive(Debug)]
+pub struct Input {
+    pub raster: Raster,
+    /// Which raster bands feed the model's bands.
+    pub bands: BandSelection,
+    /// How stored values become reflectance (DN quantification and offset included).
+    pub scaling: Scaling,
+    /// Overrides the raster's own nodata value.
+    pub nodata: Option<f64>,
+    /// Resample the raster to this pixel size (in its CRS units) before masking; `None` = native.
+    pub resolution: Option<f64>,
+}
+
+impl Input {
+    /// A file read with the defaults: bands by name, automatic scaling, its own nodata, native
+    /// resolution.
+    pub fn path(path: &str) -> Input {
+        Input::with(Raster::Path(path.to_string()))
+    }
+
+    /// An open dataset read with the defaults.
+    pub fn dataset(ds: Dataset) -> Input {
+        Input::with(Raster::Open(ds))
+    }
+
+    fn with(raster: Raster) -> Input {
+        Input {
+            raster,
+            bands: BandSelection::Auto,
+            scaling: Scaling::Auto,
+            nodata: None,
+            resolution: None,
+        }
+    }
+
+    /// The raster's name, as messages and provenance metadata give it.
+    pub fn name(&self) -> &str {
+        match &self.raster {
+            Raster::Path(p) => p,
+            Raster::Open(ds) => &ds.description,
+        }
+    }
+
+    /// Refuses choices no raster can satisfy, before anything is opened.
+    pub fn validate(&self) -> Result<()> {
+        if let Some(res) = self.resolution {
+            if !(res.is_finite() && res > 0.0) {
+                return Err(Error::invalid(format!(
+                    "resolution {res} must be a positive number of map units"
+                )));
+            }
+        }
+        if let Scaling::DigitalNumbers {
+            quantification,
+            offset,
+        } = self.scaling
+        {
+            if !(quantification.is_finite() && quantification > 0.0) {
+                return Err(Error::invalid(format!(
+                    "quantification {quantification} must be a positive number"
+                )));
+            }
+            if !offset.is_finite() {
+                return Err(Error::invalid(format!(
+                    "DN offset {offset} must be a finite number"
+                )));
+            }
+        }
+        Ok(())
+    }
+
+    /// Opens the raster for a model whose bands are `model_bands`: stacked when its bands live in
+    /// subdatasets, resampled when asked, its bands mapped and scaled to reflectance.
+    pub fn open_for(self, model_bands: &[String]) -> Result<GdalSource> {
+        self.validate()?;
+        let ds = match self.raster {
+            Raster::Path(ref path) => {
+                let (ds, stacked) = stack::open_product(path, model_bands, self.resolution)?;
+                if stacked {
+                    if matches!(self.bands, BandSelection::Indices(_)) {
+                        return Err(Error::bands(format!(
+                            "{path} keeps its bands in subdatasets, so band numbers cannot name them; leave out --bands to match them by name"
+                        )));
+                    }
+                    ds
+                } else {
+                    resample(ds, self.resolution)?
+                }
+            }
+            Raster::Open(ds) => resample(ds, self.resolution)?,
+        };
+        GdalSource::new(ds, model_bands, &self.bands, self.scaling, self.nodata)
+    }
+}
+
+/// `ds` averaged onto pixels of `resolution` map units (a VRT in memory), or `ds` itself.
+fn resample(ds: Dataset, resolution: Option<f64>) -> Result<Dataset> {
+    let Some(res) = resolution else { return Ok(ds) };
+    let name = &ds.description;
+    if ds.geo_transform().is_none() {
+        return Err(Error::input(format!(
+            "{name} has no georeferencing, so it cannot be resampled to {res} m"
+        )));
+    }
+    let r = res.to_string();
+    let mut args = CStringList::new(&["-of", "VRT", "-tr", &r, &r, "-r", "average"])?;
+    let dest = cstring(&format!(
+        "/vsimem/cloudmask-resampled-{}-{:p}.vrt",
+        std::process::id(),
+        &ds
+    ))?;
+    // SAFETY: NULL-terminated options; source dataset open; returned handle owned by us.
+    let handle = unsafe {
+        let opts = g::GDALTranslateOptionsNew(args.as_ptr(), std::ptr::null_mut());
+        let mut usage = 0;
+        let h = g::GDALTranslate(dest.as_ptr(), ds.handle(), opts, &mut usage);
+        g::GDALTranslateOptionsFree(opts);
+        h
+    };
+    if handle.is_null() {
+        return Err(Error::input(format!(
+            "resampling {name} to {res} failed: {}",
+            take_last_error()
+        )));
+    }
+    Ok(Dataset::derived(handle, ds))
+}
