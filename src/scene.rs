@@ -5,9 +5,9 @@ use crate::error::{Error, Result};
 use crate::model::{CommonClass, Model};
 use crate::postprocess::valid_mask;
 use crate::raster::gdal::{cstring, take_last_error, CStringList};
-use crate::raster::writer::{check_writable, Format, Georef, Product, ProductWriter, RasterInfo};
+use crate::raster::writer::{check_writable, Format, Georef, ProductWriter, RasterInfo};
 use crate::raster::{quicklook, stack};
-use crate::raster::{BandSelection, BandSource, Dataset, GdalSource, Scaling};
+use crate::raster::{BandSelection, BandSource, Dataset, GdalSource, Product, Scaling};
 use gdal_sys as g;
 use std::path::{Path, PathBuf};
 

@@ -4,6 +4,7 @@ pub mod bandmap;
 pub mod crs;
 pub mod gdal;
 pub mod mosaic;
+pub mod product;
 pub mod quicklook;
 pub mod scaling;
 pub mod source;
@@ -12,5 +13,6 @@ pub mod writer;
 
 pub use bandmap::BandSelection;
 pub use gdal::Dataset;
+pub use product::{Product, Products};
 pub use scaling::Scaling;
 pub use source::{BandSource, Block, Cropped, GdalSource, MemorySource};

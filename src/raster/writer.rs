@@ -3,40 +3,11 @@
 //! Every product is written to a hidden temporary file beside the target and renamed into place
 //! only when complete, so a failure or a cancel never leaves a half-written output.
 
-use super::gdal::{cstring, set_metadata_item, take_last_error, CStringList, Dataset, PixelType};
+use super::gdal::{cstring, set_metadata_item, take_last_error, CStringList, Dataset};
+pub use super::product::Product;
 use crate::error::{Error, Result};
-use crate::model::CommonClass;
 use gdal_sys as g;
 use std::path::{Path, PathBuf};
-
-/// One output raster kind.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Product {
-    /// uint8 common class codes with a colour table.
-    Classes,
-    /// float32, one band per model class.
-    Probabilities,
-    /// uint8: 1 valid, 0 invalid (cloud, shadow, buffer, nodata).
-    Valid,
-}
-
-impl Product {
-    pub fn name(self) -> &'static str {
-        match self {
-            Product::Classes => "classes",
-            Product::Probabilities => "probabilities",
-            Product::Valid => "valid",
-        }
-    }
-    pub fn parse(s: &str) -> Option<Product> {
-        match s.trim() {
-            "classes" | "class" => Some(Product::Classes),
-            "probabilities" | "prob" | "probs" => Some(Product::Probabilities),
-            "valid" => Some(Product::Valid),
-            _ => None,
-        }
-    }
-}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Format {
@@ -139,10 +110,7 @@ impl ProductWriter {
             .to_string_lossy()
             .to_string();
         let temp = parent_dir(target).join(format!(".{file}.partial-{}.tif", std::process::id()));
-        let (bands, pixel) = match product {
-            Product::Classes | Product::Valid => (1, PixelType::U8),
-            Product::Probabilities => (info.class_names.len(), PixelType::F32),
-        };
+        let bands = product.bands(&info.class_names).len();
         let options = [
             "TILED=YES",
             "BLOCKXSIZE=256",
@@ -157,7 +125,7 @@ impl ProductWriter {
             width,
             height,
             bands,
-            pixel,
+            product.pixel_type(),
             &options,
         )?;
         let writer = ProductWriter {
@@ -205,72 +173,30 @@ impl ProductWriter {
                 let p = cstring(&georef.projection)?;
                 g::GDALSetProjection(h, p.as_ptr());
             }
-            match self.product {
-                Product::Classes => {
-                    let band = self.band(1);
-                    g::GDALSetRasterNoDataValue(band, CommonClass::Nodata as u8 as f64);
+            for (i, look) in self.product.bands(class_names).iter().enumerate() {
+                let band = self.band(i + 1);
+                if let Some(nodata) = look.nodata {
+                    g::GDALSetRasterNoDataValue(band, nodata);
+                }
+                if !look.colours.is_empty() {
                     let table = g::GDALCreateColorTable(g::GDALPaletteInterp::GPI_RGB);
-                    let mut names: Vec<String> = vec![String::new(); 5];
-                    for class in CommonClass::ALL {
-                        let [r, gr, b, a] = class.colour();
+                    for (value, [r, gr, b, a]) in look.colours.iter().enumerate() {
                         let entry = g::GDALColorEntry {
-                            c1: r as i16,
-                            c2: gr as i16,
-                            c3: b as i16,
-                            c4: a as i16,
+                            c1: *r as i16,
+                            c2: *gr as i16,
+                            c3: *b as i16,
+                            c4: *a as i16,
                         };
-                        g::GDALSetColorEntry(table, class.code() as i32, &entry);
-                        names[class.code() as usize] = class.name().to_string();
+                        g::GDALSetColorEntry(table, value as i32, &entry);
                     }
                     g::GDALSetRasterColorTable(band, table);
                     g::GDALDestroyColorTable(table);
-                    let mut list = CStringList::new(&names)?;
+                }
+                if !look.categories.is_empty() {
+                    let mut list = CStringList::new(&look.categories)?;
                     g::GDALSetRasterCategoryNames(band, list.as_ptr());
-                    set_description(band as g::GDALMajorObjectH, "cloudmask classes")?;
                 }
-                Product::Valid => {
-                    let band = self.band(1);
-                    let table = g::GDALCreateColorTable(g::GDALPaletteInterp::GPI_RGB);
-                    // Invalid pixels as a translucent red overlay, valid ones transparent.
-                    g::GDALSetColorEntry(
-                        table,
-                        0,
-                        &g::GDALColorEntry {
-                            c1: 220,
-                            c2: 40,
-                            c3: 40,
-                            c4: 160,
-                        },
-                    );
-                    g::GDALSetColorEntry(
-                        table,
-                        1,
-                        &g::GDALColorEntry {
-                            c1: 0,
-                            c2: 0,
-                            c3: 0,
-                            c4: 0,
-                        },
-                    );
-                    g::GDALSetRasterColorTable(band, table);
-                    g::GDALDestroyColorTable(table);
-                    let mut list = CStringList::new(&["invalid", "valid"])?;
-                    g::GDALSetRasterCategoryNames(band, list.as_ptr());
-                    set_description(
-                        band as g::GDALMajorObjectH,
-                        "cloudmask valid mask (1 valid, 0 invalid)",
-                    )?;
-                }
-                Product::Probabilities => {
-                    for (i, name) in class_names.iter().enumerate() {
-                        let band = self.band(i + 1);
-                        g::GDALSetRasterNoDataValue(band, f64::NAN);
-                        set_description(
-                            band as g::GDALMajorObjectH,
-                            &format!("probability of {name}"),
-                        )?;
-                    }
-                }
+                set_description(band as g::GDALMajorObjectH, &look.description)?;
             }
         }
         for (k, v) in provenance {
@@ -325,10 +251,7 @@ impl ProductWriter {
 
     /// Builds overviews, converts to COG when asked, and renames into place.
     pub fn commit(mut self) -> Result<PathBuf> {
-        let resampling = match self.product {
-            Product::Probabilities => c"AVERAGE",
-            _ => c"NEAREST",
-        };
+        let resampling = self.product.resampling();
         let mut levels: Vec<i32> = Vec::new();
         let mut f = 2;
         while self.width.max(self.height) / f >= 256 {
