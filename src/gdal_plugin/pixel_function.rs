@@ -292,32 +292,8 @@ unsafe fn run(
     };
     let (w, h) = (nx as usize, ny as usize);
     let n = w * h;
-    let src_size = gdal_sys::GDALGetDataTypeSizeBytes(src_type);
-    if src_size <= 0 {
-        return Err(Error::invalid(format!(
-            "the sources arrive in an unknown GDAL data type ({src_type})"
-        )));
-    }
     warn_if_rounded(src_type, buf_type);
-    let mut bands = vec![0f32; model.n_bands() * n];
-    for (k, plane) in bands.chunks_exact_mut(n).enumerate() {
-        let src = *sources.add(k);
-        if src.is_null() {
-            return Err(Error::invalid(format!(
-                "GDAL passed no buffer for source {}",
-                k + 1
-            )));
-        }
-        gdal_sys::GDALCopyWords64(
-            src,
-            src_type,
-            src_size,
-            plane.as_mut_ptr().cast(),
-            GDALDataType::GDT_Float32,
-            4,
-            n as i64,
-        );
-    }
+    let bands = read_sources(sources, model.n_bands(), n, src_type)?;
     let mut source = MemorySource::new(&bands, model.n_bands(), w, h, arguments.nodata)?;
     let options = MaskOptions {
         tiling: Tiling::Exact,
@@ -359,6 +335,44 @@ unsafe fn run(
         }
     }
     Ok(())
+}
+
+/// The sources as (band, row, column) float32 planes of `n` values each.
+///
+/// # Safety
+/// `sources` holds `n_bands` pointers (each NULL or `n` values of `src_type`).
+unsafe fn read_sources(
+    sources: *mut *mut c_void,
+    n_bands: usize,
+    n: usize,
+    src_type: GDALDataType::Type,
+) -> Result<Vec<f32>> {
+    let src_size = gdal_sys::GDALGetDataTypeSizeBytes(src_type);
+    if src_size <= 0 {
+        return Err(Error::invalid(format!(
+            "the sources arrive in an unknown GDAL data type ({src_type})"
+        )));
+    }
+    let mut bands = vec![0f32; n_bands * n];
+    for (k, plane) in bands.chunks_exact_mut(n).enumerate() {
+        let src = *sources.add(k);
+        if src.is_null() {
+            return Err(Error::invalid(format!(
+                "GDAL passed no buffer for source {}",
+                k + 1
+            )));
+        }
+        gdal_sys::GDALCopyWords64(
+            src,
+            src_type,
+            src_size,
+            plane.as_mut_ptr().cast(),
+            GDALDataType::GDT_Float32,
+            4,
+            n as i64,
+        );
+    }
+    Ok(bands)
 }
 
 /// The model class that `output=prob` shows: a 0-based index or a class name of the card.
