@@ -74,12 +74,7 @@ impl Default for MaskOptions {
     }
 }
 
-/// What to compute besides the class map.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct Products {
-    pub probabilities: bool,
-    pub valid: bool,
-}
+pub use crate::raster::product::{Product, Products};
 
 /// Rows `y .. y + rows` of a region, all columns: common class codes and, when asked,
 /// per-class probabilities (class, row, column; NaN on nodata pixels).
@@ -99,6 +94,28 @@ pub struct MaskResult {
     pub classes: Vec<u8>,
     pub probabilities: Option<Vec<f32>>,
     pub valid: Option<Vec<u8>>,
+}
+
+/// One band of a computed product, row by row.
+pub enum Plane<'a> {
+    U8(&'a [u8]),
+    F32(&'a [f32]),
+}
+
+impl MaskResult {
+    /// Band `index` (0-based) of `product`; `None` when it was not computed or has no such band.
+    pub fn band(&self, product: Product, index: usize) -> Option<Plane<'_>> {
+        let n = self.width * self.height;
+        match product {
+            Product::Classes => (index == 0).then_some(Plane::U8(&self.classes)),
+            Product::Valid => self.valid.as_deref().filter(|_| index == 0).map(Plane::U8),
+            Product::Probabilities => self
+                .probabilities
+                .as_deref()
+                .and_then(|p| p.get(index * n..(index + 1) * n))
+                .map(Plane::F32),
+        }
+    }
 }
 
 /// Called with the fraction done; returning `false` cancels the work.

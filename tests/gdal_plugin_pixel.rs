@@ -427,7 +427,7 @@ fn bad_input_fails_with_a_message_and_no_crash() {
         "badoutput",
         &vrt(&s, "Byte", 512, &format!("{good} output=\"mask\""), true, 6),
         &[],
-        "use class, valid or prob",
+        "use classes, valid or probabilities",
     );
 }
 

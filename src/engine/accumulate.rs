@@ -1,6 +1,6 @@
 //! Collecting streamed strips into one in-memory result.
 
-use super::{MaskResult, Region, Strip};
+use super::{MaskResult, Products, Region, Strip};
 use crate::error::Result;
 use crate::postprocess::{valid_mask, Buffers};
 
@@ -10,16 +10,20 @@ pub(super) struct Accumulator {
     classes: Vec<u8>,
     probabilities: Option<Vec<f32>>,
     n_classes: usize,
+    products: Products,
 }
 
 impl Accumulator {
-    pub(super) fn new(region: Region, n_classes: usize, probabilities: bool) -> Self {
+    pub(super) fn new(region: Region, n_classes: usize, products: Products) -> Self {
         let n = region.w * region.h;
         Accumulator {
             region,
             classes: vec![0; n],
-            probabilities: probabilities.then(|| vec![f32::NAN; n_classes * n]),
+            probabilities: products
+                .probabilities
+                .then(|| vec![f32::NAN; n_classes * n]),
             n_classes,
+            products,
         }
     }
 
@@ -37,10 +41,11 @@ impl Accumulator {
         Ok(())
     }
 
-    /// Crops to `window` (inside the accumulated region) and derives the valid mask.
-    pub(super) fn into_result(self, window: Region, buffers: Option<&Buffers>) -> MaskResult {
+    /// Crops to `window` (inside the accumulated region) and derives the valid mask when asked.
+    pub(super) fn into_result(self, window: Region, buffers: &Buffers) -> MaskResult {
         let r = self.region;
-        let valid_full = buffers.map(|b| valid_mask(&self.classes, r.w, r.h, b));
+        let valid_full =
+            (self.products.valid).then(|| valid_mask(&self.classes, r.w, r.h, buffers));
         let crop_u8 = |v: &[u8]| -> Vec<u8> {
             (0..window.h)
                 .flat_map(|row| {

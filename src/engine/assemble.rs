@@ -1,7 +1,7 @@
 //! Sums tile outputs into strips: the Tukey-weighted blend of overlapping tiles, emitted top to
 //! bottom as soon as no later tile touches a row.
 
-use super::{Region, Strip};
+use super::{Products, Region, Strip};
 use crate::error::Result;
 use crate::model::CommonClass;
 use crate::postprocess::{argmax, score_class};
@@ -29,7 +29,8 @@ pub(super) struct BlendAssembler {
     codes: Vec<u8>,
     /// A cloud-score model's threshold: classes by [`score_class`] instead of the argmax.
     threshold: Option<f64>,
-    probabilities: bool,
+    /// What strips carry besides classes.
+    products: Products,
     window: Vec<f64>,
     /// Raster row of canvas row 0 (negative above the raster).
     top: isize,
@@ -46,7 +47,7 @@ impl BlendAssembler {
         region: Region,
         codes: Vec<u8>,
         threshold: Option<f64>,
-        probabilities: bool,
+        products: Products,
     ) -> Self {
         let rows = grid.tile;
         let top = grid.start(grid.covering(region.y, region.h.max(1)).0);
@@ -60,7 +61,7 @@ impl BlendAssembler {
             region,
             codes,
             threshold,
-            probabilities,
+            products,
         }
     }
 
@@ -83,7 +84,10 @@ impl BlendAssembler {
                 rows,
                 width: w,
                 classes: vec![0; n],
-                probabilities: self.probabilities.then(|| vec![f32::NAN; classes * n]),
+                probabilities: self
+                    .products
+                    .probabilities
+                    .then(|| vec![f32::NAN; classes * n]),
             };
             let first = (self.emitted as isize - self.top) as usize * w;
             for si in 0..n {

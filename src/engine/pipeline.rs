@@ -110,10 +110,9 @@ impl<'a> Pipeline<'a> {
             0
         };
         let region = grow(part, margin, self.source.width(), self.source.height());
-        let mut acc = Accumulator::new(region, self.model.n_classes(), self.products.probabilities);
+        let mut acc = Accumulator::new(region, self.model.n_classes(), self.products);
         self.compute(region, &mut |s| acc.put(s), progress)?;
-        let buffers = self.products.valid.then_some(&self.options.buffers);
-        Ok(acc.into_result(part, buffers))
+        Ok(acc.into_result(part, &self.options.buffers))
     }
 
     /// Computes `region` strip by strip. Exact tiling cuts tiles on the raster's grid and reads
@@ -162,7 +161,7 @@ impl<'a> Pipeline<'a> {
             region,
             card.common_codes(),
             card.output.threshold(),
-            self.products.probabilities,
+            self.products,
         );
         run_tiles(
             self.model,

@@ -13,6 +13,7 @@ use crate::model::Model;
 use crate::raster::{Dataset, Input};
 use crate::scene::StageProgress;
 use std::collections::HashMap;
+use std::sync::Arc;
 
 /// Rows read at a time.
 const STRIP_ROWS: usize = 256;
@@ -127,14 +128,15 @@ pub fn evaluate(job: &EvalJob, progress: StageProgress) -> Result<Evaluation> {
     let reference_mapping =
         ClassMapping::parse(job.reference_scheme.as_deref().unwrap_or(DEFAULT_SCHEME))?;
     let mut mappings = Vec::new();
-    let mut models: HashMap<String, Model> = HashMap::new();
+    let mut models: HashMap<String, Arc<Model>> = HashMap::new();
     for p in &plan.predictors {
         mappings.push(ClassMapping::parse(
             p.scheme.as_deref().unwrap_or(DEFAULT_SCHEME),
         )?);
         if let PredictorSource::Model(name) = &p.source {
             if !models.contains_key(name) {
-                models.insert(name.clone(), Model::load(name, &job.model_options)?);
+                let model = crate::model::cache::shared(name, &job.model_options, |_| ())?;
+                models.insert(name.clone(), model);
             }
         }
     }
@@ -185,7 +187,7 @@ fn evaluate_patch(
     reference_mapping: &ClassMapping,
     names: &[&str],
     mappings: &[ClassMapping],
-    models: &HashMap<String, Model>,
+    models: &HashMap<String, Arc<Model>>,
     progress: StageProgress,
 ) -> Result<PatchResult> {
     let mut reference = ClassRaster::open(&patch.reference, reference_mapping, "reference".into())?;

@@ -8,11 +8,11 @@ use super::options::{cm_mask_options, mask_options};
 use super::panic::call;
 use super::progress::Progress;
 use super::status::cm_status;
-use crate::engine::{check_window, mask_window, MaskOptions, Products, Region};
+use crate::engine::{check_window, mask_window, MaskOptions, Region};
 use crate::error::{Error, Result};
 use crate::model::Model;
-use crate::raster::writer::{Format, Product};
-use crate::raster::{BandSelection, BandSource, Dataset, Input, MemorySource};
+use crate::raster::writer::Format;
+use crate::raster::{BandSelection, BandSource, Dataset, Input, MemorySource, Product, Products};
 use crate::scene::{mask_scene, SceneJob};
 use std::os::raw::{c_char, c_void};
 use std::path::PathBuf;
@@ -182,6 +182,17 @@ pub struct cm_output_paths {
     pub probabilities: *const c_char,
 }
 
+impl cm_output_paths {
+    /// The field named after `product`.
+    fn path(&self, product: Product) -> *const c_char {
+        match product {
+            Product::Classes => self.classes,
+            Product::Valid => self.valid,
+            Product::Probabilities => self.probabilities,
+        }
+    }
+}
+
 /// Masks a whole raster file into the products named in `paths`, as `cm_mask_dataset` does,
 /// with the raster's bands chosen by number when `band_indices` is not NULL (1-based, one per
 /// model band, in the model's band order). `options`, `band_indices` and `progress` may be NULL.
@@ -239,24 +250,18 @@ pub extern "C" fn cm_mask_to_files_ex(
         };
         options.buffers = read.buffers(options.buffers);
         let mut outputs = Vec::new();
-        for (product, p, name) in [
-            (Product::Classes, paths.classes, "paths->classes"),
-            (Product::Valid, paths.valid, "paths->valid"),
-            (
-                Product::Probabilities,
-                paths.probabilities,
-                "paths->probabilities",
-            ),
-        ] {
+        for product in Product::ALL {
+            let name = format!("paths->{}", product.name());
             // SAFETY: NULL or a NUL-terminated string (header).
-            if let Some(path) = unsafe { opt_text(p, name)? } {
+            if let Some(path) = unsafe { opt_text(paths.path(product), &name)? } {
                 outputs.push((product, PathBuf::from(path)));
             }
         }
         if outputs.is_empty() {
-            return Err(Error::invalid(
-                "paths names no output: set classes, valid or probabilities",
-            ));
+            return Err(Error::invalid(format!(
+                "paths names no output: set {}",
+                Product::names()
+            )));
         }
         let job = SceneJob {
             input: read.input(input, bands),
@@ -310,8 +315,8 @@ fn mask_into(
         need("valid_out", v.len(), n, "bytes")?;
     }
     let products = Products {
-        probabilities: false,
         valid: valid.is_some(),
+        ..Products::default()
     };
     let result = mask_window(m, source, window, options, products, &mut |_| true)?;
     classes[..n].copy_from_slice(&result.classes);

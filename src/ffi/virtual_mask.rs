@@ -6,9 +6,9 @@ use super::options::{cm_model_options, mask_options, model_options};
 use super::panic::call;
 use super::status::cm_status;
 use crate::error::Error;
-use crate::gdal_plugin::{write_virtual_mask, VirtualMaskSpec};
-use crate::raster::writer::Product;
-use crate::raster::BandSelection;
+use crate::gdal_plugin::descriptor::BufferSpec;
+use crate::gdal_plugin::{write_virtual_mask, Descriptor};
+use crate::raster::{BandSelection, Product};
 use std::ffi::c_char;
 use std::path::Path;
 
@@ -60,31 +60,24 @@ pub extern "C" fn cm_write_virtual_mask_ex(
                 text(model, "model")?,
                 self::model_options(model_options)?,
                 self::mask_options(mask_options)?,
-                opt_text(outputs, "outputs")?.unwrap_or("classes"),
+                opt_text(outputs, "outputs")?.unwrap_or(Product::Classes.name()),
                 text(vrt_path, "vrt_path")?,
             )
         };
         // Checked here, where a bad value is still an invalid argument: the driver reports
         // every failure to open as an input error.
         read.input(image, BandSelection::Auto).validate()?;
-        let mut spec = VirtualMaskSpec::new(image, model);
-        spec.outputs = outputs
-            .split(',')
-            .map(|p| {
-                Product::parse(p).ok_or_else(|| {
-                    Error::invalid(format!(
-                        "outputs: unknown band '{p}'; use classes, valid or probabilities"
-                    ))
-                })
-            })
-            .collect::<crate::error::Result<_>>()?;
-        spec.buffers = read.buffers(options.buffers);
-        spec.scaling = read.scaling;
-        spec.nodata = read.nodata;
-        spec.resolution = read.resolution;
-        spec.threads = runtime.threads;
-        spec.device = runtime.device;
-        spec.ort_lib = runtime.ort_lib;
-        write_virtual_mask(&spec, Path::new(vrt))
+        let names: Vec<&str> = outputs.split(',').collect();
+        let mut descriptor = Descriptor::new(image, model);
+        descriptor.outputs = Product::parse_list(&names)
+            .map_err(|e| Error::new(e.kind, format!("outputs: {}", e.message)))?;
+        descriptor.buffer = BufferSpec::of(&read.buffers(options.buffers));
+        descriptor.set_scaling(read.scaling);
+        descriptor.nodata = read.nodata;
+        descriptor.resolution = read.resolution;
+        descriptor.threads = runtime.threads;
+        descriptor.device = runtime.device;
+        descriptor.ort = runtime.ort_lib;
+        write_virtual_mask(&descriptor, Path::new(vrt))
     })
 }

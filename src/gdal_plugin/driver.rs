@@ -3,15 +3,16 @@
 //! GDAL 3.6 can only define drivers in C++, so `driver/shim.cpp` (compiled by build.rs) holds
 //! the GDALDataset / GDALRasterBand subclasses and calls back into the `extern "C"` functions
 //! below for everything: identify, open, read one block, close. The work is Rust's:
-//! `descriptor` (what a mask is made of), `virtual_mask` (opening it and computing blocks with
-//! the engine's exact tiling, a shared tile cache and a model loaded once per process).
+//! `super::descriptor` (what a mask is made of), `virtual_mask` (opening it and computing blocks
+//! with the engine's exact tiling, a shared tile cache and a model from the process's model
+//! cache).
 //!
 //! Every callback runs inside [`boundary`]: a panic becomes a `CPLError` and a failure status,
 //! never an unwind into GDAL (which would abort gdal_translate or QGIS).
 
-pub(super) mod descriptor;
 mod virtual_mask;
 
+use super::descriptor;
 use crate::error::guarded;
 use std::ffi::{c_char, c_int, c_void, CStr, CString};
 use std::panic::catch_unwind;
@@ -169,19 +170,19 @@ pub unsafe extern "C" fn cloudmask_gdal_driver_open(
             &mut h._lists,
         );
         for b in &m.bands {
-            let colours: Vec<i16> = b.colours.iter().flatten().copied().collect();
+            let colours: Vec<i16> = b.look.colours.iter().flatten().map(|&c| c.into()).collect();
             let band = CmBandInfo {
-                data_type: b.data_type,
-                has_nodata: b.nodata.is_some() as c_int,
-                nodata: b.nodata.unwrap_or(0.0),
-                description: keep(&b.description, &mut h._strings),
-                color_count: b.colours.len() as c_int,
+                data_type: b.pixel_type.gdal() as c_int,
+                has_nodata: b.look.nodata.is_some() as c_int,
+                nodata: b.look.nodata.unwrap_or(0.0),
+                description: keep(&b.look.description, &mut h._strings),
+                color_count: b.look.colours.len() as c_int,
                 colors: if colours.is_empty() {
                     std::ptr::null()
                 } else {
                     colours.as_ptr()
                 },
-                categories: list(b.categories.clone(), &mut h._strings, &mut h._lists),
+                categories: list(b.look.categories.clone(), &mut h._strings, &mut h._lists),
             };
             h._colours.push(colours);
             h._bands.push(band);

@@ -6,11 +6,13 @@
 //! - the `cloudmask` VRT pixel function (`pixel_function`): a convenience mode that only sees the
 //!   buffer GDAL asks for.
 
+pub mod descriptor;
 mod driver;
 mod pixel_function;
 pub mod vrt;
 
-pub use vrt::{write_virtual_mask, VirtualMaskSpec};
+pub use descriptor::Descriptor;
+pub use vrt::write_virtual_mask;
 
 use std::sync::Once;
 

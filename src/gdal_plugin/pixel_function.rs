@@ -25,55 +25,72 @@
 //! sources must hold reflectance (scale digital numbers in the VRT with a `ComplexSource`'s
 //! `ScaleRatio`/`ScaleOffset`).
 //!
-//! ONNX Runtime and the model load on the first call, never at registration; models are cached
-//! per process by (model file, threads, device). A [`Model`] is `Sync` (a session pool), so GDAL
+//! ONNX Runtime and the model load on the first call, never at registration; models come from
+//! the process's model cache (`model::cache`). A [`Model`] is `Sync` (a session pool), so GDAL
 //! worker threads may call the function concurrently.
 
-use crate::engine::{mask_window, MaskOptions, Products, Region, Tiling};
+use crate::engine::{mask_window, MaskOptions, Plane, Region, Tiling};
 use crate::error::guarded;
 use crate::error::{Error, Result};
-use crate::model::{registry, Device, Model, ModelOptions};
+use crate::model::{cache, Device, Model, ModelOptions};
 use crate::postprocess::{Buffers, DEFAULT_BUFFER};
-use crate::raster::MemorySource;
+use crate::raster::{MemorySource, Product, Products};
 use gdal_sys::{CPLErr, CSLConstList, GDALDataType};
-use std::collections::HashMap;
 use std::ffi::{c_int, c_void, CStr, CString};
 use std::panic::catch_unwind;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, Once, OnceLock};
+use std::sync::{Once, OnceLock};
 
 /// The name used in `<PixelFunctionType>`.
 pub const NAME: &CStr = c"cloudmask";
 
-/// Published with the function (`<PixelFunctionArgumentsList>`). The builtin `NoData` is not
-/// declared on purpose: GDAL 3.6 then fails every read of a band without `<NoDataValue>`
-/// ("Raster has no NoData"), and it is the output band's nodata, not the sources'; the `nodata`
-/// argument names the sources' nodata instead.
-pub const ARGUMENTS: &CStr = c"<PixelFunctionArgumentsList>\
+/// Published with the function (`<PixelFunctionArgumentsList>`); `output`'s values are the
+/// product names. The builtin `NoData` is not declared on purpose: GDAL 3.6 then fails every
+/// read of a band without `<NoDataValue>` ("Raster has no NoData"), and it is the output band's
+/// nodata, not the sources'; the `nodata` argument names the sources' nodata instead.
+pub fn arguments() -> &'static CStr {
+    static ARGUMENTS: OnceLock<CString> = OnceLock::new();
+    ARGUMENTS.get_or_init(|| {
+        let values: String = Product::ALL
+            .iter()
+            .map(|p| format!("<Value>{}</Value>", p.name()))
+            .collect();
+        let text = format!("<PixelFunctionArgumentsList>\
 <Argument name='model' type='string' mandatory='1' description='Model name (see cloudmask models) or path to an .onnx file'/>\
-<Argument name='output' type='string-select' default='class' description='class: common class codes (0 nodata, 1 clear, 2 cloud, 3 thin cloud, 4 shadow); valid: 1 valid, 0 invalid; prob: probability of the model class given by class'>\
-<Value>class</Value><Value>valid</Value><Value>prob</Value></Argument>\
-<Argument name='class' type='string' description='With output=prob: model class index (0-based, card order) or name'/>\
-<Argument name='buffer' type='integer' default='4' min='0' description='Valid mask: pixels of buffer around clouds and shadows'/>\
+<Argument name='output' type='string-select' default='{default}' description='The product shown: {names} (with class); \
+class and prob are accepted for classes and probabilities'>{values}</Argument>\
+<Argument name='class' type='string' description='With output=probabilities: model class index (0-based, card order) or name'/>\
+<Argument name='buffer' type='integer' default='{DEFAULT_BUFFER}' min='0' description='Valid mask: pixels of buffer around clouds and shadows'/>\
 <Argument name='nodata' type='double' description='Source value that marks nodata (in any band); NaN and infinities always do'/>\
 <Argument name='threads' type='integer' default='0' min='0' description='ONNX Runtime intra-op threads per session (0 = all cores)'/>\
-<Argument name='device' type='string-select' default='cpu' description='Execution provider; cuda falls back to cpu with a warning'>\
-<Value>cpu</Value><Value>cuda</Value></Argument>\
+<Argument name='device' type='string-select' default='{device}' description='Execution provider; cuda falls back to cpu with a warning'>\
+{devices}</Argument>\
 <Argument name='ort' type='string' description='Absolute path of libonnxruntime (default: CLOUDMASK_ORT_LIB, ORT_DYLIB_PATH, Python packages)'/>\
-</PixelFunctionArgumentsList>";
+</PixelFunctionArgumentsList>",
+            default = Product::Classes.name(),
+            names = Product::names(),
+            device = ModelOptions::default().device,
+            devices = <Device as crate::options::Choice>::ALL
+                .iter()
+                .map(|d| format!("<Value>{d}</Value>"))
+                .collect::<String>(),
+        );
+        CString::new(text).unwrap_or_default()
+    })
+}
 
 /// Registers the pixel function with GDAL, once per process (GDAL may call the plugin's entry
 /// point several times; re-adding would be harmless, but there is no need).
 pub fn register() {
     static ONCE: Once = Once::new();
     ONCE.call_once(|| {
-        // SAFETY: static NUL-terminated strings and a function with GDAL's callback signature.
+        // SAFETY: NUL-terminated strings that live for the process and a function with GDAL's callback signature.
         let err = unsafe {
             gdal_sys::GDALAddDerivedBandPixelFuncWithArgs(
                 NAME.as_ptr(),
                 Some(pixel_function),
-                ARGUMENTS.as_ptr(),
+                arguments().as_ptr(),
             )
         };
         if err != CPLErr::CE_None {
@@ -84,20 +101,13 @@ pub fn register() {
     });
 }
 
-/// What the band shows.
-#[derive(Debug, Clone, PartialEq, Eq)]
-enum Output {
-    Class,
-    Valid,
-    /// Probability of a model class, by index or name (resolved once the model is loaded).
-    Prob(String),
-}
-
 /// The parsed `<PixelFunctionArguments>`.
 #[derive(Debug, Clone, PartialEq)]
 struct Arguments {
     model: String,
-    output: Output,
+    output: Product,
+    /// With `output=prob`: the model class, by index or name (resolved once the model is loaded).
+    class: Option<String>,
     buffer: u32,
     nodata: Option<f32>,
     threads: usize,
@@ -106,6 +116,14 @@ struct Arguments {
 }
 
 impl Arguments {
+    fn model_options(&self) -> ModelOptions {
+        ModelOptions {
+            threads: self.threads,
+            device: self.device,
+            ort_lib: self.ort.clone(),
+        }
+    }
+
     /// Parses name=value pairs; every message names the argument and what to write instead.
     fn parse(get: impl Fn(&str) -> Option<String>) -> Result<Arguments> {
         let model = get("model")
@@ -117,10 +135,14 @@ impl Arguments {
                      or a path to an .onnx file) to <PixelFunctionArguments>",
                 )
             })?;
-        let output = match get("output").as_deref().map(str::trim) {
-            None | Some("class") | Some("classes") => Output::Class,
-            Some("valid") => Output::Valid,
-            Some("prob") | Some("probability") => Output::Prob(
+        let output = match get("output") {
+            None => Product::Classes,
+            Some(o) => Product::parse(&o).map_err(|e| {
+                Error::invalid(format!("argument output=\"{}\": {}", o.trim(), e.message))
+            })?,
+        };
+        let class = match output {
+            Product::Probabilities => Some(
                 get("class")
                     .map(|c| c.trim().to_string())
                     .filter(|c| !c.is_empty())
@@ -130,11 +152,7 @@ impl Arguments {
                         )
                     })?,
             ),
-            Some(other) => {
-                return Err(Error::invalid(format!(
-                    "argument output=\"{other}\" is unknown: use class, valid or prob"
-                )))
-            }
+            _ => None,
         };
         let whole = |name: &str, default: usize| -> Result<usize> {
             match get(name) {
@@ -176,6 +194,7 @@ impl Arguments {
         Ok(Arguments {
             model,
             output,
+            class,
             buffer,
             nodata,
             threads,
@@ -252,7 +271,11 @@ unsafe fn run(
                 .into_owned()
         })
     })?;
-    let model = cached_model(&arguments)?;
+    let model = cache::shared(&arguments.model, &arguments.model_options(), |m| {
+        if let Some(note) = &m.device_note {
+            report_warning(&format!("cloudmask pixel function: {note}"));
+        }
+    })?;
     let n_sources = usize::try_from(n_sources).unwrap_or(0);
     if n_sources != model.n_bands() {
         return Err(Error::bands(format!(
@@ -265,48 +288,21 @@ unsafe fn run(
     if sources.is_null() {
         return Err(Error::invalid("GDAL passed no source buffers"));
     }
-    let class_index = match &arguments.output {
-        Output::Prob(which) => Some(class_index(&model, which)?),
-        _ => None,
+    let index = match &arguments.class {
+        Some(which) => class_index(&model, which)?,
+        None => 0,
     };
     let (w, h) = (nx as usize, ny as usize);
     let n = w * h;
-    let src_size = gdal_sys::GDALGetDataTypeSizeBytes(src_type);
-    if src_size <= 0 {
-        return Err(Error::invalid(format!(
-            "the sources arrive in an unknown GDAL data type ({src_type})"
-        )));
-    }
     warn_if_rounded(src_type, buf_type);
-    let mut bands = vec![0f32; model.n_bands() * n];
-    for (k, plane) in bands.chunks_exact_mut(n).enumerate() {
-        let src = *sources.add(k);
-        if src.is_null() {
-            return Err(Error::invalid(format!(
-                "GDAL passed no buffer for source {}",
-                k + 1
-            )));
-        }
-        gdal_sys::GDALCopyWords64(
-            src,
-            src_type,
-            src_size,
-            plane.as_mut_ptr().cast(),
-            GDALDataType::GDT_Float32,
-            4,
-            n as i64,
-        );
-    }
+    let bands = read_sources(sources, model.n_bands(), n, src_type)?;
     let mut source = MemorySource::new(&bands, model.n_bands(), w, h, arguments.nodata)?;
     let options = MaskOptions {
         tiling: Tiling::Exact,
         buffers: Buffers::uniform(arguments.buffer),
         ..Default::default()
     };
-    let products = Products {
-        probabilities: class_index.is_some(),
-        valid: arguments.output == Output::Valid,
-    };
+    let products = Products::of(&[arguments.output]);
     let region = Region { x: 0, y: 0, w, h };
     let result = mask_window(&model, &mut source, region, &options, products, &mut |_| {
         true
@@ -330,28 +326,55 @@ unsafe fn run(
             }
         }
     };
-    match (&arguments.output, class_index) {
-        (Output::Prob(_), Some(c)) => {
-            let p = result
-                .probabilities
-                .as_ref()
-                .ok_or_else(|| Error::invalid("the engine returned no probabilities"))?;
-            write_rows(
-                p[c * n..(c + 1) * n].as_ptr().cast(),
-                GDALDataType::GDT_Float32,
-                4,
-            );
+    match result.band(arguments.output, index) {
+        Some(Plane::U8(v)) => write_rows(v.as_ptr().cast(), GDALDataType::GDT_Byte, 1),
+        Some(Plane::F32(v)) => write_rows(v.as_ptr().cast(), GDALDataType::GDT_Float32, 4),
+        None => {
+            return Err(Error::invalid(format!(
+                "the engine returned no {}",
+                arguments.output.name()
+            )))
         }
-        (Output::Valid, _) => {
-            let v = result
-                .valid
-                .as_ref()
-                .ok_or_else(|| Error::invalid("the engine returned no valid mask"))?;
-            write_rows(v.as_ptr().cast(), GDALDataType::GDT_Byte, 1);
-        }
-        _ => write_rows(result.classes.as_ptr().cast(), GDALDataType::GDT_Byte, 1),
     }
     Ok(())
+}
+
+/// The sources as (band, row, column) float32 planes of `n` values each.
+///
+/// # Safety
+/// `sources` holds `n_bands` pointers (each NULL or `n` values of `src_type`).
+unsafe fn read_sources(
+    sources: *mut *mut c_void,
+    n_bands: usize,
+    n: usize,
+    src_type: GDALDataType::Type,
+) -> Result<Vec<f32>> {
+    let src_size = gdal_sys::GDALGetDataTypeSizeBytes(src_type);
+    if src_size <= 0 {
+        return Err(Error::invalid(format!(
+            "the sources arrive in an unknown GDAL data type ({src_type})"
+        )));
+    }
+    let mut bands = vec![0f32; n_bands * n];
+    for (k, plane) in bands.chunks_exact_mut(n).enumerate() {
+        let src = *sources.add(k);
+        if src.is_null() {
+            return Err(Error::invalid(format!(
+                "GDAL passed no buffer for source {}",
+                k + 1
+            )));
+        }
+        gdal_sys::GDALCopyWords64(
+            src,
+            src_type,
+            src_size,
+            plane.as_mut_ptr().cast(),
+            GDALDataType::GDT_Float32,
+            4,
+            n as i64,
+        );
+    }
+    Ok(bands)
 }
 
 /// The model class that `output=prob` shows: a 0-based index or a class name of the card.
@@ -411,48 +434,6 @@ fn report_warning(message: &str) {
     };
 }
 
-/// Models by (model file, threads, cuda), plus model names already resolved to files.
-#[derive(Default)]
-struct Cache {
-    files: HashMap<String, PathBuf>,
-    models: HashMap<(PathBuf, usize, bool), Arc<Model>>,
-}
-
-/// Loads ONNX Runtime and the model on first use and keeps the model for the process. Loading
-/// holds the lock, so concurrent first calls load once.
-fn cached_model(arguments: &Arguments) -> Result<Arc<Model>> {
-    static CACHE: OnceLock<Mutex<Cache>> = OnceLock::new();
-    let mut cache = CACHE
-        .get_or_init(Default::default)
-        .lock()
-        .unwrap_or_else(|e| e.into_inner());
-    let file = match cache.files.get(&arguments.model) {
-        Some(f) => f.clone(),
-        None => {
-            let f = registry::resolve(&arguments.model)?.onnx;
-            cache.files.insert(arguments.model.clone(), f.clone());
-            f
-        }
-    };
-    let key = (file, arguments.threads, arguments.device == Device::Cuda);
-    if let Some(m) = cache.models.get(&key) {
-        return Ok(m.clone());
-    }
-    let model = Arc::new(Model::load(
-        &arguments.model,
-        &ModelOptions {
-            threads: arguments.threads,
-            device: arguments.device,
-            ort_lib: arguments.ort.clone(),
-        },
-    )?);
-    if let Some(note) = &model.device_note {
-        report_warning(&format!("cloudmask pixel function: {note}"));
-    }
-    cache.models.insert(key, model.clone());
-    Ok(model)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -469,7 +450,7 @@ mod tests {
     #[test]
     fn defaults_and_every_argument() {
         let a = parse(&[("model", "ukis-6b-l1c")]).unwrap();
-        assert_eq!(a.output, Output::Class);
+        assert_eq!((a.output, a.class.clone()), (Product::Classes, None));
         assert_eq!(
             (a.buffer, a.threads, a.nodata, a.ort.clone()),
             (4, 0, None, None)
@@ -486,7 +467,8 @@ mod tests {
             ("ort", "/usr/lib/libonnxruntime.so"),
         ])
         .unwrap();
-        assert_eq!(a.output, Output::Prob("cloud".into()));
+        assert_eq!(a.output, Product::Probabilities);
+        assert_eq!(a.class.as_deref(), Some("cloud"));
         assert_eq!((a.buffer, a.threads, a.nodata), (2, 1, Some(0.0)));
         assert_eq!(a.device, Device::Cuda);
         assert_eq!(a.ort, Some(PathBuf::from("/usr/lib/libonnxruntime.so")));
@@ -494,7 +476,7 @@ mod tests {
             parse(&[("model", "m"), ("output", "valid")])
                 .unwrap()
                 .output,
-            Output::Valid
+            Product::Valid
         );
     }
 
@@ -503,7 +485,9 @@ mod tests {
         let msg = |pairs: &[(&str, &str)]| parse(pairs).unwrap_err().message;
         assert!(msg(&[]).contains("model is missing"));
         assert!(msg(&[("model", " ")]).contains("model is missing"));
-        assert!(msg(&[("model", "m"), ("output", "x")]).contains("class, valid or prob"));
+        assert!(
+            msg(&[("model", "m"), ("output", "x")]).contains("use classes, valid or probabilities")
+        );
         assert!(msg(&[("model", "m"), ("output", "prob")]).contains("class=<index>"));
         assert!(msg(&[("model", "m"), ("buffer", "-1")]).contains("buffer"));
         assert!(msg(&[("model", "m"), ("threads", "two")]).contains("threads"));
@@ -514,7 +498,7 @@ mod tests {
 
     #[test]
     fn the_argument_list_is_well_formed_xml() {
-        let text = ARGUMENTS.to_str().unwrap();
+        let text = arguments().to_str().unwrap();
         assert!(text.starts_with("<PixelFunctionArgumentsList>"));
         assert!(text.ends_with("</PixelFunctionArgumentsList>"));
         for name in [
@@ -522,9 +506,10 @@ mod tests {
         ] {
             assert!(text.contains(&format!("name='{name}'")), "{name}");
         }
+        assert!(text.contains("<Value>probabilities</Value>"), "{text}");
         // SAFETY: parse and free a copy of the static string.
         unsafe {
-            let node = gdal_sys::CPLParseXMLString(ARGUMENTS.as_ptr());
+            let node = gdal_sys::CPLParseXMLString(arguments().as_ptr());
             assert!(!node.is_null());
             gdal_sys::CPLDestroyXMLNode(node);
         }
@@ -533,7 +518,7 @@ mod tests {
     #[test]
     fn published_arguments_state_the_library_defaults_and_devices() {
         use crate::options::Choice;
-        let xml = ARGUMENTS.to_str().unwrap();
+        let xml = arguments().to_str().unwrap();
         assert!(xml.contains(&format!(
             "name='buffer' type='integer' default='{DEFAULT_BUFFER}'"
         )));

@@ -1,6 +1,7 @@
 //! Models: the card, where models are found, and running them through ONNX Runtime.
 
 pub mod bands;
+pub mod cache;
 pub mod card;
 pub mod classes;
 pub mod registry;

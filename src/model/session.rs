@@ -15,7 +15,8 @@ use ort::value::TensorRef;
 use std::path::PathBuf;
 use std::sync::Mutex;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// Where inference runs; its names (`cpu`, `cuda`) and serde form come from `options::choice!`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Device {
     Cpu,
     /// ONNX Runtime's CUDA execution provider; falls back to CPU with a note when unavailable.
@@ -65,7 +66,11 @@ impl Model {
     /// Loads a model by name (see `cloudmask models`) or path, with its card, and checks the
     /// card against the network before anything runs.
     pub fn load(name_or_path: &str, options: &ModelOptions) -> Result<Model> {
-        let entry = registry::resolve(name_or_path)?;
+        Model::load_entry(registry::resolve(name_or_path)?, options)
+    }
+
+    /// Loads a model already resolved (see [`registry::resolve`]).
+    pub fn load_entry(entry: ModelEntry, options: &ModelOptions) -> Result<Model> {
         let raw = std::fs::read(&entry.onnx).map_err(|e| {
             Error::model(format!("cannot read model {}: {e}", entry.onnx.display()))
         })?;

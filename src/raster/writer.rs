@@ -3,41 +3,11 @@
 //! Every product is written to a hidden temporary file beside the target and renamed into place
 //! only when complete, so a failure or a cancel never leaves a half-written output.
 
-use super::gdal::{cstring, set_metadata_item, take_last_error, CStringList, Dataset, PixelType};
+use super::gdal::{cstring, set_metadata_item, take_last_error, CStringList, Dataset};
+pub use super::product::Product;
 use crate::error::{Error, Result};
-use crate::model::classes::VALID_CATEGORIES;
-use crate::model::CommonClass;
 use gdal_sys as g;
 use std::path::{Path, PathBuf};
-
-/// One output raster kind.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Product {
-    /// uint8 common class codes with a colour table.
-    Classes,
-    /// float32, one band per model class.
-    Probabilities,
-    /// uint8: 1 valid, 0 invalid (cloud, shadow, buffer, nodata).
-    Valid,
-}
-
-impl Product {
-    pub fn name(self) -> &'static str {
-        match self {
-            Product::Classes => "classes",
-            Product::Probabilities => "probabilities",
-            Product::Valid => "valid",
-        }
-    }
-    pub fn parse(s: &str) -> Option<Product> {
-        match s.trim() {
-            "classes" | "class" => Some(Product::Classes),
-            "probabilities" | "prob" | "probs" => Some(Product::Probabilities),
-            "valid" => Some(Product::Valid),
-            _ => None,
-        }
-    }
-}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Format {
@@ -145,10 +115,7 @@ impl ProductWriter {
             .to_string_lossy()
             .to_string();
         let temp = parent_dir(target).join(format!(".{file}.partial-{}.tif", std::process::id()));
-        let (bands, pixel) = match product {
-            Product::Classes | Product::Valid => (1, PixelType::U8),
-            Product::Probabilities => (info.class_names.len(), PixelType::F32),
-        };
+        let bands = product.bands(&info.class_names).len();
         let options = [
             "TILED=YES",
             "BLOCKXSIZE=256",
@@ -163,7 +130,7 @@ impl ProductWriter {
             width,
             height,
             bands,
-            pixel,
+            product.pixel_type(),
             &options,
         )?;
         let writer = ProductWriter {
@@ -211,31 +178,15 @@ impl ProductWriter {
                 let p = cstring(&georef.projection)?;
                 g::GDALSetProjection(h, p.as_ptr());
             }
-            match self.product {
-                Product::Classes => {
-                    let band = self.band(1);
-                    g::GDALSetRasterNoDataValue(band, CommonClass::Nodata as u8 as f64);
-                    set_categories(band, &CommonClass::categories())?;
-                    set_description(band as g::GDALMajorObjectH, "cloudmask classes")?;
+            for (i, look) in self.product.bands(class_names).iter().enumerate() {
+                let band = self.band(i + 1);
+                if let Some(nodata) = look.nodata {
+                    g::GDALSetRasterNoDataValue(band, nodata);
                 }
-                Product::Valid => {
-                    let band = self.band(1);
-                    set_categories(band, &VALID_CATEGORIES)?;
-                    set_description(
-                        band as g::GDALMajorObjectH,
-                        "cloudmask valid mask (1 valid, 0 invalid)",
-                    )?;
+                if !look.colours.is_empty() {
+                    set_categories(band, &look.colours, &look.categories)?;
                 }
-                Product::Probabilities => {
-                    for (i, name) in class_names.iter().enumerate() {
-                        let band = self.band(i + 1);
-                        g::GDALSetRasterNoDataValue(band, f64::NAN);
-                        set_description(
-                            band as g::GDALMajorObjectH,
-                            &format!("probability of {name}"),
-                        )?;
-                    }
-                }
+                set_description(band as g::GDALMajorObjectH, &look.description)?;
             }
         }
         for (k, v) in provenance {
@@ -290,10 +241,7 @@ impl ProductWriter {
 
     /// Builds overviews, converts to COG when asked, and renames into place.
     pub fn commit(mut self) -> Result<PathBuf> {
-        let resampling = match self.product {
-            Product::Probabilities => c"AVERAGE",
-            _ => c"NEAREST",
-        };
+        let resampling = self.product.resampling();
         let mut levels: Vec<i32> = Vec::new();
         let mut f = 2;
         while self.width.max(self.height) / f >= 256 {
@@ -396,9 +344,13 @@ impl Drop for ProductWriter {
 ///
 /// # Safety
 /// `band` is a valid band of a dataset being written.
-unsafe fn set_categories(band: g::GDALRasterBandH, categories: &[(&str, [u8; 4])]) -> Result<()> {
+unsafe fn set_categories(
+    band: g::GDALRasterBandH,
+    colours: &[[u8; 4]],
+    names: &[String],
+) -> Result<()> {
     let table = g::GDALCreateColorTable(g::GDALPaletteInterp::GPI_RGB);
-    for (code, (_, [r, gr, b, a])) in categories.iter().enumerate() {
+    for (code, [r, gr, b, a]) in colours.iter().enumerate() {
         let entry = g::GDALColorEntry {
             c1: *r as i16,
             c2: *gr as i16,
@@ -409,8 +361,7 @@ unsafe fn set_categories(band: g::GDALRasterBandH, categories: &[(&str, [u8; 4])
     }
     g::GDALSetRasterColorTable(band, table);
     g::GDALDestroyColorTable(table);
-    let names: Vec<&str> = categories.iter().map(|(name, _)| *name).collect();
-    let mut list = CStringList::new(&names)?;
+    let mut list = CStringList::new(names)?;
     g::GDALSetRasterCategoryNames(band, list.as_ptr());
     Ok(())
 }

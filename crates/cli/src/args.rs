@@ -143,12 +143,12 @@ pub struct MaskArgs {
     /// Model name (see `cloudmask models`) or path to an .onnx file
     #[arg(short, long, default_value = cloudmask::model::DEFAULT_MODEL)]
     pub model: String,
-    /// What to write, comma-separated: classes, valid, probabilities
     #[arg(
         long = "output",
         visible_alias = "products",
-        default_value = "classes",
-        value_delimiter = ','
+        default_value = cloudmask::raster::Product::Classes.name(),
+        value_delimiter = ',',
+        help = format!("What to write, comma-separated: {}", cloudmask::raster::Product::names())
     )]
     pub products: Vec<String>,
     #[arg(long, value_parser = choice::<Format>(), default_value_t = Format::default())]

@@ -5,10 +5,9 @@ use crate::progress::ProgressBar;
 use cloudmask::engine::{MaskOptions, DEFAULT_OVERLAP};
 use cloudmask::model::CommonClass;
 use cloudmask::postprocess::Buffers;
-use cloudmask::raster::writer::Product;
+use cloudmask::raster::product::{output_paths, Product};
 use cloudmask::scene::{mask_scene, SceneJob};
 use cloudmask::{Error, Model, ModelOptions, Result};
-use std::path::{Path, PathBuf};
 
 pub fn model_options(r: &RuntimeArgs) -> ModelOptions {
     ModelOptions {
@@ -60,40 +59,8 @@ pub fn parse_buffers(spec: &str) -> Result<Buffers> {
     Ok(b)
 }
 
-/// The first product goes to `output`; others get `_<product>` before the extension.
-pub fn product_paths(output: &Path, products: &[Product]) -> Vec<(Product, PathBuf)> {
-    products
-        .iter()
-        .enumerate()
-        .map(|(i, &p)| {
-            if i == 0 {
-                return (p, output.to_path_buf());
-            }
-            let stem = output.file_stem().unwrap_or_default().to_string_lossy();
-            let ext = output
-                .extension()
-                .map(|e| format!(".{}", e.to_string_lossy()))
-                .unwrap_or_default();
-            (
-                p,
-                output.with_file_name(format!("{stem}_{}{ext}", p.name())),
-            )
-        })
-        .collect()
-}
-
 pub fn run(a: MaskArgs) -> Result<()> {
-    let mut products = Vec::new();
-    for p in &a.products {
-        let product = Product::parse(p).ok_or_else(|| {
-            Error::invalid(format!(
-                "unknown product '{p}': use classes, valid or probabilities"
-            ))
-        })?;
-        if !products.contains(&product) {
-            products.push(product);
-        }
-    }
+    let products = Product::parse_list(&a.products)?;
     let options = MaskOptions {
         tiling: a.tiling,
         batch: a.batch.max(1),
@@ -104,7 +71,7 @@ pub fn run(a: MaskArgs) -> Result<()> {
     };
     let job = SceneJob {
         input: a.read.input(&a.input, a.resolution),
-        outputs: product_paths(&a.out, &products),
+        outputs: output_paths(&a.out, &products),
         format: a.format,
         options,
         quicklook: a.quicklook.clone(),

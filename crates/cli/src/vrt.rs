@@ -11,9 +11,10 @@
 use crate::args::{ReadArgs, RuntimeArgs};
 use crate::mask::{model_options, parse_buffers};
 use clap::Args;
-use cloudmask::gdal_plugin::{write_virtual_mask, VirtualMaskSpec};
-use cloudmask::raster::writer::Product;
-use cloudmask::{Error, Result};
+use cloudmask::gdal_plugin::descriptor::{BufferSpec, DEFAULT_BLOCK, DEFAULT_CACHE_MB};
+use cloudmask::gdal_plugin::{write_virtual_mask, Descriptor};
+use cloudmask::raster::Product;
+use cloudmask::Result;
 use std::path::PathBuf;
 
 #[derive(Args)]
@@ -26,8 +27,12 @@ pub struct VrtArgs {
     /// Model name (see `cloudmask models`) or path to an .onnx file
     #[arg(short, long, default_value = cloudmask::model::DEFAULT_MODEL)]
     pub model: String,
-    /// Bands of the VRT, comma-separated, in order: classes, valid, probabilities
-    #[arg(long = "output", default_value = "classes", value_delimiter = ',')]
+    #[arg(
+        long = "output",
+        default_value = Product::Classes.name(),
+        value_delimiter = ',',
+        help = format!("Bands of the VRT, comma-separated, in order: {}", Product::names())
+    )]
     pub products: Vec<String>,
     /// Valid-mask buffer in pixels: one number, or per class (cloud=4,thin=2,shadow=3,nodata=1)
     #[arg(long, default_value_t = cloudmask::postprocess::DEFAULT_BUFFER.to_string())]
@@ -35,39 +40,29 @@ pub struct VrtArgs {
     #[command(flatten)]
     pub read: ReadArgs,
     /// Block size of the virtual mask in pixels (any size gives the same pixels)
-    #[arg(long, default_value_t = cloudmask::gdal_plugin::vrt::DEFAULT_BLOCK)]
+    #[arg(long, default_value_t = DEFAULT_BLOCK)]
     pub block: usize,
     /// Tile cache per virtual mask, MiB
-    #[arg(long, default_value_t = cloudmask::gdal_plugin::vrt::DEFAULT_CACHE_MB)]
+    #[arg(long, default_value_t = DEFAULT_CACHE_MB)]
     pub cache_mb: usize,
     #[command(flatten)]
     pub runtime: RuntimeArgs,
 }
 
 pub fn run(a: VrtArgs) -> Result<()> {
-    let mut spec = VirtualMaskSpec::new(&a.input, &a.model);
-    spec.outputs = a
-        .products
-        .iter()
-        .map(|p| {
-            Product::parse(p).ok_or_else(|| {
-                Error::invalid(format!(
-                    "unknown output '{p}': use classes, valid or probabilities"
-                ))
-            })
-        })
-        .collect::<Result<_>>()?;
-    spec.bands = a.read.bands.clone();
-    spec.buffers = parse_buffers(&a.buffer)?;
-    spec.scaling = a.read.scaling();
-    spec.nodata = a.read.nodata;
     let runtime = model_options(&a.runtime);
-    spec.threads = runtime.threads;
-    spec.device = runtime.device;
-    spec.ort_lib = runtime.ort_lib;
-    spec.block = a.block;
-    spec.cache_mb = a.cache_mb;
-    write_virtual_mask(&spec, &a.out)?;
+    let mut descriptor = Descriptor::new(&a.input, &a.model);
+    descriptor.outputs = Product::parse_list(&a.products)?;
+    descriptor.bands = a.read.bands.clone();
+    descriptor.buffer = BufferSpec::of(&parse_buffers(&a.buffer)?);
+    descriptor.set_scaling(a.read.scaling());
+    descriptor.nodata = a.read.nodata;
+    descriptor.threads = runtime.threads;
+    descriptor.device = runtime.device;
+    descriptor.ort = runtime.ort_lib;
+    descriptor.block = a.block;
+    descriptor.cache_mb = a.cache_mb;
+    write_virtual_mask(&descriptor, &a.out)?;
     println!("wrote {}", a.out.display());
     println!(
         "open it with the plugin on GDAL_DRIVER_PATH (see `make install`), e.g. gdal_translate {} mask.tif",

@@ -1,48 +1,33 @@
 //! One open virtual mask: the image, the model, and the blocks computed from them with the
 //! engine's exact tiling.
 //!
-//! Shared across datasets (process-wide): models, keyed by file and runtime options (a `Model`
-//! is `Sync`: its session pool serves concurrent threads), and tile caches, keyed by what tile
-//! outputs depend on, so QGIS's per-thread copies of one layer compute each tile once.
+//! Shared across datasets (process-wide): models (`model::cache`), and tile caches, keyed by
+//! what tile outputs depend on, so QGIS's per-thread copies of one layer compute each tile once.
 //! Per dataset: a pool of open sources (a GDAL handle is used by one thread at a time) and the
 //! last few computed blocks, so reading band 2 of a block does not compute it again.
 
-use super::descriptor::Descriptor;
-use crate::engine::{MaskOptions, MaskResult, Pipeline, Products, Region, Tiling};
+use crate::engine::{MaskOptions, MaskResult, Pipeline, Plane, Region, Tiling};
 use crate::error::{Error, ErrorKind, Result};
-use crate::model::classes::VALID_CATEGORIES;
-use crate::model::{CommonClass, Model, ModelOptions};
+use crate::gdal_plugin::descriptor::Descriptor;
+use crate::model::{cache, Model};
 use crate::raster::bandmap::BandSelection;
-use crate::raster::gdal::Dataset;
-use crate::raster::writer::{Georef, Product};
+use crate::raster::gdal::{Dataset, PixelType};
+use crate::raster::product::{BandLook, Product, Products};
+use crate::raster::writer::Georef;
 use crate::raster::{BandSource, GdalSource, Input};
 use crate::tiling::TileCache;
 use std::collections::{HashMap, VecDeque};
-use std::path::PathBuf;
 use std::sync::{Arc, Mutex, MutexGuard, Weak};
 
 /// Blocks kept per dataset after computing them (all bands of a block are computed at once).
 const RECENT_BLOCKS: usize = 8;
 
-/// What one band of the virtual mask shows.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum BandKind {
-    Classes,
-    Valid,
-    /// Probability of the model class with this index.
-    Probability(usize),
-}
-
-/// What GDAL needs to describe one band.
+/// One band of the virtual mask: band `index` of `product`, and how it looks.
 pub struct BandDescription {
-    pub kind: BandKind,
-    /// GDALDataType: 1 Byte, 6 Float32.
-    pub data_type: i32,
-    pub nodata: Option<f64>,
-    pub description: String,
-    /// RGBA entries, index = pixel value.
-    pub colours: Vec<[i16; 4]>,
-    pub categories: Vec<String>,
+    pub product: Product,
+    pub index: usize,
+    pub pixel_type: PixelType,
+    pub look: BandLook,
 }
 
 pub struct VirtualMask {
@@ -77,20 +62,6 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
-/// Loads a model once per process for each (file, threads, device).
-fn shared_model(onnx: &str, options: &ModelOptions) -> Result<Arc<Model>> {
-    static MODELS: Mutex<Option<HashMap<String, Arc<Model>>>> = Mutex::new(None);
-    let key = format!("{onnx}|{}|{:?}", options.threads, options.device);
-    let mut models = lock(&MODELS);
-    let models = models.get_or_insert_with(HashMap::new);
-    if let Some(m) = models.get(&key) {
-        return Ok(m.clone());
-    }
-    let model = Arc::new(Model::load(onnx, options)?);
-    models.insert(key, model.clone());
-    Ok(model)
-}
-
 /// One tile cache per mask (image, model, bands, scaling), alive while a dataset uses it.
 fn shared_cache(key: &str, max_bytes: usize) -> Arc<TileCache> {
     static CACHES: Mutex<Option<HashMap<String, Weak<TileCache>>>> = Mutex::new(None);
@@ -105,23 +76,11 @@ fn shared_cache(key: &str, max_bytes: usize) -> Arc<TileCache> {
     cache
 }
 
-/// The ONNX Runtime to load: `$CLOUDMASK_ORT_LIB` wins (the user's fix for a moved library),
-/// then the descriptor's; none when a runtime is already loaded in this process.
-fn runtime_library(descriptor: &Descriptor) -> Option<PathBuf> {
-    if crate::runtime::loaded().is_some() {
-        return None;
-    }
-    std::env::var_os("CLOUDMASK_ORT_LIB")
-        .filter(|v| !v.is_empty())
-        .map(PathBuf::from)
-        .or_else(|| descriptor.ort.as_ref().map(PathBuf::from))
-}
-
 /// The image as the descriptor says to read it, bands chosen by `selection`.
 fn input(descriptor: &Descriptor, image: &str, selection: &BandSelection) -> Result<Input> {
     Ok(Input {
         bands: selection.clone(),
-        scaling: descriptor.scaling()?,
+        scaling: descriptor.scaling(),
         nodata: descriptor.nodata,
         resolution: descriptor.resolution,
         ..Input::path(image)
@@ -145,9 +104,11 @@ impl VirtualMask {
                 };
                 let names = descriptor.class_names.clone().unwrap_or_default();
                 let products = descriptor.products()?;
-                if products.contains(&Product::Probabilities) && names.is_empty() {
+                // Without class names the probability bands are unknown.
+                if products.iter().any(|p| p.bands(&names).is_empty()) {
                     return Err(e);
                 }
+                let bands = describe_bands(&names, &products);
                 Ok(VirtualMask {
                     width,
                     height,
@@ -155,7 +116,7 @@ impl VirtualMask {
                     georef: Georef::default(),
                     connection: filename.to_string(),
                     metadata: Vec::new(),
-                    bands: describe_bands(&names, &products),
+                    bands,
                     state: Err(Error::new(
                         e.kind,
                         format!("this virtual mask cannot be computed: {e}"),
@@ -169,17 +130,7 @@ impl VirtualMask {
         let image = descriptor.image()?.to_string();
         let products = descriptor.products()?;
         let block = descriptor.block()?;
-        let entry = crate::model::resolve(descriptor.model())?;
-        let onnx = std::fs::canonicalize(&entry.onnx)
-            .unwrap_or(entry.onnx.clone())
-            .to_string_lossy()
-            .into_owned();
-        let model_options = ModelOptions {
-            threads: descriptor.threads.unwrap_or(0),
-            device: descriptor.device()?,
-            ort_lib: runtime_library(descriptor),
-        };
-        let model = shared_model(&onnx, &model_options)?;
+        let model = cache::shared(&descriptor.model, &descriptor.model_options(), |_| ())?;
         let selection = descriptor.selection();
         let source = input(descriptor, &image, &selection)?.open_for(&model.card.band_names())?;
         let georef = Georef::of(source.dataset());
@@ -201,13 +152,11 @@ impl VirtualMask {
             .clone()
             .map(BandSelection::Indices)
             .unwrap_or(selection);
-        let ort = crate::runtime::loaded().map(|r| r.path.to_string_lossy().into_owned());
+        let ort = crate::runtime::loaded().map(|r| r.path.clone());
         let class_names: Vec<String> = model.card.classes.iter().map(|c| c.name.clone()).collect();
         let resolved = descriptor.resolved(
-            image.clone(),
-            onnx,
+            cache::model_file(&model).to_string_lossy().into_owned(),
             bands,
-            &products,
             ort,
             (width, height),
             class_names.clone(),
@@ -224,7 +173,7 @@ impl VirtualMask {
             height,
             block,
             georef,
-            connection: format!("{}{}", super::descriptor::PREFIX, resolved.to_json()),
+            connection: resolved.connection(),
             metadata,
             bands: describe_bands(&class_names, &products),
             state: Ok(Computer {
@@ -233,10 +182,7 @@ impl VirtualMask {
                 descriptor: resolved,
                 model,
                 options,
-                products: Products {
-                    probabilities: products.contains(&Product::Probabilities),
-                    valid: products.contains(&Product::Valid),
-                },
+                products: Products::of(&products),
                 sources: Mutex::new(vec![source]),
                 recent: Mutex::new(VecDeque::new()),
             }),
@@ -275,37 +221,26 @@ impl VirtualMask {
         };
         let r = computer.block_result((bx, by), window)?;
         let (w, h, n) = (r.width, r.height, self.block * self.block);
-        let copy_u8 = |v: &[u8], fill: u8| {
-            // SAFETY: the caller guarantees `n` writable bytes.
-            let out = unsafe { std::slice::from_raw_parts_mut(data, n) };
-            out.fill(fill);
-            for row in 0..h {
-                out[row * self.block..row * self.block + w]
-                    .copy_from_slice(&v[row * w..(row + 1) * w]);
+        let plane = r
+            .band(desc.product, desc.index)
+            .ok_or_else(|| internal(&format!("{} missing", desc.product.name())))?;
+        match plane {
+            Plane::U8(v) => {
+                // SAFETY: the caller guarantees `n` writable bytes.
+                let out = unsafe { std::slice::from_raw_parts_mut(data, n) };
+                copy_block(
+                    v,
+                    out,
+                    w,
+                    h,
+                    self.block,
+                    desc.look.nodata.unwrap_or(0.0) as u8,
+                );
             }
-        };
-        match desc.kind {
-            BandKind::Classes => copy_u8(&r.classes, CommonClass::Nodata as u8),
-            BandKind::Valid => {
-                let v = r
-                    .valid
-                    .as_ref()
-                    .ok_or_else(|| internal("valid mask missing"))?;
-                copy_u8(v, 0);
-            }
-            BandKind::Probability(c) => {
-                let p = r
-                    .probabilities
-                    .as_ref()
-                    .ok_or_else(|| internal("probabilities missing"))?;
-                let plane = &p[c * w * h..(c + 1) * w * h];
+            Plane::F32(v) => {
                 // SAFETY: the caller guarantees `n` f32 values; GDAL block buffers are aligned.
                 let out = unsafe { std::slice::from_raw_parts_mut(data.cast::<f32>(), n) };
-                out.fill(f32::NAN);
-                for row in 0..h {
-                    out[row * self.block..row * self.block + w]
-                        .copy_from_slice(&plane[row * w..(row + 1) * w]);
-                }
+                copy_block(v, out, w, h, self.block, f32::NAN);
             }
         }
         Ok(())
@@ -351,51 +286,31 @@ fn internal(what: &str) -> Error {
     Error::new(ErrorKind::Internal, what)
 }
 
-fn colours(categories: &[(&str, [u8; 4])]) -> Vec<[i16; 4]> {
-    categories.iter().map(|(_, c)| c.map(i16::from)).collect()
-}
-
-fn names(categories: &[(&str, [u8; 4])]) -> Vec<String> {
-    categories.iter().map(|(n, _)| n.to_string()).collect()
-}
-
-/// Bands in product order: classes (common codes, colours, category names, nodata 0), valid
-/// mask (as `cloudmask mask` writes them, see raster/writer.rs), one probability per class.
-fn describe_bands(class_names: &[String], products: &[Product]) -> Vec<BandDescription> {
-    let mut out = Vec::new();
-    for p in products {
-        match p {
-            Product::Classes => out.push(BandDescription {
-                kind: BandKind::Classes,
-                data_type: 1,
-                nodata: Some(CommonClass::Nodata as u8 as f64),
-                description: "cloudmask classes".into(),
-                colours: colours(&CommonClass::categories()),
-                categories: names(&CommonClass::categories()),
-            }),
-            Product::Valid => out.push(BandDescription {
-                kind: BandKind::Valid,
-                data_type: 1,
-                nodata: None,
-                description: "cloudmask valid mask (1 valid, 0 invalid)".into(),
-                colours: colours(&VALID_CATEGORIES),
-                categories: names(&VALID_CATEGORIES),
-            }),
-            Product::Probabilities => {
-                for (i, name) in class_names.iter().enumerate() {
-                    out.push(BandDescription {
-                        kind: BandKind::Probability(i),
-                        data_type: 6,
-                        nodata: Some(f64::NAN),
-                        description: format!("probability of {name}"),
-                        colours: Vec::new(),
-                        categories: Vec::new(),
-                    });
-                }
-            }
-        }
+/// A `w` x `h` window into a `block`-wide block buffer; pixels beyond it get `fill`.
+fn copy_block<T: Copy>(v: &[T], out: &mut [T], w: usize, h: usize, block: usize, fill: T) {
+    out.fill(fill);
+    for row in 0..h {
+        out[row * block..row * block + w].copy_from_slice(&v[row * w..(row + 1) * w]);
     }
-    out
+}
+
+/// Bands in product order, each product's bands as `cloudmask mask` writes them.
+fn describe_bands(class_names: &[String], products: &[Product]) -> Vec<BandDescription> {
+    products
+        .iter()
+        .flat_map(|&product| {
+            product
+                .bands(class_names)
+                .into_iter()
+                .enumerate()
+                .map(move |(index, look)| BandDescription {
+                    product,
+                    index,
+                    pixel_type: product.pixel_type(),
+                    look,
+                })
+        })
+        .collect()
 }
 
 /// Metadata that says how the mask is made (the same keys as `cloudmask mask` writes).
@@ -405,8 +320,12 @@ fn provenance(
     options: &MaskOptions,
     bands: &[usize],
 ) -> Vec<(String, String)> {
-    let mut items =
-        crate::scene::provenance(model, options, &d.image.clone().unwrap_or_default(), bands);
+    let mut items = crate::scene::provenance(
+        model,
+        options,
+        d.image.as_deref().unwrap_or_default(),
+        bands,
+    );
     items.push(("CLOUDMASK_PRODUCT".into(), "virtual".into()));
     items
 }

@@ -174,7 +174,7 @@ pub enum PixelType {
 }
 
 impl PixelType {
-    pub(super) fn gdal(self) -> g::GDALDataType::Type {
+    pub(crate) fn gdal(self) -> g::GDALDataType::Type {
         match self {
             PixelType::U8 => g::GDALDataType::GDT_Byte,
             PixelType::F32 => g::GDALDataType::GDT_Float32,

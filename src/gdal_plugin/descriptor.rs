@@ -1,22 +1,24 @@
 //! What a virtual mask is made of: the descriptor, a small JSON object given inline after
-//! `CLOUDMASK:` or stored in a `*.cmask` file.
+//! `CLOUDMASK:` or stored in a `*.cmask` file. One typed [`Descriptor`] is built by
+//! `cloudmask vrt` and the C API (`cm_write_virtual_mask`) and read by the `CLOUDMASK` driver.
 //!
 //! ```json
-//! {"image": "/data/s2.tif", "model": "ukis-6b-l1c", "bands": [1, 2, 3, 4, 5, 6],
+//! {"version": 1, "image": "/data/s2.tif", "model": "ukis-6b-l1c", "bands": [1, 2, 3, 4, 5, 6],
 //!  "outputs": ["classes", "valid"], "buffer": 4, "threads": 0, "device": "cpu",
 //!  "ort": "/abs/libonnxruntime.so.1.31.1", "block": 256}
 //! ```
-//! Only `image` is required. Opening resolves every field (absolute image, model and ONNX
-//! Runtime paths, band numbers) and the dataset's description becomes the resolved descriptor,
-//! so a VRT made from it (`cloudmask vrt`) opens from any folder.
+//! Only `image` is required; unknown fields are refused. Opening resolves every field (absolute
+//! image, model and ONNX Runtime paths, band numbers) and the dataset's description becomes the
+//! resolved descriptor, so a VRT made from it (`cloudmask vrt`) opens from any folder.
+//! Descriptors written before `version` existed say `"cloudmask": 1`, or nothing: both are
+//! version 1.
 
 use crate::engine::DEFAULT_OVERLAP;
 use crate::error::{Error, Result};
 use crate::model::{CommonClass, Device, ModelOptions, DEFAULT_MODEL};
 use crate::postprocess::Buffers;
 use crate::raster::scaling::DEFAULT_QUANTIFICATION;
-use crate::raster::writer::Product;
-use crate::raster::{BandSelection, Scaling};
+use crate::raster::{BandSelection, Product, Scaling};
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 
@@ -24,7 +26,7 @@ use std::path::{Path, PathBuf};
 pub const PREFIX: &str = "CLOUDMASK:";
 /// Descriptor files' extension.
 pub const EXTENSION: &str = "cmask";
-/// The descriptor format's version, written as `"cloudmask": 1`.
+/// The descriptor format's version, written as `"version": 1`.
 pub const FORMAT_VERSION: u32 = 1;
 
 /// The default block size: large enough that a block needs few tiles around it, small enough
@@ -50,6 +52,12 @@ pub enum BufferSpec {
     },
 }
 
+impl Default for BufferSpec {
+    fn default() -> Self {
+        BufferSpec::of(&Buffers::default())
+    }
+}
+
 impl BufferSpec {
     pub fn buffers(&self) -> Buffers {
         match *self {
@@ -70,7 +78,7 @@ impl BufferSpec {
         }
     }
 
-    fn of(b: &Buffers) -> BufferSpec {
+    pub fn of(b: &Buffers) -> BufferSpec {
         BufferSpec::PerClass {
             cloud: b.radius[CommonClass::Cloud as usize],
             thin_cloud: b.radius[CommonClass::ThinCloud as usize],
@@ -80,64 +88,82 @@ impl BufferSpec {
     }
 }
 
-/// A virtual mask's descriptor, as written by users or `cloudmask vrt`.
+/// A virtual mask's descriptor, as written by users, `cloudmask vrt` and the C API.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(default, deny_unknown_fields)]
 pub struct Descriptor {
-    /// Format version (1); optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub cloudmask: Option<u32>,
-    /// The image to mask: a raster, a Sentinel-2 .SAFE or a GDAL subdataset name.
-    #[serde(default)]
+    /// Format version ([`FORMAT_VERSION`]); `cloudmask` is its name in older files.
+    #[serde(alias = "cloudmask")]
+    pub version: u32,
+    /// The image to mask: a raster, a Sentinel-2 .SAFE or a GDAL subdataset name. Required,
+    /// checked when the mask opens (so the message can say what to add).
     pub image: Option<String>,
     /// Model name (see `cloudmask models`) or path to an .onnx file.
-    #[serde(default)]
-    pub model: Option<String>,
+    pub model: String,
     /// 1-based raster bands feeding the model's bands in card order; absent: by name.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub bands: Option<Vec<usize>>,
-    /// Bands of the virtual mask, in order: `classes`, `valid`, `probabilities`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub outputs: Option<Vec<String>>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub buffer: Option<BufferSpec>,
-    /// `auto`, `reflectance` or `dn` (with `quantification` and `dn_offset`).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub scaling: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// Products behind the mask's bands, in band order.
+    pub outputs: Vec<Product>,
+    pub buffer: BufferSpec,
+    /// By name (`auto`, `reflectance`, `dn`); `dn` takes `quantification` and `dn_offset`.
+    pub scaling: Scaling,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub quantification: Option<f64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub dn_offset: Option<f64>,
     /// Input value treated as nodata (overrides the raster's own).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub nodata: Option<f64>,
     /// Resample the input to this pixel size before masking.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub resolution: Option<f64>,
     /// ONNX Runtime intra-op threads per session (0 = all cores).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub threads: Option<usize>,
-    /// `cpu` or `cuda`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub device: Option<String>,
+    pub threads: usize,
+    pub device: Device,
     /// Absolute path of libonnxruntime; `$CLOUDMASK_ORT_LIB` overrides it when set.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub ort: Option<String>,
-    /// Block size in pixels (square).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub block: Option<usize>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ort: Option<PathBuf>,
+    /// Block size in pixels (square); any size gives the same pixels.
+    pub block: usize,
     /// Tile cache in MiB, shared by every open dataset of the same mask.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub cache_mb: Option<usize>,
+    pub cache_mb: usize,
     /// Written by the resolved form: the mask's size and the model's class names. With them a
     /// mask whose image, model or runtime has gone still opens (a VRT's source must open for
     /// GDAL to report read errors at all) and every read fails with the reason.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub width: Option<usize>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub height: Option<usize>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub class_names: Option<Vec<String>>,
+}
+
+impl Default for Descriptor {
+    /// Every field's default: what a descriptor that leaves the field out means.
+    fn default() -> Self {
+        Descriptor {
+            version: FORMAT_VERSION,
+            image: None,
+            model: DEFAULT_MODEL.to_string(),
+            bands: None,
+            outputs: vec![Product::Classes],
+            buffer: BufferSpec::default(),
+            scaling: Scaling::Auto,
+            quantification: None,
+            dn_offset: None,
+            nodata: None,
+            resolution: None,
+            threads: 0,
+            device: Device::Cpu,
+            ort: None,
+            block: DEFAULT_BLOCK,
+            cache_mb: DEFAULT_CACHE_MB,
+            width: None,
+            height: None,
+            class_names: None,
+        }
+    }
 }
 
 /// True when GDAL should hand `filename` to this driver.
@@ -162,6 +188,15 @@ fn has_prefix(s: &str) -> bool {
 }
 
 impl Descriptor {
+    /// A mask of `image` by `model` with every other field at its default.
+    pub fn new(image: &str, model: &str) -> Descriptor {
+        Descriptor {
+            image: Some(image.to_string()),
+            model: model.to_string(),
+            ..Descriptor::default()
+        }
+    }
+
     /// Reads the descriptor GDAL was given: `CLOUDMASK:{json}`, `CLOUDMASK:/path/file.cmask`,
     /// or `/path/file.cmask`. Relative paths inside a file are relative to the file's folder.
     pub fn from_filename(filename: &str) -> Result<(Descriptor, Option<PathBuf>)> {
@@ -185,15 +220,27 @@ impl Descriptor {
     }
 
     pub fn parse(json: &str, origin: &str) -> Result<Descriptor> {
-        serde_json::from_str(json).map_err(|e| {
+        let d: Descriptor = serde_json::from_str(json).map_err(|e| {
             Error::invalid(format!(
                 "the mask descriptor in {origin} is not valid: {e}; see docs/gdal-plugin.md for its fields"
             ))
-        })
+        })?;
+        if d.version != FORMAT_VERSION {
+            return Err(Error::invalid(format!(
+                "the mask descriptor in {origin} has version {}, but this cloudmask ({}) reads version {FORMAT_VERSION}; write it again with `cloudmask vrt`",
+                d.version,
+                crate::VERSION
+            )));
+        }
+        Ok(d)
     }
 
-    pub fn to_json(&self) -> String {
-        serde_json::to_string(self).unwrap_or_default()
+    /// The connection string GDAL opens: `CLOUDMASK:{json}`.
+    pub fn connection(&self) -> String {
+        format!(
+            "{PREFIX}{}",
+            serde_json::to_string(self).unwrap_or_default()
+        )
     }
 
     pub fn image(&self) -> Result<&str> {
@@ -207,10 +254,6 @@ impl Descriptor {
             })
     }
 
-    pub fn model(&self) -> &str {
-        self.model.as_deref().unwrap_or(DEFAULT_MODEL)
-    }
-
     pub fn selection(&self) -> BandSelection {
         self.bands
             .clone()
@@ -220,56 +263,51 @@ impl Descriptor {
 
     /// The products behind the mask's bands, in band order, without repeats.
     pub fn products(&self) -> Result<Vec<Product>> {
-        let names = self
-            .outputs
-            .clone()
-            .unwrap_or_else(|| vec!["classes".into()]);
-        let mut out = Vec::new();
-        for n in &names {
-            let p = Product::parse(n).ok_or_else(|| {
-                Error::invalid(format!(
-                    "unknown output '{n}' in the mask descriptor: use classes, valid or probabilities"
-                ))
-            })?;
-            if !out.contains(&p) {
-                out.push(p);
-            }
-        }
-        if out.is_empty() {
-            return Err(Error::invalid(
-                "the mask descriptor asks for no outputs: use classes, valid or probabilities",
-            ));
-        }
-        Ok(out)
+        Product::distinct(&self.outputs)
     }
 
     pub fn buffers(&self) -> Buffers {
-        self.buffer
-            .as_ref()
-            .map(BufferSpec::buffers)
-            .unwrap_or_default()
+        self.buffer.buffers()
     }
 
-    pub fn scaling(&self) -> Result<Scaling> {
-        let scaling = match self.scaling.as_deref() {
-            None => Scaling::default(),
-            Some(name) => name.parse::<Scaling>().map_err(in_descriptor)?,
-        };
-        Ok(scaling.with_digital_numbers(
+    pub fn scaling(&self) -> Scaling {
+        self.scaling.with_digital_numbers(
             self.quantification.unwrap_or(DEFAULT_QUANTIFICATION),
             self.dn_offset.unwrap_or(0.0),
-        ))
+        )
     }
 
-    pub fn device(&self) -> Result<Device> {
-        match self.device.as_deref() {
-            None => Ok(ModelOptions::default().device),
-            Some(name) => name.parse::<Device>().map_err(in_descriptor),
+    pub fn set_scaling(&mut self, scaling: Scaling) {
+        (self.scaling, self.quantification, self.dn_offset) = match scaling {
+            Scaling::Auto => (Scaling::Auto, None, None),
+            Scaling::Reflectance => (Scaling::Reflectance, None, None),
+            Scaling::DigitalNumbers {
+                quantification,
+                offset,
+            } => (scaling, Some(quantification), Some(offset)),
+        };
+    }
+
+    /// How to load the model. The ONNX Runtime: `$CLOUDMASK_ORT_LIB` wins (the user's fix for a
+    /// moved library), then the descriptor's; none when one is already loaded in this process.
+    pub fn model_options(&self) -> ModelOptions {
+        let ort_lib = if crate::runtime::loaded().is_some() {
+            None
+        } else {
+            std::env::var_os("CLOUDMASK_ORT_LIB")
+                .filter(|v| !v.is_empty())
+                .map(PathBuf::from)
+                .or_else(|| self.ort.clone())
+        };
+        ModelOptions {
+            threads: self.threads,
+            device: self.device,
+            ort_lib,
         }
     }
 
     pub fn block(&self) -> Result<usize> {
-        let b = self.block.unwrap_or(DEFAULT_BLOCK);
+        let b = self.block;
         if !(16..=8192).contains(&b) {
             return Err(Error::invalid(format!(
                 "block size {b} in the mask descriptor must be between 16 and 8192 pixels"
@@ -279,66 +317,49 @@ impl Descriptor {
     }
 
     pub fn cache_bytes(&self) -> usize {
-        self.cache_mb.unwrap_or(DEFAULT_CACHE_MB) << 20
+        self.cache_mb << 20
     }
 
     /// Turns relative file paths into absolute ones (relative to `base`, else the working
-    /// folder). GDAL names (`SENTINEL2_L1C:…`, `/vsi…`) are left as they are.
+    /// folder). GDAL names (`SENTINEL2_L1C:…`, `/vsi…`) and model names are left as they are.
     pub fn absolutise(&mut self, base: Option<&Path>) {
-        let fix = |p: &mut Option<String>| {
-            if let Some(s) = p.as_mut() {
-                if let Some(abs) = absolute_file(s, base) {
-                    *s = abs;
-                }
-            }
-        };
-        fix(&mut self.image);
-        fix(&mut self.ort);
-        if self
-            .model
+        if let Some(abs) = self.image.as_deref().and_then(|s| absolute_file(s, base)) {
+            self.image = Some(abs);
+        }
+        if let Some(abs) = self
+            .ort
             .as_deref()
-            .is_some_and(|m| m.ends_with(".onnx") || m.contains('/'))
+            .and_then(|p| absolute_file(&p.to_string_lossy(), base))
         {
-            fix(&mut self.model);
+            self.ort = Some(PathBuf::from(abs));
+        }
+        if self.model.ends_with(".onnx") || self.model.contains('/') {
+            if let Some(abs) = absolute_file(&self.model, base) {
+                self.model = abs;
+            }
         }
     }
 
-    /// The fully resolved form written into the dataset's description and into VRTs.
-    #[allow(clippy::too_many_arguments)]
+    /// The fully resolved form written into the dataset's description and into VRTs: what the
+    /// mask was opened with (absolute paths, band numbers, size, class names).
     pub fn resolved(
         &self,
-        image: String,
         model: String,
         bands: Option<Vec<usize>>,
-        products: &[Product],
-        ort: Option<String>,
+        ort: Option<PathBuf>,
         size: (usize, usize),
         class_names: Vec<String>,
     ) -> Descriptor {
         Descriptor {
-            cloudmask: Some(FORMAT_VERSION),
-            image: Some(image),
-            model: Some(model),
+            version: FORMAT_VERSION,
+            model,
             bands,
-            outputs: Some(products.iter().map(|p| p.name().to_string()).collect()),
-            buffer: Some(BufferSpec::of(&self.buffers())),
-            scaling: self.scaling.clone(),
-            quantification: self.quantification,
-            dn_offset: self.dn_offset,
-            nodata: self.nodata,
-            resolution: self.resolution,
-            threads: Some(self.threads.unwrap_or(0)),
-            device: Some(
-                self.device
-                    .clone()
-                    .unwrap_or_else(|| ModelOptions::default().device.to_string()),
-            ),
+            buffer: BufferSpec::of(&self.buffers()),
             ort,
-            block: Some(self.block.unwrap_or(DEFAULT_BLOCK)),
-            cache_mb: Some(self.cache_mb.unwrap_or(DEFAULT_CACHE_MB)),
             width: Some(size.0),
             height: Some(size.1),
             class_names: Some(class_names),
+            ..self.clone()
         }
     }
 
@@ -383,11 +404,6 @@ fn absolute_file(s: &str, base: Option<&Path>) -> Option<String> {
     Some(abs.to_string_lossy().into_owned())
 }
 
-/// A library error about a descriptor field, saying where the value came from.
-fn in_descriptor(e: Error) -> Error {
-    Error::new(e.kind, format!("{} in the mask descriptor", e.message))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -408,21 +424,23 @@ mod tests {
             Descriptor::from_filename("CLOUDMASK:{\"image\":\"s2.tif\",\"buffer\":{\"cloud\":6}}")
                 .unwrap();
         assert!(dir.is_none());
-        assert_eq!(d.model(), DEFAULT_MODEL);
+        assert_eq!(d.model, DEFAULT_MODEL);
         assert_eq!(d.buffers().radius, [0, 0, 6, 0, 0]);
         assert_eq!(d.products().unwrap(), vec![Product::Classes]);
         let r = d.resolved(
-            "/a/s2.tif".into(),
             "/m.onnx".into(),
             Some(vec![1, 2]),
-            &[Product::Classes],
             None,
             (10, 20),
             vec!["clear".into()],
         );
-        let again = Descriptor::parse(&r.to_json(), "test").unwrap();
+        let (again, _) = Descriptor::from_filename(&r.connection()).unwrap();
         assert_eq!(again, r);
         assert_eq!(again.block().unwrap(), DEFAULT_BLOCK);
+        assert_eq!(
+            Descriptor::new("/a/s2.tif", DEFAULT_MODEL).image().unwrap(),
+            "/a/s2.tif"
+        );
     }
 
     #[test]
@@ -437,7 +455,37 @@ mod tests {
         assert!(e.message.contains("imgae"), "{e}");
         let e = Descriptor::from_filename("CLOUDMASK:").unwrap_err();
         assert!(e.message.contains("needs a descriptor"), "{e}");
-        let (d, _) = Descriptor::from_filename("CLOUDMASK:{\"outputs\":[\"cloudy\"]}").unwrap();
-        assert!(d.products().unwrap_err().message.contains("cloudy"));
+        let e = Descriptor::from_filename("CLOUDMASK:{\"outputs\":[\"cloudy\"]}").unwrap_err();
+        assert!(e.message.contains("'cloudy': use classes, valid or"), "{e}");
+        let e = Descriptor::from_filename("CLOUDMASK:{\"device\":\"gpu\"}").unwrap_err();
+        assert!(
+            e.message.contains("cpu") && e.message.contains("cuda"),
+            "{e}"
+        );
+        let e = Descriptor::from_filename("CLOUDMASK:{\"version\":2}").unwrap_err();
+        assert!(e.message.contains("version 2"), "{e}");
+    }
+
+    /// What the code before the typed descriptor wrote into VRTs still opens, as version 1.
+    #[test]
+    fn reads_the_resolved_form_of_earlier_versions() {
+        let old = r#"CLOUDMASK:{"cloudmask":1,"image":"/d/s.tif","model":"/m/model_6b_l1c.onnx","bands":[1,2,3,4,5,6],"outputs":["classes","valid"],"buffer":{"cloud":4,"thin_cloud":4,"shadow":4,"nodata":0},"threads":0,"device":"cpu","ort":"/o/libonnxruntime.so.1.31.1","block":256,"cache_mb":256,"width":512,"height":512,"class_names":["clear","cloud","shadow"]}"#;
+        let (d, _) = Descriptor::from_filename(old).unwrap();
+        assert_eq!(d.version, 1);
+        assert_eq!(d.products().unwrap(), [Product::Classes, Product::Valid]);
+        assert_eq!((d.width, d.height), (Some(512), Some(512)));
+        assert_eq!(d.scaling(), Scaling::Auto);
+        let spec = r#"CLOUDMASK:{"image":"s.tif","model":"m","outputs":["prob"],"buffer":2,"scaling":"dn","quantification":10000.0,"dn_offset":-1000.0,"device":"cuda"}"#;
+        let (d, _) = Descriptor::from_filename(spec).unwrap();
+        assert_eq!(d.outputs, [Product::Probabilities]);
+        assert_eq!(d.buffers(), Buffers::uniform(2));
+        assert_eq!(d.device, Device::Cuda);
+        assert_eq!(
+            d.scaling(),
+            Scaling::DigitalNumbers {
+                quantification: 10000.0,
+                offset: -1000.0
+            }
+        );
     }
 }

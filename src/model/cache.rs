@@ -1,0 +1,61 @@
+//! The process's shared models: every caller that keeps a model between calls (the GDAL
+//! driver's datasets, the pixel function's blocks, evaluation's predictors, the C API's virtual
+//! masks) takes it from here, so a model is resolved and loaded once per process and options.
+//!
+//! Key: the resolved model file (canonical path) with the session options that change what a
+//! session computes or how it runs (threads, device). The ONNX Runtime library is not part of
+//! the key: a process holds only one (see `runtime::init`). A [`Model`] is `Sync` (a session
+//! pool), so one shared model serves any number of threads.
+
+use super::registry::{self, ModelEntry};
+use super::{Device, Model, ModelOptions};
+use crate::error::Result;
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex, OnceLock};
+
+type Key = (PathBuf, usize, Device);
+
+#[derive(Default)]
+struct Cache {
+    /// What each name or path given resolved to (resolving a name searches folders).
+    entries: HashMap<String, ModelEntry>,
+    models: HashMap<Key, Arc<Model>>,
+}
+
+/// The model `name_or_path` with `options`, loaded on first use and kept for the process.
+/// `on_load` sees a model when it is loaded (to report its device note once). Loading holds
+/// the lock, so concurrent first calls load once.
+pub fn shared(
+    name_or_path: &str,
+    options: &ModelOptions,
+    on_load: impl FnOnce(&Model),
+) -> Result<Arc<Model>> {
+    static CACHE: OnceLock<Mutex<Cache>> = OnceLock::new();
+    let mut cache = CACHE
+        .get_or_init(Default::default)
+        .lock()
+        .unwrap_or_else(|e| e.into_inner());
+    let entry = match cache.entries.get(name_or_path) {
+        Some(e) => e.clone(),
+        None => {
+            let e = registry::resolve(name_or_path)?;
+            cache.entries.insert(name_or_path.to_string(), e.clone());
+            e
+        }
+    };
+    let file = std::fs::canonicalize(&entry.onnx).unwrap_or_else(|_| entry.onnx.clone());
+    let key = (file, options.threads, options.device);
+    if let Some(m) = cache.models.get(&key) {
+        return Ok(m.clone());
+    }
+    let model = Arc::new(Model::load_entry(entry, options)?);
+    on_load(&model);
+    cache.models.insert(key, model.clone());
+    Ok(model)
+}
+
+/// The canonical model file a shared model was keyed by (what resolved descriptors record).
+pub fn model_file(model: &Model) -> PathBuf {
+    std::fs::canonicalize(&model.entry.onnx).unwrap_or_else(|_| model.entry.onnx.clone())
+}
