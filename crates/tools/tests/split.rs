@@ -1019,7 +1019,7 @@ fn the_command_reports_bad_tables_and_configs_with_their_exit_codes() {
         text(&o)
     );
     assert!(
-        text(&o).contains("splits[1]: unknown field `ratoi`"),
+        text(&o).contains("line 7: splits[1].ratoi: unknown field `ratoi`"),
         "{}",
         text(&o)
     );

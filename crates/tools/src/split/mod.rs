@@ -9,7 +9,7 @@
 //! (`stratify`: sample by sample, exact; `groups`: group by group) → folds and bags → report.
 //!
 //! - `table`, `csv`: the sample table and its CSV reader;
-//! - `config`, `toml`: the configuration (JSON, or a TOML subset);
+//! - `config`: the configuration (JSON or TOML);
 //! - `prepare`: filters, strata, caps, groups;
 //! - `targets`: per-class targets;
 //! - `stratify` (with `flow`), `groups`: the two allocators;
@@ -29,7 +29,6 @@ pub mod rng;
 mod stratify;
 pub mod table;
 mod targets;
-mod toml;
 
 pub use config::{Filter, SplitConfig, SplitSpec};
 pub use prepare::DropReason;
