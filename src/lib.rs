@@ -13,6 +13,7 @@ pub mod model;
 pub mod onnx;
 pub mod postprocess;
 pub mod raster;
+pub mod records;
 pub mod runtime;
 pub mod scene;
 pub mod select;

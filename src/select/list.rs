@@ -3,37 +3,19 @@
 
 use super::Selection;
 
+const MEMORY: &str = "writing CSV into memory cannot fail";
+
 pub fn to_csv(selection: &Selection) -> String {
-    let mut out = String::from("scene,xoff,yoff,width,height,score\n");
+    // The `csv` crate quotes a scene path that needs it (commas, quotes, line breaks).
+    let mut w = csv::Writer::from_writer(Vec::new());
+    w.write_record(["scene", "xoff", "yoff", "width", "height", "score"])
+        .expect(MEMORY);
     for &i in &selection.selected {
         let c = &selection.candidates[i];
-        out += &format!(
-            "{},{},{},{},{},{:.6}\n",
-            quote(&selection.scenes[c.scene].path),
-            c.x,
-            c.y,
-            c.size,
-            c.size,
-            c.score
-        );
+        let score = format!("{:.6}", c.score);
+        let path = &selection.scenes[c.scene].path;
+        w.serialize((path, c.x, c.y, c.size, c.size, score))
+            .expect(MEMORY);
     }
-    out
-}
-
-/// Quotes a field that holds a comma, a quote or a line break (RFC 4180).
-fn quote(field: &str) -> String {
-    if field.contains([',', '"', '\n', '\r']) {
-        format!("\"{}\"", field.replace('"', "\"\""))
-    } else {
-        field.to_string()
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn fields_with_commas_are_quoted() {
-        assert_eq!(super::quote("a,b\"c"), "\"a,b\"\"c\"");
-        assert_eq!(super::quote("/data/s2.tif"), "/data/s2.tif");
-    }
+    String::from_utf8(w.into_inner().expect(MEMORY)).expect("CSV written from strings is UTF-8")
 }

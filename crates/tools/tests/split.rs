@@ -8,7 +8,7 @@ mod common;
 use common::output_text as text;
 
 use cloudmask::ErrorKind;
-use cloudmask_tools::split::rng::Rng;
+use cloudmask_tools::rng::Rng;
 use cloudmask_tools::split::{split, Assignment, Sample, SplitConfig, Table};
 use serde_json::{json, Value};
 use std::collections::{BTreeMap, BTreeSet};

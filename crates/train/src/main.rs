@@ -19,7 +19,6 @@ mod optim;
 mod prepare;
 mod pretrain;
 mod progress;
-mod rng;
 mod settings;
 mod weak;
 

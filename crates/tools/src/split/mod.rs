@@ -8,7 +8,7 @@
 //! groups → per-class targets (ratios, rare-class ratios, minimum per class) → allocation
 //! (`stratify`: sample by sample, exact; `groups`: group by group) → folds and bags → report.
 //!
-//! - `table`, `csv`: the sample table and its CSV reader;
+//! - `table`: the sample table, read from CSV;
 //! - `config`: the configuration (JSON or TOML);
 //! - `prepare`: filters, strata, caps, groups;
 //! - `targets`: per-class targets;
@@ -17,7 +17,6 @@
 //! - `report`, `output`: the report and the files.
 
 pub mod config;
-mod csv;
 mod flow;
 mod groups;
 pub mod output;
@@ -25,7 +24,6 @@ mod prepare;
 mod problem;
 pub mod report;
 mod resample;
-pub mod rng;
 mod stratify;
 pub mod table;
 mod targets;

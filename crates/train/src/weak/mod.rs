@@ -24,7 +24,6 @@ use crate::data::patches::{self, Augment, Normalisation, Patch};
 use crate::data::samples::Sample;
 use crate::data::scene::{Scene, SceneSpec, Window};
 use crate::optim::{learning_rate, AdamW};
-use crate::rng::Rng;
 use blocks::{DeriveRule, ListedBlock};
 use cloudmask::error::{Error, Result};
 use cloudmask::model::bands::wavelength_nm;
@@ -34,6 +33,7 @@ use cloudmask::model::card::{
 use cloudmask::model::classes::CommonClass;
 use cloudmask::raster::bandmap::{model_band_key, BandSelection};
 use cloudmask::raster::scaling::Scaling;
+use cloudmask_tools::rng::Rng;
 use net::{CamNet, CamSpec, Pool, Prune};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
