@@ -1,6 +1,7 @@
-//! CSV text as records with the line each starts on, for the tables people write by hand (the
-//! evaluation's list files, the splitter's sample tables) and whose errors name a line. The
-//! `csv` crate reads the text (RFC 4180: quoted cells, doubled quotes, CRLF).
+//! CSV, through the `csv` crate (RFC 4180: quoted cells, doubled quotes, CRLF): `read` gives
+//! records with the line each starts on, for the tables people write by hand (the evaluation's
+//! list files, the splitter's sample tables) and whose errors name a line; `write` makes the
+//! CSV reports (evaluation, tile selection).
 
 use crate::error::{Error, Result};
 
@@ -39,6 +40,16 @@ pub fn read(text: &str, delimiter: u8, comments: bool, name: &str) -> Result<Vec
     Ok(records)
 }
 
+/// CSV text of the rows (the first is the header), quoting the cells that need it.
+pub fn write(rows: impl IntoIterator<Item = Vec<String>>) -> String {
+    const MEMORY: &str = "writing CSV into memory cannot fail";
+    let mut w = csv::Writer::from_writer(Vec::new());
+    for row in rows {
+        w.write_record(&row).expect(MEMORY);
+    }
+    String::from_utf8(w.into_inner().expect(MEMORY)).expect("CSV written from strings is UTF-8")
+}
+
 /// The line of the record `csv` places at `byte`: it places a record where the previous one
 /// ended, before the blank (and comment) lines it skipped, and its own line count skips them.
 fn start_line(text: &str, byte: usize, comments: bool) -> usize {
@@ -57,6 +68,13 @@ fn start_line(text: &str, byte: usize, comments: bool) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn write_quotes_what_needs_quotes() {
+        let rows = [["a,b\"c", "/data/s2.tif"], ["multi\nline", "NaN"]];
+        let text = write(rows.map(|r| r.map(String::from).to_vec()));
+        assert_eq!(text, "\"a,b\"\"c\",/data/s2.tif\n\"multi\nline\",NaN\n");
+    }
 
     fn lines_and_cells(text: &str, comments: bool) -> Vec<(usize, Vec<String>)> {
         read(text, b',', comments, "t.csv")

@@ -3,17 +3,7 @@
 
 use super::cloudsen12::Problem;
 use super::summary::{f_beta_name, Summary};
-
-/// CSV text of the rows, the first the header; the `csv` crate quotes fields that need it.
-fn text(rows: impl IntoIterator<Item = Vec<String>>) -> String {
-    let mut w = csv::Writer::from_writer(Vec::new());
-    for row in rows {
-        w.write_record(&row)
-            .expect("writing CSV into memory cannot fail");
-    }
-    let bytes = w.into_inner().expect("writing CSV into memory cannot fail");
-    String::from_utf8(bytes).expect("CSV written from strings is UTF-8")
-}
+use crate::records;
 
 fn csv_number(x: f64) -> String {
     if x.is_nan() {
@@ -92,7 +82,7 @@ pub fn summary(s: &Summary) -> String {
         }
         r
     });
-    text(std::iter::once(head).chain(rows))
+    records::write(std::iter::once(head).chain(rows))
 }
 
 /// One row per patch, predictor and problem.
@@ -109,5 +99,5 @@ pub fn patches(s: &Summary) -> String {
             })
         })
     });
-    text(std::iter::once(head.split(',').map(String::from).collect()).chain(rows))
+    records::write(std::iter::once(head.split(',').map(String::from).collect()).chain(rows))
 }

@@ -2,20 +2,21 @@
 //! pixel windows a labelling tool (or `gdal_translate -srcwin`) cuts out.
 
 use super::Selection;
-
-const MEMORY: &str = "writing CSV into memory cannot fail";
+use crate::records;
 
 pub fn to_csv(selection: &Selection) -> String {
-    // The `csv` crate quotes a scene path that needs it (commas, quotes, line breaks).
-    let mut w = csv::Writer::from_writer(Vec::new());
-    w.write_record(["scene", "xoff", "yoff", "width", "height", "score"])
-        .expect(MEMORY);
-    for &i in &selection.selected {
+    let head = ["scene", "xoff", "yoff", "width", "height", "score"].map(String::from);
+    let rows = selection.selected.iter().map(|&i| {
         let c = &selection.candidates[i];
-        let score = format!("{:.6}", c.score);
-        let path = &selection.scenes[c.scene].path;
-        w.serialize((path, c.x, c.y, c.size, c.size, score))
-            .expect(MEMORY);
-    }
-    String::from_utf8(w.into_inner().expect(MEMORY)).expect("CSV written from strings is UTF-8")
+        let size = c.size.to_string();
+        vec![
+            selection.scenes[c.scene].path.clone(),
+            c.x.to_string(),
+            c.y.to_string(),
+            size.clone(),
+            size,
+            format!("{:.6}", c.score),
+        ]
+    });
+    records::write(std::iter::once(head.to_vec()).chain(rows))
 }
