@@ -493,19 +493,10 @@ mod tests {
         let text = r#"
 # splits for the KappaMask set
 seed = 7
-[[splits]]
-name = "train"
-ratio = 70
-[[splits]]
-name = "val"
-ratio = 2e1
-filter = { min_confidence = 0.8 }
-[[splits]]
-name = "test"
-ratio = 10
-[splits.filter]
-sources = [
-  "cvat",   # trailing comma and comments inside
+splits = [
+  { name = "train", ratio = 70 },
+  { name = "val", ratio = 2e1, filter = { min_confidence = 0.8 } },
+  { name = "test", ratio = 10, filter.sources = ["cvat"] },   # trailing comma and comments
 ]
 [rare]
 below = 1_00
