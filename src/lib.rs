@@ -14,6 +14,7 @@ pub mod onnx;
 pub mod options;
 pub mod postprocess;
 pub mod raster;
+pub mod records;
 pub mod runtime;
 pub mod scene;
 pub mod select;

@@ -3,16 +3,7 @@
 
 use super::cloudsen12::Problem;
 use super::summary::{f_beta_name, Summary};
-use std::fmt::Write;
-
-/// A CSV field, quoted when it holds a comma, quote or line break.
-fn field(s: &str) -> String {
-    if s.contains([',', '"', '\n', '\r']) {
-        format!("\"{}\"", s.replace('"', "\"\""))
-    } else {
-        s.to_string()
-    }
-}
+use crate::records;
 
 fn csv_number(x: f64) -> String {
     if x.is_nan() {
@@ -62,12 +53,11 @@ pub fn summary(s: &Summary) -> String {
             }
         }
     }
-    let mut out = head.join(",") + "\n";
-    for p in &s.predictors {
+    let rows = s.predictors.iter().map(|p| {
         let mut r = vec![
-            field(&p.name),
-            field(&p.source),
-            field(&p.scheme),
+            p.name.clone(),
+            p.source.clone(),
+            p.scheme.clone(),
             p.pixels.to_string(),
             csv_number(p.overall_accuracy),
             csv_number(p.kappa),
@@ -90,37 +80,24 @@ pub fn summary(s: &Summary) -> String {
                 }
             }
         }
-        out += &(r.join(",") + "\n");
-    }
-    out
+        r
+    });
+    records::write(std::iter::once(head).chain(rows))
 }
 
 /// One row per patch, predictor and problem.
 pub fn patches(s: &Summary) -> String {
-    let mut out =
-        String::from("patch,predictor,problem,tp,fp,fn,tn,pa,ua,boa,omission,commission\n");
-    for patch in &s.per_patch {
-        for p in &patch.predictors {
-            for x in &p.problems {
+    let head = "patch,predictor,problem,tp,fp,fn,tn,pa,ua,boa,omission,commission";
+    let rows = s.per_patch.iter().flat_map(|patch| {
+        patch.predictors.iter().flat_map(move |p| {
+            p.problems.iter().map(move |x| {
                 let v = &x.scores;
-                let _ = writeln!(
-                    out,
-                    "{},{},{},{},{},{},{},{},{},{},{},{}",
-                    field(&patch.id),
-                    field(&p.name),
-                    x.problem.name(),
-                    x.tp,
-                    x.fp,
-                    x.fn_,
-                    x.tn,
-                    csv_number(v.pa),
-                    csv_number(v.ua),
-                    csv_number(v.boa),
-                    csv_number(v.omission),
-                    csv_number(v.commission)
-                );
-            }
-        }
-    }
-    out
+                let mut r = vec![patch.id.clone(), p.name.clone(), x.problem.name().into()];
+                r.extend([x.tp, x.fp, x.fn_, x.tn].map(|n| n.to_string()));
+                r.extend([v.pa, v.ua, v.boa, v.omission, v.commission].map(csv_number));
+                r
+            })
+        })
+    });
+    records::write(std::iter::once(head.split(',').map(String::from).collect()).chain(rows))
 }

@@ -9,10 +9,11 @@
 //! - a list file (.csv, .tsv, .txt): a header line naming the columns `reference` (required),
 //!   `id`, `image` and one column per predictor; one patch per line; relative paths are taken
 //!   from the list file's folder; `#` starts a comment line. Cells are separated by commas
-//!   (tabs in .tsv) and cannot be quoted.
+//!   (tabs in .tsv) and may be quoted as in RFC 4180.
 
 use super::job::{EvalJob, PredictorSource, PredictorSpec};
 use crate::error::{Error, Result};
+use crate::records::{self, Record};
 use std::path::{Path, PathBuf};
 
 /// Extensions taken as rasters in folders.
@@ -233,34 +234,24 @@ fn from_folder(job: &EvalJob, folder: &Path) -> Result<Plan> {
 }
 
 fn from_list(job: &EvalJob, list: &Path) -> Result<Plan> {
+    let base = list.parent().unwrap_or(Path::new("."));
     let text = std::fs::read_to_string(list)
         .map_err(|e| Error::input(format!("cannot read list file {}: {e}", list.display())))?;
-    let base = list.parent().unwrap_or(Path::new("."));
-    let separator = if list
+    let tsv = list
         .extension()
-        .is_some_and(|e| e.eq_ignore_ascii_case("tsv"))
-    {
-        '\t'
-    } else {
-        ','
-    };
-    let mut lines = text
-        .lines()
-        .enumerate()
-        .map(|(i, l)| (i + 1, l.trim()))
-        .filter(|(_, l)| !l.is_empty() && !l.starts_with('#'));
-    let (_, header) = lines
+        .is_some_and(|e| e.eq_ignore_ascii_case("tsv"));
+    let name = format!("list file {}", list.display());
+    let mut lines = records::read(&text, if tsv { b'\t' } else { b',' }, true, &name)?.into_iter();
+    let columns = lines
         .next()
-        .ok_or_else(|| Error::input(format!("list file {} is empty", list.display())))?;
-    let columns: Vec<String> = header
-        .split(separator)
-        .map(|c| c.trim().to_string())
-        .collect();
+        .ok_or_else(|| Error::input(format!("{name} is empty")))?
+        .cells;
     let column = |name: &str| columns.iter().position(|c| c == name);
     let reference_col = column("reference").ok_or_else(|| {
         Error::input(format!(
-            "list file {}: the header ({header}) has no 'reference' column",
-            list.display()
+            "list file {}: the header ({}) has no 'reference' column",
+            list.display(),
+            columns.join(",")
         ))
     })?;
     let predictors: Vec<PredictorSpec> = if job.predictors.is_empty() {
@@ -283,8 +274,11 @@ fn from_list(job: &EvalJob, list: &Path) -> Result<Plan> {
         }
     }
     let mut patches = Vec::new();
-    for (number, line) in lines {
-        let cells: Vec<&str> = line.split(separator).map(str::trim).collect();
+    for Record {
+        line: number,
+        cells,
+    } in lines
+    {
         if cells.len() != columns.len() {
             return Err(Error::input(format!(
                 "list file {} line {number} has {} cells but the header has {}",
@@ -294,7 +288,7 @@ fn from_list(job: &EvalJob, list: &Path) -> Result<Plan> {
             )));
         }
         let path = |i: usize| -> Option<PathBuf> {
-            let cell = cells[i];
+            let cell = &cells[i];
             (!cell.is_empty()).then(|| base.join(cell))
         };
         let where_ = format!("list file {} line {number}", list.display());
@@ -410,14 +404,14 @@ mod tests {
         let list = s.0.join("pairs.csv");
         std::fs::write(
             &list,
-            "# pairs\nid,reference,fmask,sen2cor\nfirst,r1.tif,p1.tif,q1.tif\n",
+            "# pairs\nid,reference,fmask,sen2cor\n\n\"first, quoted\",r1.tif , p1.tif,q1.tif\n",
         )
         .unwrap();
         let job = EvalJob::new(list.to_str().unwrap());
         let plan = plan(&job).unwrap();
         let names: Vec<&str> = plan.predictors.iter().map(|p| p.name.as_str()).collect();
         assert_eq!(names, ["fmask", "sen2cor"]);
-        assert_eq!(plan.patches[0].id, "first");
+        assert_eq!(plan.patches[0].id, "first, quoted");
         assert_eq!(
             plan.patches[0].predictions[1],
             Prediction::Raster(s.0.join("q1.tif"))
@@ -428,10 +422,10 @@ mod tests {
         let e = super::plan(&named).unwrap_err();
         assert!(e.message.contains("no column 'kappamask'"), "{}", e.message);
 
-        std::fs::write(&list, "reference,fmask\nr1.tif,missing.tif\n").unwrap();
+        std::fs::write(&list, "reference,fmask\n\nr1.tif,missing.tif\n").unwrap();
         let e = super::plan(&job).unwrap_err();
         assert!(
-            e.message.contains("line 2: prediction of fmask") && e.message.contains("missing.tif"),
+            e.message.contains("line 3: prediction of fmask") && e.message.contains("missing.tif"),
             "{}",
             e.message
         );

@@ -2,38 +2,21 @@
 //! pixel windows a labelling tool (or `gdal_translate -srcwin`) cuts out.
 
 use super::Selection;
+use crate::records;
 
 pub fn to_csv(selection: &Selection) -> String {
-    let mut out = String::from("scene,xoff,yoff,width,height,score\n");
-    for &i in &selection.selected {
+    let head = ["scene", "xoff", "yoff", "width", "height", "score"].map(String::from);
+    let rows = selection.selected.iter().map(|&i| {
         let c = &selection.candidates[i];
-        out += &format!(
-            "{},{},{},{},{},{:.6}\n",
-            quote(&selection.scenes[c.scene].path),
-            c.x,
-            c.y,
-            c.size,
-            c.size,
-            c.score
-        );
-    }
-    out
-}
-
-/// Quotes a field that holds a comma, a quote or a line break (RFC 4180).
-fn quote(field: &str) -> String {
-    if field.contains([',', '"', '\n', '\r']) {
-        format!("\"{}\"", field.replace('"', "\"\""))
-    } else {
-        field.to_string()
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn fields_with_commas_are_quoted() {
-        assert_eq!(super::quote("a,b\"c"), "\"a,b\"\"c\"");
-        assert_eq!(super::quote("/data/s2.tif"), "/data/s2.tif");
-    }
+        let size = c.size.to_string();
+        vec![
+            selection.scenes[c.scene].path.clone(),
+            c.x.to_string(),
+            c.y.to_string(),
+            size.clone(),
+            size,
+            format!("{:.6}", c.score),
+        ]
+    });
+    records::write(std::iter::once(head.to_vec()).chain(rows))
 }

@@ -1,7 +1,7 @@
 //! A bounded cache of tile outputs shared by overlapping requests: GDAL reads a virtual mask
 //! block by block, and neighbouring blocks need the same overlapping tiles.
 
-use std::collections::{HashMap, VecDeque};
+use lru::LruCache;
 use std::sync::{Arc, Mutex};
 
 /// What one tile produced: probabilities (class, row, column) after softmax, and which of its
@@ -28,10 +28,10 @@ pub struct TileCache {
     inner: Mutex<Lru>,
 }
 
-#[derive(Default)]
+/// The `lru` crate bounds a cache by its number of entries; tiles are bounded by their bytes,
+/// so the cache is unbounded and `put` evicts until the bytes fit.
 struct Lru {
-    map: HashMap<(usize, usize), TileProbabilities>,
-    order: VecDeque<(usize, usize)>,
+    tiles: LruCache<(usize, usize), TileProbabilities>,
     bytes: usize,
     hits: u64,
     misses: u64,
@@ -52,7 +52,12 @@ impl TileCache {
     pub fn new(max_bytes: usize) -> Self {
         TileCache {
             max_bytes,
-            inner: Mutex::new(Lru::default()),
+            inner: Mutex::new(Lru {
+                tiles: LruCache::unbounded(),
+                bytes: 0,
+                hits: 0,
+                misses: 0,
+            }),
         }
     }
 
@@ -62,20 +67,12 @@ impl TileCache {
 
     pub fn get(&self, row: usize, col: usize) -> Option<TileProbabilities> {
         let mut lru = self.lock();
-        match lru.map.get(&(row, col)).cloned() {
-            Some(t) => {
-                lru.hits += 1;
-                if let Some(pos) = lru.order.iter().position(|k| *k == (row, col)) {
-                    lru.order.remove(pos);
-                }
-                lru.order.push_back((row, col));
-                Some(t)
-            }
-            None => {
-                lru.misses += 1;
-                None
-            }
+        let tile = lru.tiles.get(&(row, col)).cloned();
+        match tile {
+            Some(_) => lru.hits += 1,
+            None => lru.misses += 1,
         }
+        tile
     }
 
     pub fn put(&self, row: usize, col: usize, probabilities: TileProbabilities) {
@@ -84,21 +81,16 @@ impl TileCache {
             return;
         }
         let mut lru = self.lock();
-        if let Some(old) = lru.map.insert((row, col), probabilities) {
+        // Unbounded, `push` only hands back the tile it replaces.
+        if let Some((_, old)) = lru.tiles.push((row, col), probabilities) {
             lru.bytes -= old.bytes();
-            if let Some(pos) = lru.order.iter().position(|k| *k == (row, col)) {
-                lru.order.remove(pos);
-            }
         }
         lru.bytes += size;
-        lru.order.push_back((row, col));
         while lru.bytes > self.max_bytes {
-            let Some(oldest) = lru.order.pop_front() else {
+            let Some((_, oldest)) = lru.tiles.pop_lru() else {
                 break;
             };
-            if let Some(t) = lru.map.remove(&oldest) {
-                lru.bytes -= t.bytes();
-            }
+            lru.bytes -= oldest.bytes();
         }
     }
 

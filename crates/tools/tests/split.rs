@@ -8,7 +8,7 @@ mod common;
 use common::output_text as text;
 
 use cloudmask::ErrorKind;
-use cloudmask_tools::split::rng::Rng;
+use cloudmask_tools::rng::Rng;
 use cloudmask_tools::split::{split, Assignment, Sample, SplitConfig, Table};
 use serde_json::{json, Value};
 use std::collections::{BTreeMap, BTreeSet};
@@ -1019,7 +1019,7 @@ fn the_command_reports_bad_tables_and_configs_with_their_exit_codes() {
         text(&o)
     );
     assert!(
-        text(&o).contains("splits[1]: unknown field `ratoi`"),
+        text(&o).contains("line 7: splits[1].ratoi: unknown field `ratoi`"),
         "{}",
         text(&o)
     );

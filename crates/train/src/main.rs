@@ -20,7 +20,6 @@ mod optim;
 mod prepare;
 mod pretrain;
 mod progress;
-mod rng;
 mod settings;
 mod weak;
 

@@ -1,6 +1,6 @@
 //! The split configuration: named splits with ratios and filters, stratification, minimums,
 //! adjusted ratios for rare classes, caps, groups, k-fold and bagging, and the seed. Read from
-//! JSON or from a TOML file (the subset `split::toml` reads); see docs/data-tools.md.
+//! JSON or from a TOML file; see docs/data-tools.md.
 
 use super::table::{Sample, Table};
 use cloudmask::error::{Error, Result};
@@ -173,23 +173,39 @@ impl SplitConfig {
         }
     }
 
+    /// Reads JSON; a misspelt or mistyped field is named by its path (`splits[1]`, `cap.clear`).
     pub fn from_json(text: &str, name: &str) -> Result<SplitConfig> {
-        let value: serde_json::Value = serde_json::from_str(text)
+        let mut de = serde_json::Deserializer::from_str(text);
+        let config: SplitConfig = serde_path_to_error::deserialize(&mut de).map_err(|e| {
+            let path = e.path().clone();
+            match e.into_inner() {
+                e if e.is_data() => invalid_field(name, &path, e),
+                e => Error::invalid(format!("{name} is not valid JSON: {e}")),
+            }
+        })?;
+        de.end()
             .map_err(|e| Error::invalid(format!("{name} is not valid JSON: {e}")))?;
-        SplitConfig::from_value(value, name)
+        config.check()?;
+        Ok(config)
     }
 
+    /// Reads TOML; errors name the line, and the field's path as for JSON.
     pub fn from_toml(text: &str, name: &str) -> Result<SplitConfig> {
-        let value = super::toml::parse(text).map_err(|e| Error::invalid(format!("{name}: {e}")))?;
-        SplitConfig::from_value(value, name)
-    }
-
-    fn from_value(value: serde_json::Value, name: &str) -> Result<SplitConfig> {
-        let config: SplitConfig =
-            serde_json::from_value(value.clone()).map_err(|e| match locate(&value) {
-                Some((path, inner)) => Error::invalid(format!("{name}: {path}: {inner}")),
-                None => Error::invalid(format!("{name}: {e}")),
-            })?;
+        // "c.toml: line 7" where toml knows the place.
+        let at = |e: &toml::de::Error| match e.span() {
+            Some(s) => format!(
+                "{name}: line {}",
+                text.get(..s.start).unwrap_or(text).matches('\n').count() + 1
+            ),
+            None => name.to_string(),
+        };
+        let de = toml::Deserializer::parse(text)
+            .map_err(|e| Error::invalid(format!("{}: {}", at(&e), e.message())))?;
+        let config: SplitConfig = serde_path_to_error::deserialize(de).map_err(|e| {
+            let path = e.path().clone();
+            let e = e.into_inner();
+            invalid_field(&at(&e), &path, e.message())
+        })?;
         config.check()?;
         Ok(config)
     }
@@ -367,48 +383,17 @@ impl SplitConfig {
     }
 }
 
-/// The field of a config that fails to read, and why (serde's messages do not say where).
-fn locate(value: &serde_json::Value) -> Option<(String, String)> {
-    use serde::de::DeserializeOwned;
-    use serde_json::Value;
-    fn check<T: DeserializeOwned>(v: &Value) -> Option<String> {
-        serde_json::from_value::<T>(v.clone())
-            .err()
-            .map(|e| e.to_string())
+/// "{name}: {path}: {what}", or without the path when the whole config is wrong.
+fn invalid_field(
+    name: &str,
+    path: &serde_path_to_error::Path,
+    what: impl std::fmt::Display,
+) -> Error {
+    if path.iter().next().is_none() {
+        Error::invalid(format!("{name}: {what}"))
+    } else {
+        Error::invalid(format!("{name}: {path}: {what}"))
     }
-    /// The first entry of a map or an array that fails to read as `T`.
-    fn each<T: DeserializeOwned>(v: &Value, path: &str) -> Option<(String, String)> {
-        match v {
-            Value::Object(map) => map
-                .iter()
-                .find_map(|(k, v)| check::<T>(v).map(|e| (format!("{path}.{k}"), e))),
-            Value::Array(items) => items
-                .iter()
-                .enumerate()
-                .find_map(|(i, v)| check::<T>(v).map(|e| (format!("{path}[{i}]"), e))),
-            _ => None,
-        }
-    }
-    for (key, v) in value.as_object()? {
-        let found = match key.as_str() {
-            "seed" | "min_class_count" => check::<u64>(v).map(|e| (key.clone(), e)),
-            "stratify" => check::<bool>(v).map(|e| (key.clone(), e)),
-            "groups" => check::<Option<bool>>(v).map(|e| (key.clone(), e)),
-            "min_per_class" => check::<usize>(v).map(|e| (key.clone(), e)),
-            "splits" => each::<SplitSpec>(v, key)
-                .or_else(|| check::<Vec<SplitSpec>>(v).map(|e| (key.clone(), e))),
-            "cap" => each::<usize>(v, key)
-                .or_else(|| check::<BTreeMap<String, usize>>(v).map(|e| (key.clone(), e))),
-            "rare" => check::<Rare>(v).map(|e| (key.clone(), e)),
-            "folds" => check::<Folds>(v).map(|e| (key.clone(), e)),
-            "bags" => check::<Bags>(v).map(|e| (key.clone(), e)),
-            _ => None,
-        };
-        if found.is_some() {
-            return found;
-        }
-    }
-    None
 }
 
 fn normalise(v: Vec<f64>) -> Vec<f64> {
@@ -466,7 +451,7 @@ mod tests {
             ),
             (
                 serde_json::json!({"splits": [{"name": "a", "ratoi": 1}]}),
-                "splits[0]: unknown field `ratoi`",
+                "splits[0].ratoi: unknown field `ratoi`",
             ),
             (
                 serde_json::json!({"splits": [{"name": "a", "ratio": 1}], "cap": {"clear": 5, "groups": false}}),
@@ -494,12 +479,55 @@ mod tests {
             ),
         ];
         for (value, needle) in cases {
-            let e = SplitConfig::from_value(value.clone(), "c.json").unwrap_err();
+            let e = SplitConfig::from_json(&value.to_string(), "c.json").unwrap_err();
             assert_eq!(e.kind, cloudmask::error::ErrorKind::InvalidArgument);
             assert!(e.message.contains(needle), "{value}: {e} lacks {needle:?}");
         }
-        assert!(SplitConfig::from_value(base, "c.json").is_ok());
+        assert!(SplitConfig::from_json(&base.to_string(), "c.json").is_ok());
         let e = SplitConfig::from_json("{", "c.json").unwrap_err();
         assert!(e.message.contains("not valid JSON"), "{e}");
+    }
+
+    #[test]
+    fn toml_configs_read_like_json_and_errors_name_the_line() {
+        let text = r#"
+# splits for the KappaMask set
+seed = 7
+splits = [
+  { name = "train", ratio = 70 },
+  { name = "val", ratio = 2e1, filter = { min_confidence = 0.8 } },
+  { name = "test", ratio = 10, filter.sources = ["cvat"] },   # trailing comma and comments
+]
+[rare]
+below = 1_00
+ratios.train = 40
+ratios.val = 30.0
+ratios.test = 30
+[cap]
+clear = 500
+[folds]
+split = "train"
+k = 5
+[bags]
+split = "train"
+count = 3
+"#;
+        let json = SplitConfig::from_json(EXAMPLE, "c.json").unwrap();
+        assert_eq!(SplitConfig::from_toml(text, "c.toml").unwrap(), json);
+        for (text, needle) in [
+            ("seed = 1\nseed = 2", "c.toml: line 2: duplicate key"),
+            ("seed = hello", "c.toml: line 1: "),
+            (
+                "[[splits]]\nname = \"a\"\nratio = 1\nratoi = 2",
+                "line 4: splits[0].ratoi: unknown field `ratoi`",
+            ),
+            (
+                "[[splits]]\nname = \"a\"\nratio = 1\n[cap]\nclear = \"many\"",
+                "line 5: cap.clear: invalid type: string \"many\"",
+            ),
+        ] {
+            let e = SplitConfig::from_toml(text, "c.toml").unwrap_err();
+            assert!(e.message.contains(needle), "{text:?}: {e}");
+        }
     }
 }

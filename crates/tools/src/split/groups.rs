@@ -15,7 +15,7 @@
 //!    class's size, plus the split's total).
 
 use super::problem::Problem;
-use super::rng::Rng;
+use crate::rng::Rng;
 use cloudmask::error::{Error, Result};
 
 struct Unit {

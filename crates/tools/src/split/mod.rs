@@ -8,8 +8,8 @@
 //! groups → per-class targets (ratios, rare-class ratios, minimum per class) → allocation
 //! (`stratify`: sample by sample, exact; `groups`: group by group) → folds and bags → report.
 //!
-//! - `table`, `csv`: the sample table and its CSV reader;
-//! - `config`, `toml`: the configuration (JSON, or a TOML subset);
+//! - `table`: the sample table, read from CSV;
+//! - `config`: the configuration (JSON or TOML);
 //! - `prepare`: filters, strata, caps, groups;
 //! - `targets`: per-class targets;
 //! - `stratify` (with `flow`), `groups`: the two allocators;
@@ -17,7 +17,6 @@
 //! - `report`, `output`: the report and the files.
 
 pub mod config;
-mod csv;
 mod flow;
 mod groups;
 pub mod output;
@@ -25,11 +24,9 @@ mod prepare;
 mod problem;
 pub mod report;
 mod resample;
-pub mod rng;
 mod stratify;
 pub mod table;
 mod targets;
-mod toml;
 
 pub use config::{Filter, SplitConfig, SplitSpec};
 pub use prepare::DropReason;

@@ -3,8 +3,8 @@
 
 use super::config::SplitConfig;
 use super::problem::Group;
-use super::rng::Rng;
 use super::table::Table;
+use crate::rng::Rng;
 use std::collections::BTreeMap;
 
 /// Why a sample is in no list.

@@ -5,8 +5,8 @@
 //! bootstrap samples drawn with replacement, per class (per group when splitting by group).
 
 use super::problem::{Group, Problem};
-use super::rng::Rng;
 use super::targets::{class_targets, ClassTargets};
+use crate::rng::Rng;
 use cloudmask::error::{Error, Result};
 
 /// The problem of cutting `samples` (one split's) into `k` folds named `<split>.fold<i>`.

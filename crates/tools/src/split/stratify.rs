@@ -10,8 +10,8 @@
 
 use super::flow::{Network, Shortfall};
 use super::problem::{samples, Problem};
-use super::rng::Rng;
 use super::targets::bounds;
+use crate::rng::Rng;
 use cloudmask::error::{Error, Result};
 use std::collections::BTreeMap;
 

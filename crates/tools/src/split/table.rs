@@ -10,8 +10,8 @@
 //! - `confidence` (optional number; empty means unknown, which fails `min_confidence` filters);
 //! - `group` (optional; rows with the same group always land in the same split).
 
-use super::csv;
 use cloudmask::error::{Error, Result};
+use cloudmask::records;
 use std::collections::HashMap;
 use std::path::Path;
 
@@ -68,13 +68,16 @@ impl Table {
 
     /// Parses CSV text; `name` names the table in messages.
     pub fn from_csv(text: &str, name: &str) -> Result<Table> {
-        let records = csv::parse(text, name)?;
+        // Tab-separated when the header line has tabs and no commas.
+        let first = text.lines().next().unwrap_or("");
+        let tabs = !first.contains(',') && first.contains('\t');
+        let records = records::read(text, if tabs { b'\t' } else { b',' }, false, name)?;
         let Some((header, rows)) = records.split_first() else {
             return Err(Error::input(format!(
                 "{name} is empty: its first line must name the columns (id, class or n_<class>, source, confidence, group)"
             )));
         };
-        let columns = Columns::find(&header.fields, name)?;
+        let columns = Columns::find(&header.cells, name)?;
         let mut classes: Vec<String> = columns.counts.iter().map(|(n, _)| n.clone()).collect();
         let mut class_index: HashMap<String, usize> = classes
             .iter()
@@ -84,15 +87,15 @@ impl Table {
         let mut labels = Vec::new();
         let mut samples = Vec::with_capacity(rows.len());
         for row in rows {
-            let at = |col: usize| row.fields[col].as_str();
+            let at = |col: usize| row.cells[col].as_str();
             let place =
-                |col: usize| format!("{name}: line {}, column {}", row.line, header.fields[col]);
-            if row.fields.len() != header.fields.len() {
+                |col: usize| format!("{name}: line {}, column {}", row.line, header.cells[col]);
+            if row.cells.len() != header.cells.len() {
                 return Err(Error::input(format!(
                     "{name}: line {} has {} fields but the header has {}",
                     row.line,
-                    row.fields.len(),
-                    header.fields.len()
+                    row.cells.len(),
+                    header.cells.len()
                 )));
             }
             let counts = match columns.class {
@@ -288,6 +291,23 @@ mod tests {
         assert_eq!(t.samples[2].group, None);
         assert_eq!(t.samples[0].group.as_deref(), Some("s1"));
         assert!(t.has_groups && !t.has_counts);
+    }
+
+    #[test]
+    fn quotes_commas_line_breaks_crlf_and_tabs() {
+        let t = Table::from_csv(
+            "id,class,source\r\n\"a,1\",cloud,\"say \"\"hi\"\"\"\r\n\nb , clear, x\n\"multi\nline\",cloud,y\n",
+            "t.csv",
+        )
+        .unwrap();
+        let ids: Vec<&str> = t.samples.iter().map(|s| s.id.as_str()).collect();
+        assert_eq!(ids, ["a,1", "b", "multi\nline"]);
+        assert_eq!(t.samples[0].source, "say \"hi\"");
+        assert_eq!(t.samples[1].source, "x");
+        let e = Table::from_csv("id,class\n\n\"a\nb\",c\nc\n", "t.csv").unwrap_err();
+        assert!(e.message.contains("line 5 has 1 fields"), "{e}");
+        let t = Table::from_csv("\u{feff}id\tclass\na,b\tcloud\n", "t.tsv").unwrap();
+        assert_eq!(t.samples[0].id, "a,b");
     }
 
     #[test]

@@ -9,7 +9,7 @@
 //! augmentation.
 
 use super::scene::{Scene, Window};
-use crate::rng::Rng;
+use cloudmask_tools::rng::Rng;
 use tch::{Device, Tensor};
 
 /// A patch: scene index and window.

@@ -12,8 +12,8 @@
 //!   splitting the points directly guarantees that both halves are non-empty, even when members
 //!   coincide.) The returned clustering therefore never has an empty cluster.
 
-use crate::rng::Rng;
 use cloudmask::error::{Error, Result};
+use cloudmask_tools::rng::Rng;
 
 /// A clustering of `n` rows of `dim` features into `k` clusters.
 #[derive(Debug, Clone)]

@@ -17,8 +17,8 @@ use crate::data::patches::{self, Normalisation, Patch};
 use crate::data::scene::Scene;
 use crate::nets::{Arch, NetSpec, Network};
 use crate::optim::learning_rate;
-use crate::rng::Rng;
 use cloudmask::error::{Error, Result};
+use cloudmask_tools::rng::Rng;
 use serde_json::json;
 
 use std::time::Instant;

@@ -8,7 +8,7 @@
 
 use crate::data::patches::{Augment, Normalisation};
 use crate::data::scene::{Scene, Window};
-use crate::rng::Rng;
+use cloudmask_tools::rng::Rng;
 use tch::{Device, Tensor};
 
 /// Strength of the spectral jitter.

@@ -5,9 +5,9 @@ use super::super::PretrainData;
 use crate::cli::PretrainArgs;
 use crate::data::patches::{self, Normalisation, Patch};
 use crate::data::scene::{Scene, Window};
-use crate::rng::Rng;
 use cloudmask::error::{Error, Result};
 use cloudmask::raster::gdal::Dataset;
+use cloudmask_tools::rng::Rng;
 use std::path::Path;
 
 /// One line of the location list.
