@@ -73,10 +73,8 @@ fn write_tif(
     }
 }
 
-const UTM33: &str = r#"PROJCS["WGS 84 / UTM zone 33N",GEOGCS["WGS 84",DATUM["WGS_1984",SPHEROID["WGS 84",6378137,298.257223563]],PRIMEM["Greenwich",0],UNIT["degree",0.0174532925199433]],PROJECTION["Transverse_Mercator"],PARAMETER["latitude_of_origin",0],PARAMETER["central_meridian",15],PARAMETER["scale_factor",0.9996],PARAMETER["false_easting",500000],PARAMETER["false_northing",0],UNIT["metre",1],AUTHORITY["EPSG","32633"]]"#;
-
 fn utm32() -> String {
-    UTM33
+    common::UTM33_WKT
         .replace("zone 33N", "zone 32N")
         .replace("\"central_meridian\",15", "\"central_meridian\",9")
         .replace("32633", "32632")
@@ -441,7 +439,14 @@ fn bad_input_gets_a_message_that_says_what_is_wrong() {
     );
     // CRS differ.
     let utm32 = utm32();
-    write_tif(&dir.path("r33.tif"), 4, 2, &[1; 8], Some(UTM33), None);
+    write_tif(
+        &dir.path("r33.tif"),
+        4,
+        2,
+        &[1; 8],
+        Some(common::UTM33_WKT),
+        None,
+    );
     write_tif(&dir.path("p32.tif"), 4, 2, &[1; 8], Some(&utm32), None);
     let p32 = format!("p={}", s(&dir.path("p32.tif")));
     expect_failure(

@@ -199,6 +199,9 @@ pub fn write_u8_tif(path: &std::path::Path, width: usize, height: usize, values:
     ds
 }
 
+/// WGS 84 / UTM zone 33N as WKT, for hand-made georeferenced fixtures.
+pub const UTM33_WKT: &str = r#"PROJCS["WGS 84 / UTM zone 33N",GEOGCS["WGS 84",DATUM["WGS_1984",SPHEROID["WGS 84",6378137,298.257223563]],PRIMEM["Greenwich",0],UNIT["degree",0.0174532925199433]],PROJECTION["Transverse_Mercator"],PARAMETER["latitude_of_origin",0],PARAMETER["central_meridian",15],PARAMETER["scale_factor",0.9996],PARAMETER["false_easting",500000],PARAMETER["false_northing",0],UNIT["metre",1],AUTHORITY["EPSG","32633"]]"#;
+
 /// Serialises the tests of one test binary that train networks: libtorch's CPU threads spin
 /// while they wait, so two trainings sharing two cores run far slower than one after the other.
 pub fn exclusive() -> std::sync::MutexGuard<'static, ()> {
