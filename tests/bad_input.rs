@@ -55,12 +55,8 @@ fn sample_planes(scene: &str, n: usize) -> (usize, usize, Vec<Vec<f32>>) {
 
 #[test]
 fn input_problems_are_reported_before_any_work() {
-    let Some(scene) = common::sample_scene() else {
-        return;
-    };
-    let Some(model) = common::model("ukis-6b-l1c", 2) else {
-        return;
-    };
+    let scene = common::sample_scene();
+    let model = common::model("ukis-6b-l1c", 2);
     let tmp = common::TempDir::new("bad-input");
     let out = tmp.path("mask.tif");
     let none = |_: f64, _: &str| true;
@@ -135,12 +131,8 @@ fn input_problems_are_reported_before_any_work() {
 
 #[test]
 fn cancelling_midway_leaves_no_file() {
-    let Some(scene) = common::sample_scene() else {
-        return;
-    };
-    let Some(model) = common::model("ukis-6b-l1c", 2) else {
-        return;
-    };
+    let scene = common::sample_scene();
+    let model = common::model("ukis-6b-l1c", 2);
     let tmp = common::TempDir::new("cancel");
     let out = tmp.path("mask.tif");
     let mut calls = 0;
@@ -160,12 +152,8 @@ fn cancelling_midway_leaves_no_file() {
 
 #[test]
 fn windows_outside_the_raster_are_refused() {
-    let Some(scene) = common::sample_scene() else {
-        return;
-    };
-    let Some(model) = common::model("ukis-6b-l1c", 2) else {
-        return;
-    };
+    let scene = common::sample_scene();
+    let model = common::model("ukis-6b-l1c", 2);
     let ds = Dataset::open(&scene).unwrap();
     let mut src = GdalSource::new(
         ds,
@@ -196,12 +184,8 @@ fn windows_outside_the_raster_are_refused() {
 
 #[test]
 fn nan_and_nodata_pixels_become_nodata_in_every_output() {
-    let Some(scene) = common::sample_scene() else {
-        return;
-    };
-    let Some(model) = common::model("ukis-6b-l1c", 2) else {
-        return;
-    };
+    let scene = common::sample_scene();
+    let model = common::model("ukis-6b-l1c", 2);
     let (w, h, mut planes) = sample_planes(&scene, 6);
     // A NaN block, an infinite pixel, and a block at the declared nodata value in one band.
     for y in 100..140 {
@@ -259,9 +243,7 @@ fn nan_and_nodata_pixels_become_nodata_in_every_output() {
 
 #[test]
 fn broken_models_and_cards_are_refused_with_the_reason() {
-    let Some(_) = common::model("ukis-6b-l1c", 1) else {
-        return;
-    };
+    common::require_model("ukis-6b-l1c");
     let tmp = common::TempDir::new("bad-model");
     let options = ModelOptions {
         threads: 1,

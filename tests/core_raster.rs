@@ -22,8 +22,7 @@ fn names(list: &[&str]) -> Vec<String> {
 /// A 4 x 1 raster whose bands carry the given descriptions (values 1..4 in every band).
 fn described(tmp: &TempDir, file: &str, descriptions: &[&str]) -> Dataset {
     let ramp = |x: usize, _: usize| x as f32 + 1.0;
-    let bands: Vec<(&str, &dyn Fn(usize, usize) -> f32)> =
-        descriptions.iter().map(|d| (*d, &ramp as _)).collect();
+    let bands: Vec<(&str, tiny::Fill)> = descriptions.iter().map(|d| (*d, &ramp as _)).collect();
     let path = TinyRaster::float(4, 1, &bands).write(&tmp.path(file));
     Dataset::open(&path).unwrap()
 }

@@ -14,7 +14,7 @@ use cloudmask::scene::{mask_scene, SceneJob};
 use cloudmask::{ErrorKind, MaskOptions, Model};
 use common::TempDir;
 use gdal_sys as g;
-use std::path::PathBuf;
+use std::path::Path;
 use tiny::{class_counts, valid_by_distance, TinyNet, TinyRaster, TINY_GEO_TRANSFORM};
 
 const W: usize = 70;
@@ -79,7 +79,7 @@ impl Fixture {
     }
 }
 
-fn path(p: &PathBuf) -> String {
+fn path(p: &Path) -> String {
     p.to_string_lossy().into_owned()
 }
 

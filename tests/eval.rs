@@ -265,9 +265,7 @@ fn a_list_file_gives_the_same_result_and_honours_beta() {
 
 #[test]
 fn kappa_of_ukis_csmask_6b_l1c_on_the_sample_tile_is_0_8095() {
-    let Some(data) = common::data_dir() else {
-        return;
-    };
+    let data = common::data_dir();
     let d = data.join("ukis-s2");
     let tmp = common::TempDir::new("eval-kappa");
     let mut args: Vec<String> = [
@@ -322,9 +320,7 @@ fn kappa_of_ukis_csmask_6b_l1c_on_the_sample_tile_is_0_8095() {
 fn valid_pixels_only_is_not_the_published_variant() {
     // The other natural variant: only pixels the reference output marks valid (band 2). There
     // ukis-csmask predicts clear everywhere, so kappa collapses to 0: 0.8095 is over all pixels.
-    let Some(data) = common::data_dir() else {
-        return;
-    };
+    let data = common::data_dir();
     let d = data.join("ukis-s2");
     let (w, h, labels) = common::read_band_u8(&s(&d.join("labels.tif")), 1);
     let (_, _, valid) = common::read_band_u8(&s(&d.join("reference/ukis_6b_l1c.tif")), 2);
@@ -361,12 +357,8 @@ fn valid_pixels_only_is_not_the_published_variant() {
 
 #[test]
 fn a_model_run_on_the_fly_scores_like_its_reference_output() {
-    let Some(data) = common::data_dir() else {
-        return;
-    };
-    if common::model("ukis-6b-l1c", 2).is_none() {
-        return;
-    }
+    let data = common::data_dir();
+    common::require_model("ukis-6b-l1c");
     let d = data.join("ukis-s2");
     let tmp = common::TempDir::new("eval-model");
     let o = cloudmask(&[

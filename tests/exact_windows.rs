@@ -32,12 +32,8 @@ fn crop<T: Copy>(full: &[T], full_w: usize, full_h: usize, r: Region) -> Vec<T> 
 
 #[test]
 fn windows_are_crops_of_the_whole_raster_result() {
-    let Some(scene) = common::sample_scene() else {
-        return;
-    };
-    let Some(model) = common::model("ukis-6b-l1c", 2) else {
-        return;
-    };
+    let scene = common::sample_scene();
+    let model = common::model("ukis-6b-l1c", 2);
     let whole = Region {
         x: 0,
         y: 0,
@@ -118,12 +114,8 @@ fn windows_are_crops_of_the_whole_raster_result() {
 
 #[test]
 fn one_model_serves_several_threads_with_identical_results() {
-    let Some(scene) = common::sample_scene() else {
-        return;
-    };
-    let Some(model) = common::model("ukis-6b-l1c", 1) else {
-        return;
-    };
+    let scene = common::sample_scene();
+    let model = common::model("ukis-6b-l1c", 1);
     let windows = [
         Region {
             x: 0,
@@ -169,12 +161,8 @@ fn one_model_serves_several_threads_with_identical_results() {
 
 #[test]
 fn a_shared_tile_cache_gives_the_same_pixels_with_less_work() {
-    let Some(scene) = common::sample_scene() else {
-        return;
-    };
-    let Some(model) = common::model("ukis-6b-l1c", 2) else {
-        return;
-    };
+    let scene = common::sample_scene();
+    let model = common::model("ukis-6b-l1c", 2);
     let whole = run(
         &model,
         &scene,

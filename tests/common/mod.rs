@@ -51,45 +51,57 @@ pub fn cloudmask_exe() -> PathBuf {
 
 /// `../shared/data` beside the project. Its absence fails the test with what to install: a
 /// test that needs real imagery never passes without it.
-pub fn data_dir() -> Option<PathBuf> {
+pub fn data_dir() -> PathBuf {
     let dir = repo_root().join("../shared/data");
     assert!(
         dir.is_dir(),
         "{} is absent: this test needs the shared test imagery (check out ../shared beside the project)",
         dir.display()
     );
-    Some(dir)
+    dir
 }
 
-pub fn sample_scene() -> Option<String> {
-    data_dir().map(|d| {
-        d.join("ukis-s2/s2_6band.tif")
-            .to_string_lossy()
-            .into_owned()
-    })
+/// The 6-band Sentinel-2 sample scene of ../shared/data.
+pub fn sample_scene() -> String {
+    data_dir()
+        .join("ukis-s2/s2_6band.tif")
+        .to_string_lossy()
+        .into_owned()
 }
 
 /// Fails with what to install when ONNX Runtime cannot be found as users find it.
 pub fn require_runtime() {
-    assert!(
-        cloudmask::runtime::locate().is_some(),
-        "ONNX Runtime is not installed: run `make venv` (installs onnxruntime==1.31.1 into .venv) or set CLOUDMASK_ORT_LIB"
-    );
+    ort_library();
+}
+
+/// The ONNX Runtime library as users find it, also for processes (gdal_translate, python) whose
+/// working folder or executable does not lead to the project's .venv. Fails with what to
+/// install when it is missing.
+pub fn ort_library() -> PathBuf {
+    cloudmask::runtime::locate().unwrap_or_else(|| {
+        panic!("ONNX Runtime is not installed: run `make venv` (installs onnxruntime==1.31.1 into .venv) or set CLOUDMASK_ORT_LIB")
+    })
 }
 
 /// Loads a model with ONNX Runtime found as users would find it (the project's .venv after
 /// `make demo`); fails with what to install when the runtime or the ukis models are missing.
-pub fn model(name: &str, threads: usize) -> Option<Model> {
+pub fn model(name: &str, threads: usize) -> Model {
     require_runtime();
-    match Model::load(
-        name,
-        &ModelOptions {
-            threads,
-            ..Default::default()
-        },
-    ) {
-        Ok(m) => Some(m),
-        Err(e) => panic!("loading {name} (the ukis-csmask models come with `make venv`): {e}"),
+    let options = ModelOptions {
+        threads,
+        ..Default::default()
+    };
+    Model::load(name, &options).unwrap_or_else(|e| {
+        panic!("loading {name} (the ukis-csmask models come with `make venv`): {e}")
+    })
+}
+
+/// Fails with what to install when ONNX Runtime or the model (by name) is missing, for tests
+/// whose programs load the model themselves.
+pub fn require_model(name: &str) {
+    require_runtime();
+    if let Err(e) = cloudmask::model::resolve(name) {
+        panic!("model {name} is not installed (the ukis-csmask models come with `make venv`): {e}");
     }
 }
 
@@ -145,7 +157,7 @@ pub fn mask_file(
 
 /// A folder holding this build's cdylib under the name GDAL auto-loads (`gdal_cloudmask.so`),
 /// for `GDAL_DRIVER_PATH`. Fails with a message when the cdylib was not built.
-pub fn gdal_plugin_dir() -> Option<PathBuf> {
+pub fn gdal_plugin_dir() -> PathBuf {
     let profile_dir = profile_dir();
     let lib = profile_dir.join("libcloudmask.so");
     assert!(
@@ -154,17 +166,17 @@ pub fn gdal_plugin_dir() -> Option<PathBuf> {
         lib.display()
     );
     let dir = profile_dir.join("gdalplugins");
-    std::fs::create_dir_all(&dir).ok()?;
+    std::fs::create_dir_all(&dir).unwrap();
     let plugin = dir.join("gdal_cloudmask.so");
     // A copy, not a link: the test processes may start while cargo rewrites the cdylib.
     let stale = std::fs::metadata(&plugin).and_then(|m| m.modified()).ok()
         < std::fs::metadata(&lib).and_then(|m| m.modified()).ok();
     if stale {
         let tmp = dir.join(format!(".gdal_cloudmask.so.{}", std::process::id()));
-        std::fs::copy(&lib, &tmp).ok()?;
-        std::fs::rename(&tmp, &plugin).ok()?;
+        std::fs::copy(&lib, &tmp).unwrap();
+        std::fs::rename(&tmp, &plugin).unwrap();
     }
-    Some(dir)
+    dir
 }
 
 /// `GDAL_DRIVER_PATH` that keeps GDAL's default plugin folder and adds ours.
@@ -173,12 +185,6 @@ pub fn gdal_driver_path(plugin_dir: &std::path::Path) -> String {
         "/usr/lib/x86_64-linux-gnu/gdalplugins:{}",
         plugin_dir.display()
     )
-}
-
-/// The ONNX Runtime library, for processes (gdal_translate, python) whose working folder or
-/// executable does not lead to the project's .venv.
-pub fn ort_library() -> Option<PathBuf> {
-    cloudmask::runtime::locate()
 }
 
 /// A one-band byte GeoTIFF holding `values` (row-major), for tiny hand-made fixtures. The

@@ -154,6 +154,9 @@ impl TinyNet {
     }
 }
 
+/// A band's value at (x, y), for [`TinyRaster::float`].
+pub type Fill<'a> = &'a dyn Fn(usize, usize) -> f32;
+
 /// A small multi-band raster for [`TinyRaster::write`].
 #[derive(Debug, Clone)]
 pub struct TinyRaster {
@@ -174,11 +177,7 @@ pub const TINY_GEO_TRANSFORM: [f64; 6] = [500000.0, 10.0, 0.0, 4000000.0, 0.0, -
 
 impl TinyRaster {
     /// Float32 bands named as given, each filled by `f(x, y)`.
-    pub fn float(
-        width: usize,
-        height: usize,
-        bands: &[(&str, &dyn Fn(usize, usize) -> f32)],
-    ) -> TinyRaster {
+    pub fn float(width: usize, height: usize, bands: &[(&str, Fill)]) -> TinyRaster {
         TinyRaster {
             width,
             height,
