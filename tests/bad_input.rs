@@ -4,7 +4,7 @@ mod common;
 
 use cloudmask::engine::{mask_window, MaskOptions, Products, Region};
 use cloudmask::raster::mosaic::write_float_raster;
-use cloudmask::raster::writer::{Format, Product};
+use cloudmask::raster::writer::Product;
 use cloudmask::raster::{BandSelection, Dataset, GdalSource, MemorySource, Scaling};
 use cloudmask::scene::{mask_scene, SceneJob};
 use cloudmask::{ErrorKind, Model, ModelOptions};
@@ -13,20 +13,11 @@ use std::path::Path;
 const NAMES: [&str; 6] = ["B02", "B03", "B04", "B08", "B11", "B12"];
 
 fn job(input: &str, output: &Path) -> SceneJob {
-    SceneJob {
-        input: input.to_string(),
-        outputs: vec![
-            (Product::Classes, output.to_path_buf()),
-            (Product::Valid, output.with_extension("valid.tif")),
-        ],
-        format: Format::GTiff,
-        bands: BandSelection::Auto,
-        scaling: Scaling::Auto,
-        nodata: None,
-        resolution: None,
-        options: MaskOptions::default(),
-        quicklook: None,
-    }
+    let outputs = vec![
+        (Product::Classes, output.to_path_buf()),
+        (Product::Valid, output.with_extension("valid.tif")),
+    ];
+    common::scene_job(input, outputs)
 }
 
 /// Files in a folder, hidden temporaries included.

@@ -9,9 +9,9 @@ mod tiny;
 use cloudmask::model::CommonClass;
 use cloudmask::postprocess::Buffers;
 use cloudmask::raster::writer::{Format, Product};
-use cloudmask::raster::{BandSelection, Dataset, Scaling};
+use cloudmask::raster::Dataset;
 use cloudmask::scene::{mask_scene, SceneJob};
-use cloudmask::{ErrorKind, MaskOptions, Model};
+use cloudmask::{ErrorKind, Model};
 use common::TempDir;
 use gdal_sys as g;
 use std::path::Path;
@@ -52,20 +52,11 @@ impl Fixture {
     }
 
     fn job(&self, outputs: &[(Product, &str)]) -> SceneJob {
-        SceneJob {
-            input: self.input.clone(),
-            outputs: outputs
-                .iter()
-                .map(|(p, name)| (*p, self.tmp.path(name)))
-                .collect(),
-            format: Format::GTiff,
-            bands: BandSelection::Auto,
-            scaling: Scaling::Auto,
-            nodata: None,
-            resolution: None,
-            options: MaskOptions::default(),
-            quicklook: None,
-        }
+        let outputs = outputs
+            .iter()
+            .map(|(p, name)| (*p, self.tmp.path(name)))
+            .collect();
+        common::scene_job(&self.input, outputs)
     }
 
     /// File names in the fixture's folder, sorted.
@@ -269,4 +260,35 @@ fn unwritable_outputs_are_refused_before_any_work() {
     assert_eq!(f.files(), before);
     let e = mask_scene(&f.model, &f.job(&[]), &mut |_, _| true).unwrap_err();
     assert_eq!(e.kind, ErrorKind::InvalidArgument, "{}", e.message);
+}
+
+#[test]
+fn a_coarser_resolution_is_masked_on_the_averaged_grid() {
+    let f = Fixture::new("core-scene-resolution");
+    let mut job = f.job(&[(Product::Classes, "classes.tif")]);
+    job.resolution = Some(20.0);
+    let report = mask_scene(&f.model, &job, &mut |_, _| true).unwrap();
+    assert_eq!((report.width, report.height), (W / 2, H / 2));
+    // Each 20 m pixel averages 2 x 2 input pixels; the class follows from the averages.
+    let average = |name: &str, x: usize, y: usize| {
+        let band = f.raster.band(name);
+        let at = |dx: usize, dy: usize| band[(2 * y + dy) * W + 2 * x + dx] as f64;
+        ((at(0, 0) + at(1, 0) + at(0, 1) + at(1, 1)) / 4.0) as f32
+    };
+    let want: Vec<u8> = (0..W / 2 * (H / 2))
+        .map(|i| {
+            let (x, y) = (i % (W / 2), i / (W / 2));
+            TinyNet::threshold_class(average("B04", x, y), average("B08", x, y))
+        })
+        .collect();
+    let classes = path(&f.tmp.path("classes.tif"));
+    assert_eq!(common::read_band_u8(&classes, 1).2, want);
+    // Cloud in the 17 whole 20 m columns of the left half and the one straddling its edge; the
+    // shadow block's 4 x 5 pixels touch 2 x 3 coarse ones.
+    assert_eq!(report.class_counts, [0, 419, 450, 0, 6]);
+    let gt = Dataset::open(&classes).unwrap().geo_transform().unwrap();
+    assert_eq!(
+        (gt[0], gt[1], gt[3], gt[5]),
+        (500000.0, 20.0, 4000000.0, -20.0)
+    );
 }

@@ -105,6 +105,25 @@ pub fn require_model(name: &str) {
     }
 }
 
+/// A scene job with the defaults `cloudmask mask` uses: GeoTIFF, bands by name, automatic
+/// scaling, the input's nodata and resolution, exact tiling.
+pub fn scene_job(
+    input: &str,
+    outputs: Vec<(cloudmask::raster::writer::Product, PathBuf)>,
+) -> cloudmask::scene::SceneJob {
+    cloudmask::scene::SceneJob {
+        input: input.to_string(),
+        outputs,
+        format: cloudmask::raster::writer::Format::GTiff,
+        bands: cloudmask::raster::BandSelection::Auto,
+        scaling: cloudmask::raster::Scaling::Auto,
+        nodata: None,
+        resolution: None,
+        options: cloudmask::MaskOptions::default(),
+        quicklook: None,
+    }
+}
+
 /// All pixels of one band as bytes.
 pub fn read_band_u8(path: &str, band: usize) -> (usize, usize, Vec<u8>) {
     let ds = Dataset::open(path).unwrap();
@@ -172,7 +191,11 @@ pub fn gdal_plugin_dir() -> PathBuf {
     let stale = std::fs::metadata(&plugin).and_then(|m| m.modified()).ok()
         < std::fs::metadata(&lib).and_then(|m| m.modified()).ok();
     if stale {
-        let tmp = dir.join(format!(".gdal_cloudmask.so.{}", std::process::id()));
+        // Tests of one binary run on several threads: each copy gets its own name, and the
+        // renames (atomic, same content) may come in any order.
+        static COPIES: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        let n = COPIES.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let tmp = dir.join(format!(".gdal_cloudmask.so.{}.{n}", std::process::id()));
         std::fs::copy(&lib, &tmp).unwrap();
         std::fs::rename(&tmp, &plugin).unwrap();
     }
