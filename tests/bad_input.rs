@@ -4,7 +4,7 @@ mod common;
 
 use cloudmask::engine::{mask_window, MaskOptions, Pipeline, Products, Region, Tiling};
 use cloudmask::raster::mosaic::write_float_raster;
-use cloudmask::raster::writer::{Format, Product};
+use cloudmask::raster::writer::Product;
 use cloudmask::raster::{BandSelection, Dataset, Input, MemorySource};
 use cloudmask::scene::{mask_scene, SceneJob};
 use cloudmask::{ErrorKind, Model, ModelOptions};
@@ -13,16 +13,11 @@ use std::path::Path;
 const NAMES: [&str; 6] = ["B02", "B03", "B04", "B08", "B11", "B12"];
 
 fn job(input: &str, output: &Path) -> SceneJob {
-    SceneJob {
-        input: Input::path(input),
-        outputs: vec![
-            (Product::Classes, output.to_path_buf()),
-            (Product::Valid, output.with_extension("valid.tif")),
-        ],
-        format: Format::GTiff,
-        options: MaskOptions::default(),
-        quicklook: None,
-    }
+    let outputs = vec![
+        (Product::Classes, output.to_path_buf()),
+        (Product::Valid, output.with_extension("valid.tif")),
+    ];
+    common::scene_job(input, outputs)
 }
 
 /// Files in a folder, hidden temporaries included.
@@ -51,12 +46,8 @@ fn sample_planes(scene: &str, n: usize) -> (usize, usize, Vec<Vec<f32>>) {
 
 #[test]
 fn input_problems_are_reported_before_any_work() {
-    let Some(scene) = common::sample_scene() else {
-        return;
-    };
-    let Some(model) = common::model("ukis-6b-l1c", 2) else {
-        return;
-    };
+    let scene = common::sample_scene();
+    let model = common::model("ukis-6b-l1c", 2);
     let tmp = common::TempDir::new("bad-input");
     let out = tmp.path("mask.tif");
     let none = |_: f64, _: &str| true;
@@ -128,12 +119,8 @@ fn input_problems_are_reported_before_any_work() {
 
 #[test]
 fn cancelling_midway_leaves_no_file() {
-    let Some(scene) = common::sample_scene() else {
-        return;
-    };
-    let Some(model) = common::model("ukis-6b-l1c", 2) else {
-        return;
-    };
+    let scene = common::sample_scene();
+    let model = common::model("ukis-6b-l1c", 2);
     let tmp = common::TempDir::new("cancel");
     let out = tmp.path("mask.tif");
     let mut calls = 0;
@@ -153,12 +140,8 @@ fn cancelling_midway_leaves_no_file() {
 
 #[test]
 fn windows_outside_the_raster_are_refused() {
-    let Some(scene) = common::sample_scene() else {
-        return;
-    };
-    let Some(model) = common::model("ukis-6b-l1c", 2) else {
-        return;
-    };
+    let scene = common::sample_scene();
+    let model = common::model("ukis-6b-l1c", 2);
     let mut src = Input::path(&scene)
         .open_for(&model.card.band_names())
         .unwrap();
@@ -183,9 +166,7 @@ fn windows_outside_the_raster_are_refused() {
 
 #[test]
 fn requests_are_checked_before_any_tile_is_read() {
-    let Some(model) = common::model("ukis-6b-l1c", 1) else {
-        return;
-    };
+    let model = common::model("ukis-6b-l1c", 1);
     let (w, h) = (64, 48);
     let data = vec![0.1f32; 6 * w * h];
     let window = Region { x: 0, y: 0, w, h };
@@ -266,12 +247,8 @@ fn requests_are_checked_before_any_tile_is_read() {
 
 #[test]
 fn nan_and_nodata_pixels_become_nodata_in_every_output() {
-    let Some(scene) = common::sample_scene() else {
-        return;
-    };
-    let Some(model) = common::model("ukis-6b-l1c", 2) else {
-        return;
-    };
+    let scene = common::sample_scene();
+    let model = common::model("ukis-6b-l1c", 2);
     let (w, h, mut planes) = sample_planes(&scene, 6);
     // A NaN block, an infinite pixel, and a block at the declared nodata value in one band.
     for y in 100..140 {
@@ -329,9 +306,7 @@ fn nan_and_nodata_pixels_become_nodata_in_every_output() {
 
 #[test]
 fn broken_models_and_cards_are_refused_with_the_reason() {
-    let Some(_) = common::model("ukis-6b-l1c", 1) else {
-        return;
-    };
+    common::require_model("ukis-6b-l1c");
     let tmp = common::TempDir::new("bad-model");
     let options = ModelOptions {
         threads: 1,

@@ -22,16 +22,16 @@ struct Shared(*mut cm_model);
 unsafe impl Send for Shared {}
 unsafe impl Sync for Shared {}
 
-/// The ukis-csmask 6-band model through the C API, 2 ONNX Runtime threads; `None` with a
-/// message when ONNX Runtime or the model is not installed.
-fn model() -> Option<*const cm_model> {
-    shared_model().map(|s| s.0.cast_const())
+/// The ukis-csmask 6-band model through the C API, 2 ONNX Runtime threads; fails with what to
+/// install when ONNX Runtime or the model is not installed.
+fn model() -> *const cm_model {
+    shared_model().0.cast_const()
 }
 
-fn shared_model() -> Option<&'static Shared> {
-    static MODEL: OnceLock<Option<Shared>> = OnceLock::new();
-    let shared = MODEL.get_or_init(|| {
-        cloudmask::runtime::locate()?;
+fn shared_model() -> &'static Shared {
+    static MODEL: OnceLock<Shared> = OnceLock::new();
+    MODEL.get_or_init(|| {
+        common::require_runtime();
         let mut options = std::mem::MaybeUninit::uninit();
         cm_model_options_default(options.as_mut_ptr());
         // SAFETY: written by cm_model_options_default.
@@ -40,13 +40,13 @@ fn shared_model() -> Option<&'static Shared> {
         let mut m = null_mut();
         let status = cm_model_load(c("ukis-6b-l1c").as_ptr(), &options, &mut m);
         let message = last_error();
-        assert_eq!(status, cm_status::CM_OK, "{message}");
-        Some(Shared(m))
-    });
-    match shared {
-        Some(s) => Some(s),
-        None => panic!("ONNX Runtime or the ukis-csmask models are not installed: run `make venv`"),
-    }
+        assert_eq!(
+            status,
+            cm_status::CM_OK,
+            "loading ukis-6b-l1c (the ukis-csmask models come with `make venv`): {message}"
+        );
+        Shared(m)
+    })
 }
 
 fn mask_defaults() -> cm_mask_options {
@@ -78,12 +78,8 @@ fn counts(line: &str) -> Vec<(String, usize)> {
 
 #[test]
 fn the_c_example_compiles_strictly_runs_and_agrees_with_the_library() {
-    let Some(scene) = common::sample_scene() else {
-        return;
-    };
-    let Some(model) = common::model("ukis-6b-l1c", 0) else {
-        return;
-    };
+    let scene = common::sample_scene();
+    let model = common::model("ukis-6b-l1c", 0);
     let tmp = common::TempDir::new("c-example");
     let exe = tmp.path("mask_window");
     let lib = lib_dir();
@@ -160,9 +156,8 @@ fn the_c_example_compiles_strictly_runs_and_agrees_with_the_library() {
 
 #[test]
 fn the_python_example_runs_with_each_python() {
-    if common::sample_scene().is_none() || model().is_none() {
-        return;
-    }
+    let scene = common::sample_scene();
+    model();
     let pythons: Vec<PathBuf> = [root().join(".venv/bin/python"), "/usr/bin/python3".into()]
         .into_iter()
         .filter(|p| p.is_file())
@@ -176,7 +171,7 @@ fn the_python_example_runs_with_each_python() {
         let output = tmp.path("classes.tif");
         let run = Command::new(&python)
             .arg("examples/mask_window.py")
-            .arg(common::sample_scene().unwrap())
+            .arg(&scene)
             .arg(&output)
             .arg("--lib")
             .arg(lib_dir().join("libcloudmask.so"))
@@ -255,10 +250,8 @@ fn null_pointers_are_invalid_arguments_that_name_the_parameter() {
     // Freeing NULL is a no-op.
     cm_model_free(null_mut());
 
-    let Some(model) = model() else { return };
-    let Some(scene) = common::sample_scene() else {
-        return;
-    };
+    let model = model();
+    let scene = common::sample_scene();
     let ds = Dataset::open(&scene).unwrap();
     expect(
         cm_mask_window(
@@ -376,9 +369,7 @@ fn unknown_models_and_missing_runtimes_are_reported_and_outputs_stay_untouched()
 
 #[test]
 fn a_model_loads_describes_itself_and_frees() {
-    if model().is_none() {
-        return;
-    }
+    model();
     let mut m = null_mut();
     let status = cm_model_load(c("ukis-4b-l1c").as_ptr(), null(), &mut m);
     expect(status, cm_status::CM_OK, "");
@@ -444,10 +435,8 @@ fn a_model_loads_describes_itself_and_frees() {
 
 #[test]
 fn missing_inputs_and_unwritable_outputs_fail_without_leaving_files() {
-    let Some(model) = model() else { return };
-    let Some(scene) = common::sample_scene() else {
-        return;
-    };
+    let model = model();
+    let scene = common::sample_scene();
     let tmp = common::TempDir::new("c-api-errors");
     let out = tmp.path("classes.tif");
     expect(
@@ -516,10 +505,8 @@ unsafe extern "C" fn cancel_at(_fraction: f64, stage: *const c_char, user: *mut 
 
 #[test]
 fn a_cancel_from_the_progress_callback_leaves_no_file() {
-    let Some(model) = model() else { return };
-    let Some(scene) = common::sample_scene() else {
-        return;
-    };
+    let model = model();
+    let scene = common::sample_scene();
     let tmp = common::TempDir::new("c-api-cancel");
     let (out, valid) = (tmp.path("classes.tif"), tmp.path("valid.tif"));
     for stage in ["masking", "valid mask"] {
@@ -578,10 +565,8 @@ fn a_cancel_from_the_progress_callback_leaves_no_file() {
 
 #[test]
 fn windows_out_of_bounds_bad_bands_and_small_buffers_are_refused_before_any_write() {
-    let Some(model) = model() else { return };
-    let Some(scene) = common::sample_scene() else {
-        return;
-    };
+    let model = model();
+    let scene = common::sample_scene();
     let ds = Dataset::open(&scene).unwrap();
     let h = ds.handle();
     let mut classes = vec![0xAB_u8; 64 * 64];
@@ -933,11 +918,9 @@ fn crop(full: &[u8], side: usize, (x, y, w, h): (i32, i32, i32, i32)) -> Vec<u8>
 
 #[test]
 fn windows_through_the_c_api_are_crops_of_the_whole_mosaic() {
-    let Some(shared) = shared_model() else { return };
+    let shared = shared_model();
     let model = shared.0.cast_const();
-    let Some(scene) = common::sample_scene() else {
-        return;
-    };
+    let scene = common::sample_scene();
     const SIDE: i32 = 2048;
     let tmp = common::TempDir::new("c-api-windows");
     let mosaic = tmp.path("mosaic.tif");
@@ -1019,10 +1002,8 @@ fn windows_through_the_c_api_are_crops_of_the_whole_mosaic() {
 
 #[test]
 fn all_products_and_band_numbers_through_cm_mask_to_files() {
-    let Some(model) = model() else { return };
-    let Some(scene) = common::sample_scene() else {
-        return;
-    };
+    let model = model();
+    let scene = common::sample_scene();
     let tmp = common::TempDir::new("c-api-to-files");
     let (classes, valid, probs, by_name) = (
         tmp.path("c.tif"),
@@ -1121,9 +1102,7 @@ fn all_products_and_band_numbers_through_cm_mask_to_files() {
 
 #[test]
 fn models_are_listed_like_the_cli_lists_them() {
-    if model().is_none() {
-        return;
-    }
+    model();
     let needed = cm_list_models(null_mut(), 0);
     let mut buf = vec![0u8; needed];
     assert_eq!(cm_list_models(buf.as_mut_ptr().cast(), buf.len()), needed);

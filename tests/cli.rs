@@ -16,12 +16,8 @@ fn cloudmask(args: &[&str]) -> Output {
 
 #[test]
 fn mask_writes_what_ukis_csmask_writes() {
-    let (Some(dir), Some(scene)) = (common::data_dir(), common::sample_scene()) else {
-        return;
-    };
-    if common::model("ukis-6b-l1c", 1).is_none() {
-        return;
-    }
+    let (dir, scene) = (common::data_dir(), common::sample_scene());
+    common::require_model("ukis-6b-l1c");
     let tmp = common::TempDir::new("cli-mask");
     let out = tmp.path("mask.tif");
     let o = cloudmask(&[
@@ -60,12 +56,8 @@ fn mask_writes_what_ukis_csmask_writes() {
 
 #[test]
 fn cuda_falls_back_to_cpu_with_a_message_and_cog_is_written() {
-    let Some(scene) = common::sample_scene() else {
-        return;
-    };
-    if common::model("ukis-6b-l1c", 1).is_none() {
-        return;
-    }
+    let scene = common::sample_scene();
+    common::require_model("ukis-6b-l1c");
     let tmp = common::TempDir::new("cli-cuda");
     let cpu = tmp.path("cpu.tif");
     let gpu = tmp.path("gpu.tif");
@@ -104,12 +96,8 @@ fn cuda_falls_back_to_cpu_with_a_message_and_cog_is_written() {
 
 #[test]
 fn digital_numbers_are_scaled_to_reflectance() {
-    let Some(scene) = common::sample_scene() else {
-        return;
-    };
-    if common::model("ukis-6b-l1c", 1).is_none() {
-        return;
-    }
+    let scene = common::sample_scene();
+    common::require_model("ukis-6b-l1c");
     let tmp = common::TempDir::new("cli-dn");
     let dn = tmp.path("dn.tif");
     let o = Command::new("gdal_translate")
@@ -160,9 +148,7 @@ fn digital_numbers_are_scaled_to_reflectance() {
 
 #[test]
 fn errors_have_exit_codes_and_say_what_to_fix() {
-    if common::model("ukis-6b-l1c", 1).is_none() {
-        return;
-    }
+    common::require_model("ukis-6b-l1c");
     let tmp = common::TempDir::new("cli-errors");
     let out = tmp.path("m.tif").to_string_lossy().into_owned();
     let o = cloudmask(&["mask", "/no/such.tif", "-o", &out]);
@@ -198,12 +184,8 @@ fn errors_have_exit_codes_and_say_what_to_fix() {
 
 #[test]
 fn georeferencing_is_kept_and_resolution_resamples() {
-    let Some(scene) = common::sample_scene() else {
-        return;
-    };
-    if common::model("ukis-6b-l1c", 1).is_none() {
-        return;
-    }
+    let scene = common::sample_scene();
+    common::require_model("ukis-6b-l1c");
     let tmp = common::TempDir::new("cli-georef");
     let geo = tmp.path("geo.tif");
     // The sample has no georeferencing: give it 30 m pixels in UTM 32N.

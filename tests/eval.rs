@@ -73,10 +73,8 @@ fn write_tif(
     }
 }
 
-const UTM33: &str = r#"PROJCS["WGS 84 / UTM zone 33N",GEOGCS["WGS 84",DATUM["WGS_1984",SPHEROID["WGS 84",6378137,298.257223563]],PRIMEM["Greenwich",0],UNIT["degree",0.0174532925199433]],PROJECTION["Transverse_Mercator"],PARAMETER["latitude_of_origin",0],PARAMETER["central_meridian",15],PARAMETER["scale_factor",0.9996],PARAMETER["false_easting",500000],PARAMETER["false_northing",0],UNIT["metre",1],AUTHORITY["EPSG","32633"]]"#;
-
 fn utm32() -> String {
-    UTM33
+    common::UTM33_WKT
         .replace("zone 33N", "zone 32N")
         .replace("\"central_meridian\",15", "\"central_meridian\",9")
         .replace("32633", "32632")
@@ -267,9 +265,7 @@ fn a_list_file_gives_the_same_result_and_honours_beta() {
 
 #[test]
 fn kappa_of_ukis_csmask_6b_l1c_on_the_sample_tile_is_0_8095() {
-    let Some(data) = common::data_dir() else {
-        return;
-    };
+    let data = common::data_dir();
     let d = data.join("ukis-s2");
     let tmp = common::TempDir::new("eval-kappa");
     let mut args: Vec<String> = [
@@ -324,9 +320,7 @@ fn kappa_of_ukis_csmask_6b_l1c_on_the_sample_tile_is_0_8095() {
 fn valid_pixels_only_is_not_the_published_variant() {
     // The other natural variant: only pixels the reference output marks valid (band 2). There
     // ukis-csmask predicts clear everywhere, so kappa collapses to 0: 0.8095 is over all pixels.
-    let Some(data) = common::data_dir() else {
-        return;
-    };
+    let data = common::data_dir();
     let d = data.join("ukis-s2");
     let (w, h, labels) = common::read_band_u8(&s(&d.join("labels.tif")), 1);
     let (_, _, valid) = common::read_band_u8(&s(&d.join("reference/ukis_6b_l1c.tif")), 2);
@@ -363,12 +357,8 @@ fn valid_pixels_only_is_not_the_published_variant() {
 
 #[test]
 fn a_model_run_on_the_fly_scores_like_its_reference_output() {
-    let Some(data) = common::data_dir() else {
-        return;
-    };
-    if common::model("ukis-6b-l1c", 2).is_none() {
-        return;
-    }
+    let data = common::data_dir();
+    common::require_model("ukis-6b-l1c");
     let d = data.join("ukis-s2");
     let tmp = common::TempDir::new("eval-model");
     let o = cloudmask(&[
@@ -441,7 +431,14 @@ fn bad_input_gets_a_message_that_says_what_is_wrong() {
     );
     // CRS differ.
     let utm32 = utm32();
-    write_tif(&dir.path("r33.tif"), 4, 2, &[1; 8], Some(UTM33), None);
+    write_tif(
+        &dir.path("r33.tif"),
+        4,
+        2,
+        &[1; 8],
+        Some(common::UTM33_WKT),
+        None,
+    );
     write_tif(&dir.path("p32.tif"), 4, 2, &[1; 8], Some(&utm32), None);
     let p32 = format!("p={}", s(&dir.path("p32.tif")));
     expect_failure(

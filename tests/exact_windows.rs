@@ -33,12 +33,8 @@ fn crop<T: Copy>(full: &[T], full_w: usize, full_h: usize, r: Region) -> Vec<T> 
 
 #[test]
 fn windows_are_crops_of_the_whole_raster_result() {
-    let Some(scene) = common::sample_scene() else {
-        return;
-    };
-    let Some(model) = common::model("ukis-6b-l1c", 2) else {
-        return;
-    };
+    let scene = common::sample_scene();
+    let model = common::model("ukis-6b-l1c", 2);
     let whole = Region {
         x: 0,
         y: 0,
@@ -119,12 +115,8 @@ fn windows_are_crops_of_the_whole_raster_result() {
 
 #[test]
 fn one_model_serves_several_threads_with_identical_results() {
-    let Some(scene) = common::sample_scene() else {
-        return;
-    };
-    let Some(model) = common::model("ukis-6b-l1c", 1) else {
-        return;
-    };
+    let scene = common::sample_scene();
+    let model = common::model("ukis-6b-l1c", 1);
     let windows = [
         Region {
             x: 0,
@@ -170,12 +162,8 @@ fn one_model_serves_several_threads_with_identical_results() {
 
 #[test]
 fn a_shared_tile_cache_gives_the_same_pixels_with_less_work() {
-    let Some(scene) = common::sample_scene() else {
-        return;
-    };
-    let Some(model) = common::model("ukis-6b-l1c", 2) else {
-        return;
-    };
+    let scene = common::sample_scene();
+    let model = common::model("ukis-6b-l1c", 2);
     let whole = run(
         &model,
         &scene,
@@ -226,12 +214,8 @@ fn a_shared_tile_cache_gives_the_same_pixels_with_less_work() {
 
 #[test]
 fn streamed_strips_and_rows_are_the_collected_window() {
-    let Some(scene) = common::sample_scene() else {
-        return;
-    };
-    let Some(model) = common::model("ukis-6b-l1c", 2) else {
-        return;
-    };
+    let scene = common::sample_scene();
+    let model = common::model("ukis-6b-l1c", 2);
     let names = model.card.band_names();
     let ds = Dataset::open(&scene).unwrap();
     let mut src = GdalSource::new(ds, &names, &BandSelection::Auto, Scaling::Auto, None).unwrap();

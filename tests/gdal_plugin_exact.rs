@@ -20,19 +20,16 @@ struct Setup {
     scene: String,
 }
 
-fn setup() -> Option<Setup> {
-    let scene = common::sample_scene()?;
-    common::require_runtime();
-    let ort = common::ort_library()?;
-    if let Err(e) = cloudmask::model::resolve("ukis-6b-l1c") {
-        panic!("model ukis-6b-l1c is not installed (run `make venv`): {e}");
-    }
-    let plugin = common::gdal_plugin_dir()?;
-    Some(Setup {
+fn setup() -> Setup {
+    let scene = common::sample_scene();
+    let ort = common::ort_library();
+    common::require_model("ukis-6b-l1c");
+    let plugin = common::gdal_plugin_dir();
+    Setup {
         driver_path: common::gdal_driver_path(&plugin),
         ort,
         scene,
-    })
+    }
 }
 
 impl Setup {
@@ -48,7 +45,7 @@ impl Setup {
         self.command(program).args(args).output().unwrap()
     }
 
-    fn python(&self, script: &str, args: &[&str]) -> Option<Output> {
+    fn python(&self, script: &str, args: &[&str]) -> Output {
         let probe = Command::new(PYTHON)
             .args(["-c", "import numpy, osgeo.gdal"])
             .output();
@@ -58,7 +55,7 @@ impl Setup {
         );
         let mut all = vec!["-c", script];
         all.extend_from_slice(args);
-        Some(self.run(PYTHON, &all))
+        self.run(PYTHON, &all)
     }
 
     /// `cloudmask vrt IMAGE -o OUT ARGS…`, which must succeed.
@@ -93,12 +90,7 @@ fn reference() -> &'static (PathBuf, String, String) {
         std::fs::create_dir_all(&dir).unwrap();
         let classes = dir.join("cli.tif");
         let o = Command::new(common::cloudmask_exe())
-            .args([
-                "mask",
-                &common::sample_scene().unwrap(),
-                "-o",
-                &path(&classes),
-            ])
+            .args(["mask", &common::sample_scene(), "-o", &path(&classes)])
             .args(["--output", "classes,valid", "-q"])
             .output()
             .unwrap();
@@ -121,7 +113,7 @@ fn agreement(a: &str, b: &str) -> (usize, usize) {
 
 #[test]
 fn vrt_of_the_sample_scene_equals_the_cli_class_map() {
-    let Some(s) = setup() else { return };
+    let s = setup();
     let (_, cli, _) = reference();
     let tmp = common::TempDir::new("plugin-exact-scene");
     let vrt = tmp.path("mask.vrt");
@@ -179,7 +171,7 @@ fn counts(o: &Output) -> (usize, usize) {
 
 #[test]
 fn every_block_size_gives_the_cli_masks() {
-    let Some(s) = setup() else { return };
+    let s = setup();
     let (_, cli, cli_valid) = reference();
     let tmp = common::TempDir::new("plugin-exact-blocks");
     for block in ["64", "128", "256", "512"] {
@@ -192,9 +184,7 @@ fn every_block_size_gives_the_cli_masks() {
         let xml = std::fs::read_to_string(&vrt).unwrap();
         assert!(xml.contains(&format!("\"block\":{block},")), "{xml}");
         for (band, reference) in [("1", cli), ("2", cli_valid)] {
-            let Some(o) = s.python(READ_BY_BLOCKS, &[&path(&vrt), reference, band, block]) else {
-                return;
-            };
+            let o = s.python(READ_BY_BLOCKS, &[&path(&vrt), reference, band, block]);
             let (equal, total) = counts(&o);
             assert_eq!(
                 (equal, total),
@@ -207,7 +197,7 @@ fn every_block_size_gives_the_cli_masks() {
 
 #[test]
 fn random_windows_equal_the_crop_of_the_cli_masks() {
-    let Some(s) = setup() else { return };
+    let s = setup();
     let (_, cli, cli_valid) = reference();
     let tmp = common::TempDir::new("plugin-exact-windows");
     let vrt = tmp.path("mask.vrt");
@@ -233,9 +223,7 @@ for _ in range(20):
         total += w * h
 print(equal, total)
 "#;
-    let Some(o) = s.python(script, &[&path(&vrt), cli, cli_valid]) else {
-        return;
-    };
+    let o = s.python(script, &[&path(&vrt), cli, cli_valid]);
     let (equal, total) = counts(&o);
     assert!(total > 0);
     assert_eq!(
@@ -246,7 +234,7 @@ print(equal, total)
 
 #[test]
 fn gdalinfo_stats_and_gdallocationinfo_match_the_cli() {
-    let Some(s) = setup() else { return };
+    let s = setup();
     let (_, cli, _) = reference();
     let tmp = common::TempDir::new("plugin-exact-info");
     let vrt = tmp.path("mask.vrt");
@@ -315,7 +303,7 @@ fn gdalinfo_stats_and_gdallocationinfo_match_the_cli() {
 
 #[test]
 fn reads_from_several_threads_equal_a_single_threaded_read() {
-    let Some(s) = setup() else { return };
+    let s = setup();
     let (_, cli, _) = reference();
     let tmp = common::TempDir::new("plugin-exact-threads");
     let vrt = tmp.path("mask.vrt");
@@ -351,9 +339,7 @@ assert not errors, errors
 same = sum(int((r == single).all()) for r in results.values())
 print(same, len(results), int((single == want).sum()))
 "#;
-    let Some(o) = s.python(script, &[&path(&vrt), cli]) else {
-        return;
-    };
+    let o = s.python(script, &[&path(&vrt), cli]);
     assert!(o.status.success(), "python: {}", text(&o));
     let v: Vec<usize> = String::from_utf8_lossy(&o.stdout)
         .split_whitespace()
@@ -368,7 +354,7 @@ print(same, len(results), int((single == want).sum()))
 
 #[test]
 fn bad_input_fails_with_a_message_and_leaves_the_vrt_alone() {
-    let Some(s) = setup() else { return };
+    let s = setup();
     let tmp = common::TempDir::new("plugin-exact-bad");
     // The command refuses what it can check before writing anything.
     let unwritten = tmp.path("never.vrt");
@@ -490,7 +476,7 @@ fn bad_input_fails_with_a_message_and_leaves_the_vrt_alone() {
 
 #[test]
 fn mosaic_2048_equals_the_cli_class_map() {
-    let Some(s) = setup() else { return };
+    let s = setup();
     let tmp = common::TempDir::new("plugin-exact-mosaic");
     let mosaic = tmp.path("mosaic.tif");
     cloudmask::raster::mosaic::write_mirrored_mosaic(&s.scene, &mosaic, 2048, 2048).unwrap();
@@ -518,7 +504,7 @@ fn mosaic_2048_equals_the_cli_class_map() {
 fn the_c_api_writes_the_same_virtual_mask() {
     use cloudmask::ffi::{cm_status, cm_write_virtual_mask};
     use std::ffi::CString;
-    let Some(s) = setup() else { return };
+    let s = setup();
     let (dir, cli, _) = reference();
     let c = |t: &str| CString::new(t).unwrap();
     let vrt = dir.join("c_api.vrt");

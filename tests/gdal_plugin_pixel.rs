@@ -25,15 +25,14 @@ struct Setup {
     ort: PathBuf,
 }
 
-fn setup() -> Option<Setup> {
-    let scene = common::sample_scene()?;
+fn setup() -> Setup {
+    let scene = common::sample_scene();
     assert!(
         Path::new(&scene).is_file(),
         "{scene} is missing: check out ../shared beside the project"
     );
-    common::require_runtime();
-    let ort = common::ort_library()?;
-    common::model(MODEL, 1)?;
+    let ort = common::ort_library();
+    common::require_model(MODEL);
     if Command::new("gdal_translate")
         .arg("--version")
         .output()
@@ -41,15 +40,15 @@ fn setup() -> Option<Setup> {
     {
         panic!("gdal_translate is not installed: apt-get install gdal-bin");
     }
-    let plugin_dir = common::gdal_plugin_dir()?;
-    Some(Setup {
+    let plugin_dir = common::gdal_plugin_dir();
+    Setup {
         scene: std::fs::canonicalize(&scene)
             .unwrap()
             .to_string_lossy()
             .into_owned(),
         driver_path: common::gdal_driver_path(&plugin_dir),
         ort,
-    })
+    }
 }
 
 /// A VRT with one derived band over bands `1..=n_sources` of the scene.
@@ -181,7 +180,7 @@ open(out, "wb").write(buf)
 print("%.3f" % (time.time() - t))
 "#;
 
-fn python_has_gdal() -> bool {
+fn require_python_gdal() {
     let ok = Command::new(PYTHON)
         .args(["-c", "from osgeo import gdal"])
         .output()
@@ -190,13 +189,12 @@ fn python_has_gdal() -> bool {
         ok,
         "{PYTHON} with osgeo.gdal is missing: apt-get install python3-gdal"
     );
-    ok
 }
 
 /// Whole-raster requests (blocks of 512, `gdal_translate`) equal the CLI's class map.
 #[test]
 fn whole_raster_request_equals_the_cli() {
-    let Some(s) = setup() else { return };
+    let s = setup();
     let tmp = common::TempDir::new("pixel-whole");
     let args = format!("model=\"{MODEL}\" threads=\"2\"");
     let (classes, secs) = translate(&s, &tmp, "class", &vrt(&s, "Byte", 512, &args, true, 6));
@@ -210,10 +208,8 @@ fn whole_raster_request_equals_the_cli() {
 /// the figures go into docs/gdal-plugin.md.
 #[test]
 fn block_reads_agree_with_the_cli_above_a_floor() {
-    let Some(s) = setup() else { return };
-    if !python_has_gdal() {
-        return;
-    }
+    let s = setup();
+    require_python_gdal();
     let tmp = common::TempDir::new("pixel-blocks");
     let script = tmp.path("read_blocks.py");
     std::fs::write(&script, BLOCK_READER).unwrap();
@@ -255,7 +251,7 @@ fn block_reads_agree_with_the_cli_above_a_floor() {
 /// `output="prob"` gives probabilities in [0, 1] equal to the CLI's.
 #[test]
 fn valid_and_probability_outputs() {
-    let Some(s) = setup() else { return };
+    let s = setup();
     let tmp = common::TempDir::new("pixel-outputs");
     let r = reference(&s);
     let args = format!("model=\"{MODEL}\" output=\"valid\" buffer=\"4\" threads=\"2\"");
@@ -326,7 +322,7 @@ fn fails_with(
 
 #[test]
 fn bad_input_fails_with_a_message_and_no_crash() {
-    let Some(s) = setup() else { return };
+    let s = setup();
     let tmp = common::TempDir::new("pixel-bad");
     let good = format!("model=\"{MODEL}\" threads=\"1\"");
     fails_with(
@@ -436,7 +432,7 @@ fn bad_input_fails_with_a_message_and_no_crash() {
 /// and the function warns once.
 #[test]
 fn missing_source_transfer_type_warns_and_differs() {
-    let Some(s) = setup() else { return };
+    let s = setup();
     let tmp = common::TempDir::new("pixel-transfer");
     let vrt_path = tmp.path("notransfer.vrt");
     let args = format!("model=\"{MODEL}\" threads=\"2\"");
@@ -493,10 +489,8 @@ print("identical" if threaded == sequential else "DIFFERENT")
 
 #[test]
 fn concurrent_block_reads_equal_sequential_ones() {
-    let Some(s) = setup() else { return };
-    if !python_has_gdal() {
-        return;
-    }
+    let s = setup();
+    require_python_gdal();
     let tmp = common::TempDir::new("pixel-threads");
     let script = tmp.path("read_threads.py");
     std::fs::write(&script, THREADED_READER).unwrap();

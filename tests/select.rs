@@ -86,12 +86,8 @@ fn windows(s: &Selection) -> Vec<(usize, usize)> {
 
 #[test]
 fn selected_tiles_are_more_uncertain_than_average_and_never_overlap() {
-    let Some(scene) = common::sample_scene() else {
-        return;
-    };
-    let Some(model) = common::model(cloudmask::model::DEFAULT_MODEL, 2) else {
-        return;
-    };
+    let scene = common::sample_scene();
+    let model = common::model(cloudmask::model::DEFAULT_MODEL, 2);
     let sel = select(&model, &scene, &options(Measure::Entropy, 4)).unwrap();
     let truth = entropy_of_windows(&model, &scene);
     assert_eq!(sel.candidates.len(), truth.len());
@@ -146,15 +142,11 @@ fn selected_tiles_are_more_uncertain_than_average_and_never_overlap() {
 
 #[test]
 fn disagreement_between_two_models() {
-    let Some(scene) = common::sample_scene() else {
-        return;
-    };
-    let (Some(a), Some(b)) = (
+    let scene = common::sample_scene();
+    let (a, b) = (
         common::model("ukis-6b-l1c", 2),
         common::model("ukis-4b-l1c", 2),
-    ) else {
-        return;
-    };
+    );
     let models = Models {
         first: &a,
         second: Some(&b),
@@ -216,12 +208,8 @@ fn read_json(path: &Path) -> Value {
 
 #[test]
 fn the_command_writes_georeferenced_geojson_and_a_list() {
-    let Some(scene) = common::sample_scene() else {
-        return;
-    };
-    let Some(model) = common::model(cloudmask::model::DEFAULT_MODEL, 2) else {
-        return;
-    };
+    let scene = common::sample_scene();
+    let model = common::model(cloudmask::model::DEFAULT_MODEL, 2);
     let tmp = common::TempDir::new("select-cli");
     let vrt = georeferenced(&tmp, &scene);
     let (geojson, list) = (tmp.path("sel.geojson"), tmp.path("sel.csv"));
@@ -301,12 +289,8 @@ fn the_command_writes_georeferenced_geojson_and_a_list() {
 
 #[test]
 fn bad_input_is_refused_with_what_to_change_and_leaves_no_file() {
-    let (Some(dir), Some(scene)) = (common::data_dir(), common::sample_scene()) else {
-        return;
-    };
-    let Some(model) = common::model(cloudmask::model::DEFAULT_MODEL, 2) else {
-        return;
-    };
+    let (dir, scene) = (common::data_dir(), common::sample_scene());
+    let model = common::model(cloudmask::model::DEFAULT_MODEL, 2);
     let tmp = common::TempDir::new("select-bad");
     let one_band = dir.join("38-cloud/red.tif").to_string_lossy().into_owned();
     let run = |inputs: &[&str], options: SelectOptions, second: Option<&Model>| {

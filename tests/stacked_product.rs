@@ -28,12 +28,8 @@ fn cloudmask(args: &[&str]) -> std::process::Output {
 
 #[test]
 fn bands_in_subdatasets_are_stacked_by_name() {
-    let Some(scene) = common::sample_scene() else {
-        return;
-    };
-    if common::model("ukis-6b-l1c", 1).is_none() {
-        return;
-    }
+    let scene = common::sample_scene();
+    common::require_model("ukis-6b-l1c");
     let tmp = common::TempDir::new("stacked");
     let p = |n: &str| tmp.path(n).to_string_lossy().into_owned();
     // 20 m pixels in UTM 32N; digital numbers as Sentinel-2 stores them.

@@ -1,23 +1,26 @@
 //! Test-only builders for small ONNX models, written with this module's own
-//! encoder, plus access to the real reference model when it is installed.
+//! encoder, plus the real reference model.
 
 use super::model::ELEM_TYPE_FLOAT;
 use super::wire::Encoder;
 
-/// Where the reference Python package installs the 6-band L1C cloud model.
-pub(super) const REFERENCE_MODEL: &str =
-    "/tmp/refvenv/lib/python3.11/site-packages/ukis_csmask/model_6b_l1c.onnx";
-
-/// The reference model's bytes, or `None` (with a note on stderr) when it is
-/// not installed on this machine.
-pub(super) fn reference_model() -> Option<Vec<u8>> {
-    match std::fs::read(REFERENCE_MODEL) {
-        Ok(bytes) => Some(bytes),
-        Err(err) => {
-            eprintln!("skipping: reference model {REFERENCE_MODEL} not readable: {err}");
-            None
-        }
-    }
+/// The reference 6-band L1C cloud model's bytes, found as the library finds models (the
+/// ukis-csmask package beside ONNX Runtime, e.g. in the project's .venv). Fails with what to
+/// install when it is absent: the tests that read it never pass without it.
+pub(super) fn reference_model() -> Vec<u8> {
+    let entry = crate::model::resolve("ukis-6b-l1c").unwrap_or_else(|e| {
+        panic!(
+            "the reference model ukis-6b-l1c is not installed: run `make venv` (installs \
+             ukis-csmask==1.0.0 into .venv) or `pip install ukis-csmask==1.0.0` ({})",
+            e.message
+        )
+    });
+    std::fs::read(&entry.onnx).unwrap_or_else(|e| {
+        panic!(
+            "cannot read the reference model {}: {e}",
+            entry.onnx.display()
+        )
+    })
 }
 
 /// Small deterministic PRNG for fuzz-style tests (no dependency needed).

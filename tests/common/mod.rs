@@ -51,45 +51,72 @@ pub fn cloudmask_exe() -> PathBuf {
 
 /// `../shared/data` beside the project. Its absence fails the test with what to install: a
 /// test that needs real imagery never passes without it.
-pub fn data_dir() -> Option<PathBuf> {
+pub fn data_dir() -> PathBuf {
     let dir = repo_root().join("../shared/data");
     assert!(
         dir.is_dir(),
         "{} is absent: this test needs the shared test imagery (check out ../shared beside the project)",
         dir.display()
     );
-    Some(dir)
+    dir
 }
 
-pub fn sample_scene() -> Option<String> {
-    data_dir().map(|d| {
-        d.join("ukis-s2/s2_6band.tif")
-            .to_string_lossy()
-            .into_owned()
-    })
+/// The 6-band Sentinel-2 sample scene of ../shared/data.
+pub fn sample_scene() -> String {
+    data_dir()
+        .join("ukis-s2/s2_6band.tif")
+        .to_string_lossy()
+        .into_owned()
 }
 
 /// Fails with what to install when ONNX Runtime cannot be found as users find it.
 pub fn require_runtime() {
-    assert!(
-        cloudmask::runtime::locate().is_some(),
-        "ONNX Runtime is not installed: run `make venv` (installs onnxruntime==1.31.1 into .venv) or set CLOUDMASK_ORT_LIB"
-    );
+    ort_library();
+}
+
+/// The ONNX Runtime library as users find it, also for processes (gdal_translate, python) whose
+/// working folder or executable does not lead to the project's .venv. Fails with what to
+/// install when it is missing.
+pub fn ort_library() -> PathBuf {
+    cloudmask::runtime::locate().unwrap_or_else(|| {
+        panic!("ONNX Runtime is not installed: run `make venv` (installs onnxruntime==1.31.1 into .venv) or set CLOUDMASK_ORT_LIB")
+    })
 }
 
 /// Loads a model with ONNX Runtime found as users would find it (the project's .venv after
 /// `make demo`); fails with what to install when the runtime or the ukis models are missing.
-pub fn model(name: &str, threads: usize) -> Option<Model> {
+pub fn model(name: &str, threads: usize) -> Model {
     require_runtime();
-    match Model::load(
-        name,
-        &ModelOptions {
-            threads,
-            ..Default::default()
-        },
-    ) {
-        Ok(m) => Some(m),
-        Err(e) => panic!("loading {name} (the ukis-csmask models come with `make venv`): {e}"),
+    let options = ModelOptions {
+        threads,
+        ..Default::default()
+    };
+    Model::load(name, &options).unwrap_or_else(|e| {
+        panic!("loading {name} (the ukis-csmask models come with `make venv`): {e}")
+    })
+}
+
+/// Fails with what to install when ONNX Runtime or the model (by name) is missing, for tests
+/// whose programs load the model themselves.
+pub fn require_model(name: &str) {
+    require_runtime();
+    if let Err(e) = cloudmask::model::resolve(name) {
+        panic!("model {name} is not installed (the ukis-csmask models come with `make venv`): {e}");
+    }
+}
+
+/// A scene job with the defaults `cloudmask mask` uses: GeoTIFF, bands by name, automatic
+/// scaling, the input's nodata and resolution, exact tiling.
+pub fn scene_job(
+    input: &str,
+    outputs: Vec<(cloudmask::raster::writer::Product, PathBuf)>,
+) -> cloudmask::scene::SceneJob {
+    cloudmask::scene::SceneJob {
+        input: cloudmask::raster::Input::path(input),
+        outputs,
+        format: cloudmask::raster::writer::Format::GTiff,
+        options: cloudmask::MaskOptions::default(),
+        quicklook: None,
     }
 }
 
@@ -137,7 +164,7 @@ pub fn mask_file(
 
 /// A folder holding this build's cdylib under the name GDAL auto-loads (`gdal_cloudmask.so`),
 /// for `GDAL_DRIVER_PATH`. Fails with a message when the cdylib was not built.
-pub fn gdal_plugin_dir() -> Option<PathBuf> {
+pub fn gdal_plugin_dir() -> PathBuf {
     let profile_dir = profile_dir();
     let lib = profile_dir.join("libcloudmask.so");
     assert!(
@@ -146,17 +173,21 @@ pub fn gdal_plugin_dir() -> Option<PathBuf> {
         lib.display()
     );
     let dir = profile_dir.join("gdalplugins");
-    std::fs::create_dir_all(&dir).ok()?;
+    std::fs::create_dir_all(&dir).unwrap();
     let plugin = dir.join("gdal_cloudmask.so");
     // A copy, not a link: the test processes may start while cargo rewrites the cdylib.
     let stale = std::fs::metadata(&plugin).and_then(|m| m.modified()).ok()
         < std::fs::metadata(&lib).and_then(|m| m.modified()).ok();
     if stale {
-        let tmp = dir.join(format!(".gdal_cloudmask.so.{}", std::process::id()));
-        std::fs::copy(&lib, &tmp).ok()?;
-        std::fs::rename(&tmp, &plugin).ok()?;
+        // Tests of one binary run on several threads: each copy gets its own name, and the
+        // renames (atomic, same content) may come in any order.
+        static COPIES: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        let n = COPIES.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let tmp = dir.join(format!(".gdal_cloudmask.so.{}.{n}", std::process::id()));
+        std::fs::copy(&lib, &tmp).unwrap();
+        std::fs::rename(&tmp, &plugin).unwrap();
     }
-    Some(dir)
+    dir
 }
 
 /// `GDAL_DRIVER_PATH` that keeps GDAL's default plugin folder and adds ours.
@@ -165,12 +196,6 @@ pub fn gdal_driver_path(plugin_dir: &std::path::Path) -> String {
         "/usr/lib/x86_64-linux-gnu/gdalplugins:{}",
         plugin_dir.display()
     )
-}
-
-/// The ONNX Runtime library, for processes (gdal_translate, python) whose working folder or
-/// executable does not lead to the project's .venv.
-pub fn ort_library() -> Option<PathBuf> {
-    cloudmask::runtime::locate()
 }
 
 /// A one-band byte GeoTIFF holding `values` (row-major), for tiny hand-made fixtures. The
@@ -190,6 +215,9 @@ pub fn write_u8_tif(path: &std::path::Path, width: usize, height: usize, values:
     ds.write(1, 0, 0, width, height, values).unwrap();
     ds
 }
+
+/// WGS 84 / UTM zone 33N as WKT, for hand-made georeferenced fixtures.
+pub const UTM33_WKT: &str = r#"PROJCS["WGS 84 / UTM zone 33N",GEOGCS["WGS 84",DATUM["WGS_1984",SPHEROID["WGS 84",6378137,298.257223563]],PRIMEM["Greenwich",0],UNIT["degree",0.0174532925199433]],PROJECTION["Transverse_Mercator"],PARAMETER["latitude_of_origin",0],PARAMETER["central_meridian",15],PARAMETER["scale_factor",0.9996],PARAMETER["false_easting",500000],PARAMETER["false_northing",0],UNIT["metre",1],AUTHORITY["EPSG","32633"]]"#;
 
 /// Serialises the tests of one test binary that train networks: libtorch's CPU threads spin
 /// while they wait, so two trainings sharing two cores run far slower than one after the other.

@@ -1,8 +1,8 @@
 """Fixtures for the QGIS plugin tests: one headless QgsApplication per session, the cloudmask
 provider kept alive, the CLI's masks of the sample scene as the reference.
 
-Everything skips with a message when QGIS, ../shared/data, the native library or ONNX Runtime
-is missing. Run through `make test-qgis` (or QT_QPA_PLATFORM=offscreen out/venv-qgis/bin/python
+Everything fails with what to install when QGIS, ../shared/data, the native library or ONNX
+Runtime is missing. Run through `make test-qgis` (or QT_QPA_PLATFORM=offscreen out/venv-qgis/bin/python
 -m pytest -p no:qgis tests/qgis).
 """
 import atexit
@@ -75,7 +75,7 @@ def _missing():
 def requirements():
     why = _missing()
     if why:
-        pytest.skip(why)
+        pytest.fail(why, pytrace=False)
 
 
 @pytest.fixture(scope="session")

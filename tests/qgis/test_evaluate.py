@@ -19,7 +19,7 @@ def tile(tmp_path_factory):
     """Private copies of labels.tif and the ukis-csmask 6b L1C output (QGIS writes .aux.xml
     files beside the rasters it loads; ../shared/data stays untouched)."""
     if not os.path.isfile(os.path.join(SHARED, "labels.tif")):
-        pytest.skip(f"{SHARED} is missing")
+        pytest.fail(f"{SHARED} is missing: check out ../shared beside the project", pytrace=False)
     d = tmp_path_factory.mktemp("tile")
     for name in ("labels.tif", "reference/ukis_6b_l1c.tif"):
         shutil.copyfile(os.path.join(SHARED, name), d / os.path.basename(name))

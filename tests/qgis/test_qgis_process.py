@@ -15,7 +15,7 @@ ZIP = os.path.join(ROOT, "dist", "cloudmask-qgis.zip")
 @pytest.fixture(scope="module")
 def qgis_process(requirements):
     if not os.access(QGIS_PROCESS, os.X_OK):
-        pytest.skip(f"{QGIS_PROCESS} missing: apt-get install --no-install-recommends qgis")
+        pytest.fail(f"{QGIS_PROCESS} missing: apt-get install --no-install-recommends qgis", pytrace=False)
     return QGIS_PROCESS
 
 
@@ -56,7 +56,7 @@ def test_qgis_process_run_json(qgis_process, cli_masks, tmp_path):
 
 def test_zip_installs_into_fresh_profile(qgis_process, cli_masks, tmp_path):
     if not os.path.isfile(ZIP):
-        pytest.skip(f"{ZIP} missing: make qgis-plugin (make test-qgis builds it first)")
+        pytest.fail(f"{ZIP} missing: make qgis-plugin (make test-qgis builds it first)", pytrace=False)
     profile_root = tmp_path / "fresh"
     plugins = profile_root / "profiles" / "default" / "python" / "plugins"
     plugins.mkdir(parents=True)

@@ -9,7 +9,7 @@
 mod common;
 
 use common::output_text as text;
-use common::training::{labelled_tiles as data, runtime_ok};
+use common::training::labelled_tiles as data;
 
 use cloudmask::ffi::*;
 use std::ffi::CString;
@@ -43,35 +43,31 @@ struct Trained {
 }
 
 /// One U-Net trained on both Landsat tiles, shared by the tests of this file.
-fn trained() -> Option<&'static Trained> {
-    static TRAINED: OnceLock<Option<Trained>> = OnceLock::new();
-    TRAINED
-        .get_or_init(|| {
-            let data = data()?;
-            if !runtime_ok() {
-                return None;
-            }
-            let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("train-landsat");
-            let _ = std::fs::remove_dir_all(&dir);
-            let mut args = vec![];
-            for (image, labels) in &data.landsat {
-                args.extend(["--image", image, "--labels", labels]);
-            }
-            let out = p(&dir);
-            args.extend(["--label-map", "ukis", "--epochs", EPOCHS, "--seed", "0"]);
-            args.extend(["--out", &out, "--name", "landsat-unet"]);
-            let started = Instant::now();
-            let o = train(&args);
-            let seconds = started.elapsed().as_secs_f64();
-            assert!(o.status.success(), "cloudmask train: {}", text(&o));
-            eprintln!("{}", text(&o));
-            Some(Trained {
-                model: dir.join("landsat-unet.onnx"),
-                dir,
-                seconds,
-            })
-        })
-        .as_ref()
+fn trained() -> &'static Trained {
+    static TRAINED: OnceLock<Trained> = OnceLock::new();
+    TRAINED.get_or_init(|| {
+        let data = data();
+        common::require_runtime();
+        let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("train-landsat");
+        let _ = std::fs::remove_dir_all(&dir);
+        let mut args = vec![];
+        for (image, labels) in &data.landsat {
+            args.extend(["--image", image, "--labels", labels]);
+        }
+        let out = p(&dir);
+        args.extend(["--label-map", "ukis", "--epochs", EPOCHS, "--seed", "0"]);
+        args.extend(["--out", &out, "--name", "landsat-unet"]);
+        let started = Instant::now();
+        let o = train(&args);
+        let seconds = started.elapsed().as_secs_f64();
+        assert!(o.status.success(), "cloudmask train: {}", text(&o));
+        eprintln!("{}", text(&o));
+        Trained {
+            model: dir.join("landsat-unet.onnx"),
+            dir,
+            seconds,
+        }
+    })
 }
 
 /// Cloud, shadow and clear IoU of a class map (common codes) against the ukis labels
@@ -108,9 +104,7 @@ fn mask_cli(image: &str, model: &str, out: &Path, env: &[(&str, &str)]) {
 #[test]
 fn trained_on_landsat_it_masks_the_sentinel2_tile() {
     let _serial = common::exclusive();
-    let (Some(t), Some(data)) = (trained(), data()) else {
-        return;
-    };
+    let (t, data) = (trained(), data());
     let out = t.dir.join("s2_classes.tif");
     mask_cli(&data.s2.0, &p(&t.model), &out, &[]);
     let [cloud, shadow, clear] = iou(&p(&out), &data.s2.1);
@@ -147,12 +141,8 @@ fn trained_on_landsat_it_masks_the_sentinel2_tile() {
 #[test]
 fn the_exported_model_masks_identically_through_the_cli_the_c_api_and_the_gdal_plugin() {
     let _serial = common::exclusive();
-    let (Some(t), Some(data)) = (trained(), data()) else {
-        return;
-    };
-    let Some(plugin) = common::gdal_plugin_dir() else {
-        return;
-    };
+    let (t, data) = (trained(), data());
+    let plugin = common::gdal_plugin_dir();
     let dir = t.dir.join("shells");
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
@@ -199,7 +189,7 @@ fn the_exported_model_masks_identically_through_the_cli_the_c_api_and_the_gdal_p
     let o = Command::new("gdal_translate")
         .args(["-q", "-b", "1", &p(&vrt), &p(&gdal)])
         .env("GDAL_DRIVER_PATH", common::gdal_driver_path(&plugin))
-        .env("CLOUDMASK_ORT_LIB", common::ort_library().unwrap())
+        .env("CLOUDMASK_ORT_LIB", common::ort_library())
         .output()
         .unwrap();
     assert!(o.status.success(), "gdal_translate: {}", text(&o));
@@ -263,10 +253,8 @@ fn epoch_log(dir: &Path, epoch: u64) -> serde_json::Value {
 #[test]
 fn resuming_reproduces_the_next_epoch_of_an_uninterrupted_run() {
     let _serial = common::exclusive();
-    let Some(data) = data() else { return };
-    if !runtime_ok() {
-        return;
-    }
+    let data = data();
+    common::require_runtime();
     let tmp = common::TempDir::new("train-resume");
     let (image, labels) = &data.landsat[0];
     let (straight, split) = (p(&tmp.path("straight")), p(&tmp.path("split")));
@@ -326,7 +314,7 @@ fn refused(args: &[&str], out: &Path, status: i32, needle: &str) {
 #[test]
 fn bad_input_is_refused_before_any_training() {
     let _serial = common::exclusive();
-    let Some(data) = data() else { return };
+    let data = data();
     let tmp = common::TempDir::new("train-bad");
     let out = tmp.path("run");
     let out_s = p(&out);

@@ -9,7 +9,7 @@
 mod common;
 
 use common::output_text as text;
-use common::training::{labelled_tiles, runtime_ok};
+use common::training::labelled_tiles;
 
 use cloudmask::model::{ModelCard, OutputKind};
 use std::path::{Path, PathBuf};
@@ -43,39 +43,35 @@ struct Trained {
 }
 
 /// One CAM network trained from block labels derived from both Landsat tiles.
-fn trained() -> Option<&'static Trained> {
-    static TRAINED: OnceLock<Option<Trained>> = OnceLock::new();
-    TRAINED
-        .get_or_init(|| {
-            let landsat = labelled_tiles()?.landsat;
-            if !runtime_ok() {
-                return None;
-            }
-            let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("train-weak");
-            let _ = std::fs::remove_dir_all(&dir);
-            let out = p(&dir);
-            let mut args = vec!["--weak-from-labels"];
-            for (image, labels) in &landsat {
-                args.extend(["--image", image, "--labels", labels]);
-            }
-            args.extend(["--label-map", "ukis", "--epochs", EPOCHS, "--seed", "0"]);
-            args.extend(["--out", &out, "--name", "landsat-wdcd"]);
-            let started = Instant::now();
-            let o = train(&args);
-            let seconds = started.elapsed().as_secs_f64();
-            assert!(
-                o.status.success(),
-                "cloudmask train --weak-from-labels: {}",
-                text(&o)
-            );
-            eprintln!("{}", text(&o));
-            Some(Trained {
-                model: dir.join("landsat-wdcd.onnx"),
-                dir,
-                seconds,
-            })
-        })
-        .as_ref()
+fn trained() -> &'static Trained {
+    static TRAINED: OnceLock<Trained> = OnceLock::new();
+    TRAINED.get_or_init(|| {
+        let landsat = labelled_tiles().landsat;
+        common::require_runtime();
+        let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("train-weak");
+        let _ = std::fs::remove_dir_all(&dir);
+        let out = p(&dir);
+        let mut args = vec!["--weak-from-labels"];
+        for (image, labels) in &landsat {
+            args.extend(["--image", image, "--labels", labels]);
+        }
+        args.extend(["--label-map", "ukis", "--epochs", EPOCHS, "--seed", "0"]);
+        args.extend(["--out", &out, "--name", "landsat-wdcd"]);
+        let started = Instant::now();
+        let o = train(&args);
+        let seconds = started.elapsed().as_secs_f64();
+        assert!(
+            o.status.success(),
+            "cloudmask train --weak-from-labels: {}",
+            text(&o)
+        );
+        eprintln!("{}", text(&o));
+        Trained {
+            model: dir.join("landsat-wdcd.onnx"),
+            dir,
+            seconds,
+        }
+    })
 }
 
 fn read_f32(path: &str, band: usize) -> Vec<f32> {
@@ -99,9 +95,7 @@ fn cloud_iou(classes: &[u8], labels: &[u8]) -> f64 {
 
 #[test]
 fn trained_from_landsat_block_labels_it_masks_the_sentinel2_tile() {
-    let (Some(t), Some(s2)) = (trained(), labelled_tiles().map(|d| d.s2)) else {
-        return;
-    };
+    let (t, s2) = (trained(), labelled_tiles().s2);
     let out = t.dir.join("s2.tif");
     let o = Command::new(common::cloudmask_exe())
         .args(["mask", &s2.0, "--model", &p(&t.model), "-o", &p(&out)])
@@ -184,12 +178,8 @@ fn block_list(labels: &str) -> Vec<(usize, usize, bool)> {
 
 #[test]
 fn block_lists_in_csv_and_json_train_and_bad_blocks_are_refused() {
-    let Some(landsat) = labelled_tiles().map(|d| d.landsat) else {
-        return;
-    };
-    if !runtime_ok() {
-        return;
-    }
+    let landsat = labelled_tiles().landsat;
+    common::require_runtime();
     let tmp = common::TempDir::new("train-weak-lists");
     let (image, labels) = &landsat[1];
     let blocks = block_list(labels);
