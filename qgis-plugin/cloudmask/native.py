@@ -225,6 +225,11 @@ def gdal_plugin_dir(library_path):
     return None
 
 
+def encoded(text):
+    """Bytes for a char * argument; None or "" gives NULL."""
+    return text.encode() if text else None
+
+
 def progress_callback(progress, errors):
     """A PROGRESS_FN calling `progress(fraction, stage) -> bool` (None: always go on); a Python
     exception is kept in `errors` and cancels, so it never unwinds through C. Keep the returned
@@ -278,7 +283,7 @@ class Library:
         o = ModelOptions()
         self.lib.cm_model_options_default(C.byref(o))
         return self._set(o, threads=threads, device=device,
-                         ort_library=ort_library.encode() if ort_library else None)
+                         ort_library=encoded(ort_library))
 
     def mask_options(self, tiling=None, buffer=None):
         o = MaskOptions()
@@ -307,7 +312,7 @@ class Library:
         return [n for n in buf.value.decode("utf-8", "replace").split("\n") if n]
 
     def runtime_init(self, ort_library=None):
-        self.check(self.lib.cm_runtime_init(ort_library.encode() if ort_library else None))
+        self.check(self.lib.cm_runtime_init(encoded(ort_library)))
 
     def load_model(self, name_or_path, model_options):
         handle = C.c_void_p()
@@ -326,20 +331,7 @@ class Library:
         raster, a folder or "model:NAME" and scheme None for cloudmask's codes. Returns one
         EvalSummary per predictor; the reports are in `report_dir`. `progress(fraction, stage)
         -> bool` (False cancels)."""
-        error = []
-
-        def on_progress(fraction, stage, _user):
-            if progress is None:
-                return True
-            try:
-                return bool(progress(fraction, stage.decode("utf-8", "replace") if stage else ""))
-            except Exception as e:  # never let a Python error unwind through C
-                error.append(e)
-                return False
-
-        def encoded(text):
-            return text.encode() if text else None
-
+        errors = []
         array = (EvalPredictor * len(predictors))(
             *[EvalPredictor(encoded(n), encoded(src), encoded(sch)) for n, src, sch in predictors])
         options = EvalOptions()
@@ -348,13 +340,13 @@ class Library:
         options.images = encoded(images)
         options.beta = float(beta)
         summaries = (EvalSummary * len(predictors))()
-        callback = PROGRESS_FN(on_progress)  # alive for the whole call
+        callback = progress_callback(progress, errors)
         status = self.lib.cm_evaluate(
             reference.encode(), array, len(predictors), C.byref(options),
             C.byref(model_options) if model_options is not None else None, report_dir.encode(),
             callback, None, summaries, len(predictors))
-        if error:
-            raise error[0]
+        if errors:
+            raise errors[0]
         self.check(status)
         return list(summaries)
 
@@ -378,7 +370,7 @@ class Library:
             model.handle, second_model.handle if second_model else None, paths, len(inputs),
             C.byref(select_options),
             C.byref(mask_options) if mask_options is not None else None,
-            geojson.encode() if geojson else None, list_path.encode() if list_path else None,
+            encoded(geojson), encoded(list_path),
             callback, None, C.byref(selected))
         if errors:
             raise errors[0]
@@ -426,27 +418,14 @@ class Model:
         """Runs cm_mask_to_files_ex. Paths may be None (skipped); `bands` is None (by name) or
         raster band numbers in the model's order; `input_options` None reads the input with the
         defaults. `progress(fraction, stage) -> bool` (False cancels)."""
-        error = []
-
-        def on_progress(fraction, stage, _user):
-            if progress is None:
-                return True
-            try:
-                return bool(progress(fraction, stage.decode("utf-8", "replace") if stage else ""))
-            except Exception as e:  # never let a Python error unwind through C
-                error.append(e)
-                return False
-
-        def encoded(path):
-            return path.encode() if path else None
-
+        errors = []
         paths = OutputPaths(encoded(classes), encoded(valid), encoded(probabilities))
         numbers = (C.c_int32 * len(bands))(*bands) if bands else None
-        callback = PROGRESS_FN(on_progress)  # alive for the whole call
+        callback = progress_callback(progress, errors)
         status = self.library.lib.cm_mask_to_files_ex(
             self.handle, input_path.encode(),
             C.byref(input_options) if input_options is not None else None, C.byref(paths),
             numbers, len(bands) if bands else 0, C.byref(mask_options), callback, None)
-        if error:
-            raise error[0]
+        if errors:
+            raise errors[0]
         self.library.check(status)
