@@ -23,6 +23,7 @@ REPO_DIR = os.path.dirname(os.path.dirname(PLUGIN_DIR))
 # default and colour below against the header and the library.
 CM_OK = 0
 CM_ERROR_RUNTIME_NOT_FOUND = 3
+CM_ERROR_MODEL = 4
 CM_ERROR_CANCELLED = 9
 CM_DEVICE_CPU = 0
 CM_DEVICE_CUDA = 1
@@ -165,6 +166,11 @@ _SIGNATURES = {
     "cm_model_free": ([C.c_void_p], None),
     "cm_model_get_info": ([C.c_void_p, C.POINTER(ModelInfo)], C.c_int32),
     "cm_model_band_name": ([C.c_void_p, C.c_size_t, C.c_char_p, C.c_size_t], C.c_int32),
+    "cm_mask_buffer": ([C.c_void_p, C.POINTER(C.c_float), C.c_size_t, C.c_size_t, C.c_size_t,
+                        C.POINTER(C.c_float), C.POINTER(MaskOptions), C.POINTER(C.c_uint8),
+                        C.c_size_t, C.POINTER(C.c_uint8), C.c_size_t], C.c_int32),
+    "cm_mask_dataset": ([C.c_void_p, C.c_char_p, C.c_char_p, C.c_char_p, C.POINTER(MaskOptions),
+                         PROGRESS_FN, C.c_void_p], C.c_int32),
     "cm_mask_to_files": ([C.c_void_p, C.c_char_p, C.POINTER(OutputPaths), C.POINTER(C.c_int32),
                           C.c_size_t, C.POINTER(MaskOptions), PROGRESS_FN, C.c_void_p],
                          C.c_int32),
@@ -290,8 +296,8 @@ class Library:
         self.lib.cm_mask_options_default(C.byref(o))
         return self._set(o, tiling=tiling, buffer=buffer)
 
-    def input_options(self, scaling=CM_SCALING_AUTO, quantification=None, dn_offset=0.0, nodata=None,
-                      resolution=0.0):
+    def input_options(self, scaling=CM_SCALING_AUTO, quantification=None, dn_offset=0.0,
+                      nodata=None, resolution=0.0):
         """cm_input_options from the library's defaults; `nodata` None keeps the raster's own."""
         o = InputOptions()
         self.lib.cm_input_options_default(C.byref(o))
@@ -403,11 +409,15 @@ class Model:
     def __exit__(self, *exc):
         self.close()
 
-    def band_names(self):
+    def info(self):
+        """The model's cm_model_info: bands, classes, tile size."""
         info = ModelInfo()
         self.library.check(self.library.lib.cm_model_get_info(self.handle, C.byref(info)))
+        return info
+
+    def band_names(self):
         names = []
-        for i in range(info.n_bands):
+        for i in range(self.info().n_bands):
             buf = C.create_string_buffer(64)
             self.library.check(self.library.lib.cm_model_band_name(self.handle, i, buf, len(buf)))
             names.append(buf.value.decode())
