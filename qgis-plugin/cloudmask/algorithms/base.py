@@ -7,7 +7,6 @@ import os
 from qgis.core import (QgsProcessingAlgorithm, QgsProcessingException, QgsProcessingParameterEnum,
                        QgsProcessingParameterFile, QgsProcessingParameterNumber,
                        QgsProcessingParameterRasterLayer, QgsProcessingParameterString)
-
 from qgis.PyQt.QtGui import QIcon
 
 from .. import native, runtime

@@ -55,7 +55,8 @@ class MaskCloudsAlgorithm(CloudmaskAlgorithm):
         self.add_device_threads()
         for p in (
                 QgsProcessingParameterEnum(
-                    self.SCALING, "Scaling", options=native.labels(native.SCALINGS), defaultValue=0),
+                    self.SCALING, "Scaling", options=native.labels(native.SCALINGS),
+                    defaultValue=0),
                 QgsProcessingParameterNumber(
                     self.QUANTIFICATION, "Quantification (digital numbers)",
                     QgsProcessingParameterNumber.Double, defaultValue=10000.0, minValue=1e-9),

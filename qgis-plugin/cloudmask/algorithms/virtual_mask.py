@@ -25,8 +25,9 @@ class VirtualMaskAlgorithm(CloudmaskAlgorithm):
         "<p><b>Model</b>: a model name (default ukis-6b-l1c) or an .onnx <b>Model file</b>. "
         "{models}</p>"
         "<p>The plugin registers the GDAL driver in QGIS when it loads. Other GDAL programs "
-        "need <code>GDAL_DRIVER_PATH=/usr/lib/x86_64-linux-gnu/gdalplugins:&lt;plugin folder&gt;/lib"
-        "</code> to read the VRT. Zoomed-out views compute the whole scene once.</p>")
+        "need <code>GDAL_DRIVER_PATH=/usr/lib/x86_64-linux-gnu/gdalplugins:"
+        "&lt;plugin folder&gt;/lib</code> to read the VRT. Zoomed-out views compute the whole "
+        "scene once.</p>")
 
     def initAlgorithm(self, config=None):  # noqa: N802
         self.add_input()
