@@ -17,23 +17,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#include "cloudmask.h"
-
-static int fail(const char *call) {
-    char message[1024];
-    size_t needed = cm_last_error(message, sizeof message);
-    fprintf(stderr, "%s failed (status %d): %s%s\n", call, (int)cm_last_error_code(), message,
-            needed > sizeof message ? " [message cut]" : "");
-    return 1;
-}
-
-/* Counts the progress calls; returning false would cancel. */
-static bool on_progress(double fraction, const char *stage, void *user_data) {
-    (void)fraction;
-    (void)stage;
-    *(int *)user_data += 1;
-    return true;
-}
+#include "example_util.h"
 
 /* NaN prints as "NaN" whatever the C library's spelling. */
 static void print_value(const char *name, double v) {
@@ -55,7 +39,7 @@ int main(int argc, char **argv) {
     options.reference_scheme = argc > 4 ? argv[4] : NULL;
     cm_eval_summary summary;
     int progress_calls = 0;
-    cm_status status = cm_evaluate(argv[1], &predictor, 1, &options, NULL, argv[3], on_progress,
+    cm_status status = cm_evaluate(argv[1], &predictor, 1, &options, NULL, argv[3], count_progress,
                                    &progress_calls, &summary, 1);
     if (status != CM_OK) {
         return fail("cm_evaluate");

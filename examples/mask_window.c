@@ -27,18 +27,9 @@
 #pragma GCC diagnostic pop
 #endif
 
-#include "cloudmask.h"
+#include "example_util.h"
 
 enum { WIN_X = 100, WIN_Y = 120, WIN_W = 200, WIN_H = 150 };
-
-/* Prints what failed with cloudmask's message for this thread. */
-static int fail(const char *call) {
-    char message[1024];
-    size_t needed = cm_last_error(message, sizeof message);
-    fprintf(stderr, "%s failed (status %d): %s%s\n", call, (int)cm_last_error_code(), message,
-            needed > sizeof message ? " [message cut]" : "");
-    return 1;
-}
 
 /* Progress: one line per stage and per quarter. Returning false would cancel. */
 static bool on_progress(double fraction, const char *stage, void *user_data) {

@@ -1,6 +1,11 @@
 #!/usr/bin/env python3
 """The cloudmask C API from Python through ctypes: no numpy, no GDAL bindings.
 
+The declarations come from the QGIS plugin's binding, qgis-plugin/cloudmask/native.py, which
+imports no QGIS; the calls it does not wrap (cm_mask_dataset, cm_mask_buffer) go through its
+ctypes library `lib.lib` directly, and cm_mask_buffer, which it does not declare, is declared
+here.
+
 Masks a whole raster into a class-map GeoTIFF with a Python progress callback, then a small
 synthetic buffer held in memory (reflectance 0.9 in every band, as bright as thick cloud), and
 checks that the buffer comes out mostly cloud. Exit status 0 on success.
@@ -21,71 +26,13 @@ import tempfile
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 
-# Values from include/cloudmask.h.
-CM_OK = 0
-CM_ERROR_MODEL = 4
-CLASS_NAMES = ["nodata", "clear", "cloud", "thin cloud", "cloud shadow"]
-CM_CLASS_CLOUD = 2
+# The plugin's ctypes binding of the C API (it imports no QGIS); tests/bindings.rs checks its
+# constants, structs and signatures against include/cloudmask.h.
+sys.path.insert(0, os.path.join(ROOT, "qgis-plugin"))
+from cloudmask import native  # noqa: E402
 
-
-class ModelOptions(C.Structure):
-    _fields_ = [("threads", C.c_int32), ("device", C.c_int32), ("ort_library", C.c_char_p)]
-
-
-class ModelInfo(C.Structure):
-    _fields_ = [("n_bands", C.c_size_t), ("n_classes", C.c_size_t),
-                ("tile_size", C.c_size_t), ("size_multiple", C.c_size_t)]
-
-
-class MaskOptions(C.Structure):
-    _fields_ = [("tiling", C.c_int32), ("batch", C.c_int32),
-                ("buffer", C.c_int32), ("tile", C.c_int32), ("overlap", C.c_double)]
-
-
-PROGRESS_FN = C.CFUNCTYPE(C.c_bool, C.c_double, C.c_char_p, C.c_void_p)
-
-
-def load_library(path):
-    lib = C.CDLL(path)
-    u8p = C.POINTER(C.c_uint8)
-    signatures = {
-        "cm_version": ([], C.c_char_p),
-        "cm_last_error": ([C.c_char_p, C.c_size_t], C.c_size_t),
-        "cm_last_error_code": ([], C.c_int32),
-        "cm_model_options_default": ([C.POINTER(ModelOptions)], None),
-        "cm_mask_options_default": ([C.POINTER(MaskOptions)], None),
-        "cm_model_load": ([C.c_char_p, C.POINTER(ModelOptions), C.POINTER(C.c_void_p)], C.c_int32),
-        "cm_model_free": ([C.c_void_p], None),
-        "cm_model_get_info": ([C.c_void_p, C.POINTER(ModelInfo)], C.c_int32),
-        "cm_model_band_name": ([C.c_void_p, C.c_size_t, C.c_char_p, C.c_size_t], C.c_int32),
-        "cm_mask_buffer": ([C.c_void_p, C.POINTER(C.c_float), C.c_size_t, C.c_size_t, C.c_size_t,
-                            C.POINTER(C.c_float), C.POINTER(MaskOptions),
-                            u8p, C.c_size_t, u8p, C.c_size_t], C.c_int32),
-        "cm_mask_dataset": ([C.c_void_p, C.c_char_p, C.c_char_p, C.c_char_p,
-                             C.POINTER(MaskOptions), PROGRESS_FN, C.c_void_p], C.c_int32),
-    }
-    for name, (args, res) in signatures.items():
-        fn = getattr(lib, name)
-        fn.argtypes = args
-        fn.restype = res
-    return lib
-
-
-class CloudmaskError(Exception):
-    pass
-
-
-def last_error(lib):
-    """This thread's last error message: ask for the size, then copy."""
-    size = lib.cm_last_error(None, 0)
-    buf = C.create_string_buffer(size)
-    lib.cm_last_error(buf, size)
-    return buf.value.decode("utf-8", "replace")
-
-
-def check(lib, status, call):
-    if status != CM_OK:
-        raise CloudmaskError(f"{call} failed (status {status}): {last_error(lib)}")
+CLASS_NAMES = [name for _, name, _ in native.CLASSES]
+CloudmaskError = native.CloudmaskError
 
 
 def main(argv=None):
@@ -97,38 +44,25 @@ def main(argv=None):
         "CLOUDMASK_LIB", os.path.join(ROOT, "target", "debug", "libcloudmask.so")))
     args = ap.parse_args(argv)
 
-    lib = load_library(args.lib)
-    print(f"cloudmask {lib.cm_version().decode()} via {args.lib}")
+    lib = native.Library(args.lib)
+    print(f"cloudmask {lib.version} via {args.lib}")
 
     # Errors come back as a status and a message; outputs are untouched.
     model = C.c_void_p()
-    status = lib.cm_model_load(b"no-such-model", None, C.byref(model))
-    if status != CM_ERROR_MODEL or model.value is not None:
-        raise CloudmaskError(f"an unknown model gave status {status}, expected {CM_ERROR_MODEL}")
-    print(f"unknown model, as expected: {last_error(lib)}")
+    status = lib.lib.cm_model_load(b"no-such-model", None, C.byref(model))
+    if status != native.CM_ERROR_MODEL or model.value is not None:
+        raise CloudmaskError(
+            f"an unknown model gave status {status}, expected {native.CM_ERROR_MODEL}")
+    print(f"unknown model, as expected: {lib.last_error()}")
 
-    model_options = ModelOptions()
-    lib.cm_model_options_default(C.byref(model_options))
-    check(lib, lib.cm_model_load(b"ukis-6b-l1c", C.byref(model_options), C.byref(model)),
-          "cm_model_load")
-    try:
-        info = ModelInfo()
-        check(lib, lib.cm_model_get_info(model, C.byref(info)), "cm_model_get_info")
-        names = []
-        for i in range(info.n_bands):
-            buf = C.create_string_buffer(64)
-            check(lib, lib.cm_model_band_name(model, i, buf, len(buf)), "cm_model_band_name")
-            names.append(buf.value.decode())
-        print(f"model ukis-6b-l1c: bands {', '.join(names)}; {info.n_classes} classes")
-
-        options = MaskOptions()
-        lib.cm_mask_options_default(C.byref(options))
+    with lib.load_model("ukis-6b-l1c", lib.model_options()) as model:
+        names = model.band_names()
+        print(f"model ukis-6b-l1c: bands {', '.join(names)}; {model.info().n_classes} classes")
+        options = lib.mask_options()
         with tempfile.TemporaryDirectory(prefix="cloudmask-example-") as tmp:
             output = args.output or os.path.join(tmp, "classes.tif")
             mask_file(lib, model, options, args.input, output)
-        mask_bright_buffer(lib, model, options, info.n_bands)
-    finally:
-        lib.cm_model_free(model)
+        mask_bright_buffer(lib, model, options, len(names))
     return 0
 
 
@@ -142,9 +76,9 @@ def mask_file(lib, model, options, input_path, output):
         print(f"  progress {fraction * 100:5.1f}% ({stage})")
         return True  # False would cancel
 
-    callback = PROGRESS_FN(on_progress)  # kept alive for the whole call
-    check(lib, lib.cm_mask_dataset(model, input_path.encode(), output.encode(), None,
-                                   C.byref(options), callback, None), "cm_mask_dataset")
+    callback = native.PROGRESS_FN(on_progress)  # kept alive for the whole call
+    lib.check(lib.lib.cm_mask_dataset(model.handle, input_path.encode(), output.encode(), None,
+                                      C.byref(options), callback, None))
     if not os.path.isfile(output) or "masking" not in stages:
         raise CloudmaskError(f"cm_mask_dataset succeeded but {output} or its progress is missing")
     print(f"wrote {output} ({os.path.getsize(output)} bytes), stages: {', '.join(stages)}")
@@ -156,14 +90,19 @@ def mask_bright_buffer(lib, model, options, n_bands, size=64):
     bands = (C.c_float * (n_bands * n))(*([0.9] * (n_bands * n)))
     classes = (C.c_uint8 * n)()
     valid = (C.c_uint8 * n)()
-    check(lib, lib.cm_mask_buffer(model, bands, n_bands, size, size, None, C.byref(options),
-                                  classes, n, valid, n), "cm_mask_buffer")
+    mask_buffer = lib.lib.cm_mask_buffer
+    mask_buffer.argtypes = [C.c_void_p, C.POINTER(C.c_float), C.c_size_t, C.c_size_t, C.c_size_t,
+                            C.POINTER(C.c_float), C.POINTER(native.MaskOptions),
+                            C.POINTER(C.c_uint8), C.c_size_t, C.POINTER(C.c_uint8), C.c_size_t]
+    mask_buffer.restype = C.c_int32
+    lib.check(mask_buffer(model.handle, bands, n_bands, size, size, None, C.byref(options),
+                          classes, n, valid, n))
     counts = [0] * len(CLASS_NAMES)
     for c in classes:
         counts[c] += 1
     summary = ", ".join(f"{name}={count}" for name, count in zip(CLASS_NAMES, counts))
     print(f"bright {size}x{size} buffer: {summary}; valid={sum(valid)}")
-    if counts[CM_CLASS_CLOUD] * 2 <= n:
+    if counts[native.CM_CLASS_CLOUD] * 2 <= n:
         raise CloudmaskError(f"a bright buffer should be mostly cloud: {summary}")
 
 

@@ -15,25 +15,7 @@
  */
 #include <stdio.h>
 
-#include "cloudmask.h"
-
-/* Prints what failed with cloudmask's message for this thread. */
-static int fail(const char *call) {
-    char message[1024];
-    size_t needed = cm_last_error(message, sizeof message);
-    fprintf(stderr, "%s failed (status %d): %s%s\n", call, (int)cm_last_error_code(), message,
-            needed > sizeof message ? " [message cut]" : "");
-    return 1;
-}
-
-/* Counts the progress calls; returning false would cancel. */
-static bool on_progress(double fraction, const char *stage, void *user_data) {
-    int *calls = (int *)user_data;
-    (void)fraction;
-    (void)stage;
-    ++*calls;
-    return true;
-}
+#include "example_util.h"
 
 int main(int argc, char **argv) {
     if (argc != 4) {
@@ -55,7 +37,7 @@ int main(int argc, char **argv) {
     inputs[0] = argv[1];
     size_t selected = 0;
     int calls = 0;
-    if (cm_select_tiles(model, NULL, inputs, 1, &options, NULL, argv[2], argv[3], on_progress,
+    if (cm_select_tiles(model, NULL, inputs, 1, &options, NULL, argv[2], argv[3], count_progress,
                         &calls, &selected) != CM_OK) {
         cm_model_free(model);
         return fail("cm_select_tiles");

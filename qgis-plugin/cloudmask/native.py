@@ -23,6 +23,7 @@ REPO_DIR = os.path.dirname(os.path.dirname(PLUGIN_DIR))
 # default and colour below against the header and the library.
 CM_OK = 0
 CM_ERROR_RUNTIME_NOT_FOUND = 3
+CM_ERROR_MODEL = 4
 CM_ERROR_CANCELLED = 9
 CM_DEVICE_CPU = 0
 CM_DEVICE_CUDA = 1
@@ -165,6 +166,8 @@ _SIGNATURES = {
     "cm_model_free": ([C.c_void_p], None),
     "cm_model_get_info": ([C.c_void_p, C.POINTER(ModelInfo)], C.c_int32),
     "cm_model_band_name": ([C.c_void_p, C.c_size_t, C.c_char_p, C.c_size_t], C.c_int32),
+    "cm_mask_dataset": ([C.c_void_p, C.c_char_p, C.c_char_p, C.c_char_p, C.POINTER(MaskOptions),
+                         PROGRESS_FN, C.c_void_p], C.c_int32),
     "cm_mask_to_files": ([C.c_void_p, C.c_char_p, C.POINTER(OutputPaths), C.POINTER(C.c_int32),
                           C.c_size_t, C.POINTER(MaskOptions), PROGRESS_FN, C.c_void_p],
                          C.c_int32),
@@ -225,6 +228,11 @@ def gdal_plugin_dir(library_path):
     return None
 
 
+def encoded(text):
+    """Bytes for a char * argument; None or "" gives NULL."""
+    return text.encode() if text else None
+
+
 def progress_callback(progress, errors):
     """A PROGRESS_FN calling `progress(fraction, stage) -> bool` (None: always go on); a Python
     exception is kept in `errors` and cancels, so it never unwinds through C. Keep the returned
@@ -278,15 +286,15 @@ class Library:
         o = ModelOptions()
         self.lib.cm_model_options_default(C.byref(o))
         return self._set(o, threads=threads, device=device,
-                         ort_library=ort_library.encode() if ort_library else None)
+                         ort_library=encoded(ort_library))
 
     def mask_options(self, tiling=None, buffer=None):
         o = MaskOptions()
         self.lib.cm_mask_options_default(C.byref(o))
         return self._set(o, tiling=tiling, buffer=buffer)
 
-    def input_options(self, scaling=CM_SCALING_AUTO, quantification=None, dn_offset=0.0, nodata=None,
-                      resolution=0.0):
+    def input_options(self, scaling=CM_SCALING_AUTO, quantification=None, dn_offset=0.0,
+                      nodata=None, resolution=0.0):
         """cm_input_options from the library's defaults; `nodata` None keeps the raster's own."""
         o = InputOptions()
         self.lib.cm_input_options_default(C.byref(o))
@@ -307,7 +315,7 @@ class Library:
         return [n for n in buf.value.decode("utf-8", "replace").split("\n") if n]
 
     def runtime_init(self, ort_library=None):
-        self.check(self.lib.cm_runtime_init(ort_library.encode() if ort_library else None))
+        self.check(self.lib.cm_runtime_init(encoded(ort_library)))
 
     def load_model(self, name_or_path, model_options):
         handle = C.c_void_p()
@@ -326,20 +334,7 @@ class Library:
         raster, a folder or "model:NAME" and scheme None for cloudmask's codes. Returns one
         EvalSummary per predictor; the reports are in `report_dir`. `progress(fraction, stage)
         -> bool` (False cancels)."""
-        error = []
-
-        def on_progress(fraction, stage, _user):
-            if progress is None:
-                return True
-            try:
-                return bool(progress(fraction, stage.decode("utf-8", "replace") if stage else ""))
-            except Exception as e:  # never let a Python error unwind through C
-                error.append(e)
-                return False
-
-        def encoded(text):
-            return text.encode() if text else None
-
+        errors = []
         array = (EvalPredictor * len(predictors))(
             *[EvalPredictor(encoded(n), encoded(src), encoded(sch)) for n, src, sch in predictors])
         options = EvalOptions()
@@ -348,13 +343,13 @@ class Library:
         options.images = encoded(images)
         options.beta = float(beta)
         summaries = (EvalSummary * len(predictors))()
-        callback = PROGRESS_FN(on_progress)  # alive for the whole call
+        callback = progress_callback(progress, errors)
         status = self.lib.cm_evaluate(
             reference.encode(), array, len(predictors), C.byref(options),
             C.byref(model_options) if model_options is not None else None, report_dir.encode(),
             callback, None, summaries, len(predictors))
-        if error:
-            raise error[0]
+        if errors:
+            raise errors[0]
         self.check(status)
         return list(summaries)
 
@@ -378,7 +373,7 @@ class Library:
             model.handle, second_model.handle if second_model else None, paths, len(inputs),
             C.byref(select_options),
             C.byref(mask_options) if mask_options is not None else None,
-            geojson.encode() if geojson else None, list_path.encode() if list_path else None,
+            encoded(geojson), encoded(list_path),
             callback, None, C.byref(selected))
         if errors:
             raise errors[0]
@@ -411,11 +406,15 @@ class Model:
     def __exit__(self, *exc):
         self.close()
 
-    def band_names(self):
+    def info(self):
+        """The model's cm_model_info: bands, classes, tile size."""
         info = ModelInfo()
         self.library.check(self.library.lib.cm_model_get_info(self.handle, C.byref(info)))
+        return info
+
+    def band_names(self):
         names = []
-        for i in range(info.n_bands):
+        for i in range(self.info().n_bands):
             buf = C.create_string_buffer(64)
             self.library.check(self.library.lib.cm_model_band_name(self.handle, i, buf, len(buf)))
             names.append(buf.value.decode())
@@ -426,27 +425,14 @@ class Model:
         """Runs cm_mask_to_files_ex. Paths may be None (skipped); `bands` is None (by name) or
         raster band numbers in the model's order; `input_options` None reads the input with the
         defaults. `progress(fraction, stage) -> bool` (False cancels)."""
-        error = []
-
-        def on_progress(fraction, stage, _user):
-            if progress is None:
-                return True
-            try:
-                return bool(progress(fraction, stage.decode("utf-8", "replace") if stage else ""))
-            except Exception as e:  # never let a Python error unwind through C
-                error.append(e)
-                return False
-
-        def encoded(path):
-            return path.encode() if path else None
-
+        errors = []
         paths = OutputPaths(encoded(classes), encoded(valid), encoded(probabilities))
         numbers = (C.c_int32 * len(bands))(*bands) if bands else None
-        callback = PROGRESS_FN(on_progress)  # alive for the whole call
+        callback = progress_callback(progress, errors)
         status = self.library.lib.cm_mask_to_files_ex(
             self.handle, input_path.encode(),
             C.byref(input_options) if input_options is not None else None, C.byref(paths),
             numbers, len(bands) if bands else 0, C.byref(mask_options), callback, None)
-        if error:
-            raise error[0]
+        if errors:
+            raise errors[0]
         self.library.check(status)

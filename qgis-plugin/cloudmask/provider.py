@@ -1,17 +1,14 @@
 """The Processing provider `cloudmask`."""
-import os
-
 from qgis.core import QgsProcessingProvider
 from qgis.PyQt.QtGui import QIcon
 
 from . import runtime
 from .algorithms.apply_mask import ApplyMaskAlgorithm
+from .algorithms.base import ICON
 from .algorithms.evaluate import EvaluateAlgorithm
 from .algorithms.mask_clouds import MaskCloudsAlgorithm
 from .algorithms.select import SelectTilesAlgorithm
 from .algorithms.virtual_mask import VirtualMaskAlgorithm
-
-ICON = os.path.join(os.path.dirname(__file__), "icon.png")
 
 
 class CloudmaskProvider(QgsProcessingProvider):

@@ -12,10 +12,11 @@ CHUNK_ROWS = 256
 
 
 class ApplyMaskAlgorithm(CloudmaskAlgorithm):
-    INPUT = "INPUT"
+    NAME = "applymask"
+    DISPLAY_NAME = "Apply mask"
+    NATIVE = False
     MASK = "MASK"
     NODATA = "NODATA"
-    OUTPUT = "OUTPUT"
 
     HELP = (
         "<p>Sets every pixel of the image where the valid mask is 0 (cloud, shadow, their "
@@ -25,15 +26,6 @@ class ApplyMaskAlgorithm(CloudmaskAlgorithm):
         "<p><b>Nodata value</b>: used when the image has none; otherwise the image's own is "
         "kept. Without either, float images get NaN and integer images 0.</p>"
         "<p>Does not need the native library.</p>")
-
-    def name(self):
-        return "applymask"
-
-    def displayName(self):  # noqa: N802
-        return "Apply mask"
-
-    def shortHelpString(self):  # noqa: N802
-        return self.HELP
 
     def initAlgorithm(self, config=None):  # noqa: N802
         self.addParameter(QgsProcessingParameterRasterLayer(self.INPUT, "Image"))

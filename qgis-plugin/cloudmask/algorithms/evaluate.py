@@ -5,26 +5,23 @@ import os
 import re
 
 from qgis.core import (QgsProcessingException, QgsProcessingOutputFile,
-                       QgsProcessingOutputNumber, QgsProcessingParameterEnum,
-                       QgsProcessingParameterFolderDestination,
+                       QgsProcessingOutputNumber, QgsProcessingParameterFolderDestination,
                        QgsProcessingParameterMultipleLayers, QgsProcessingParameterNumber,
                        QgsProcessingParameterRasterLayer, QgsProcessingParameterString,
                        QgsProcessing)
 
-from .. import native
-from .base import DEVICES, CloudmaskAlgorithm, models_help
+from .base import CloudmaskAlgorithm, library_errors, progress_of
 
 
 class EvaluateAlgorithm(CloudmaskAlgorithm):
+    NAME = "evaluate"
+    DISPLAY_NAME = "Evaluate masks"
     REFERENCE = "REFERENCE"
     REFERENCE_SCHEME = "REFERENCE_SCHEME"
     PREDICTIONS = "PREDICTIONS"
     PREDICTION_SCHEME = "PREDICTION_SCHEME"
-    MODEL = "MODEL"
     IMAGE = "IMAGE"
     BETA = "BETA"
-    DEVICE = "DEVICE"
-    THREADS = "THREADS"
     OUTPUT_FOLDER = "OUTPUT_FOLDER"
     REPORT = "REPORT"
     JSON = "JSON"
@@ -50,15 +47,6 @@ class EvaluateAlgorithm(CloudmaskAlgorithm):
         "problems: PA, UA, BOA, omission and commission errors; NaN where there are no "
         "positives). <b>Kappa</b> is the first predictor's.</p>")
 
-    def name(self):
-        return "evaluate"
-
-    def displayName(self):  # noqa: N802
-        return "Evaluate masks"
-
-    def shortHelpString(self):  # noqa: N802
-        return super().shortHelpString().replace("{models}", models_help())
-
     def initAlgorithm(self, config=None):  # noqa: N802
         self.addParameter(QgsProcessingParameterRasterLayer(self.REFERENCE, "Reference mask"))
         self.addParameter(QgsProcessingParameterString(
@@ -75,11 +63,7 @@ class EvaluateAlgorithm(CloudmaskAlgorithm):
         self.addParameter(QgsProcessingParameterNumber(
             self.BETA, "Beta of the F-beta score", QgsProcessingParameterNumber.Double,
             defaultValue=2.0, minValue=0.001))
-        self.addParameter(QgsProcessingParameterEnum(
-            self.DEVICE, "Device (for the model)", options=native.labels(DEVICES), defaultValue=0))
-        self.addParameter(QgsProcessingParameterNumber(
-            self.THREADS, "ONNX Runtime threads (0 = all cores)",
-            QgsProcessingParameterNumber.Integer, defaultValue=0, minValue=0))
+        self.add_device_threads("Device (for the model)")
         self.addParameter(QgsProcessingParameterFolderDestination(
             self.OUTPUT_FOLDER, "Report folder"))
         self.addOutput(QgsProcessingOutputFile(self.REPORT, "Report (Markdown)"))
@@ -119,30 +103,18 @@ class EvaluateAlgorithm(CloudmaskAlgorithm):
         predictors = self._predictors(parameters, context)
         folder = self.parameterAsString(parameters, self.OUTPUT_FOLDER, context)
         os.makedirs(folder, exist_ok=True)
-        model_options = lib.model_options(
-            threads=self.parameterAsInt(parameters, self.THREADS, context),
-            device=native.chosen(
-                DEVICES, self.parameterAsEnum(parameters, self.DEVICE, context)),
-            ort_library=None)
-
-        def progress(fraction, stage):
-            feedback.setProgress(100.0 * fraction)
-            return not feedback.isCanceled()
+        model_options = self.model_options(lib, parameters, context)
 
         feedback.pushInfo(f"cloudmask {lib.version} ({lib.path}): "
                           + ", ".join(f"{n} = {s}" for n, s, _ in predictors))
-        try:
+        with library_errors(feedback):
             summaries = lib.evaluate(
                 reference.source(), predictors, folder,
                 reference_scheme=self.parameterAsString(
                     parameters, self.REFERENCE_SCHEME, context).strip() or None,
                 images=image.source() if image is not None else None,
                 beta=self.parameterAsDouble(parameters, self.BETA, context),
-                model_options=model_options, progress=progress)
-        except native.CloudmaskError as e:
-            if e.status == native.CM_ERROR_CANCELLED or feedback.isCanceled():
-                raise QgsProcessingException("Canceled by user")
-            raise QgsProcessingException(f"cloudmask: {e}")
+                model_options=model_options, progress=progress_of(feedback))
 
         def shown(v):
             return "NaN" if math.isnan(v) else f"{v:.4f}"

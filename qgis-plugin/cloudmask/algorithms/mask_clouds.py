@@ -1,33 +1,24 @@
 """cloudmask:mask: a class map (and a valid mask, probabilities) of a raster, through
 cm_mask_to_files."""
-import os
 
 from qgis.core import (QgsProcessingException, QgsProcessingParameterDefinition,
-                       QgsProcessingParameterEnum, QgsProcessingParameterFile,
-                       QgsProcessingParameterNumber, QgsProcessingParameterRasterDestination,
-                       QgsProcessingParameterRasterLayer, QgsProcessingParameterString)
+                       QgsProcessingParameterEnum, QgsProcessingParameterNumber,
+                       QgsProcessingParameterRasterDestination, QgsProcessingParameterString)
 
 from .. import native
 from ..styles import StylePostProcessor
-from .base import DEVICES, TILINGS, CloudmaskAlgorithm, model_name, models_help
-
+from .base import CloudmaskAlgorithm, library_errors, make_parent_dirs, progress_of
 
 
 class MaskCloudsAlgorithm(CloudmaskAlgorithm):
-    INPUT = "INPUT"
-    MODEL = "MODEL"
-    MODEL_FILE = "MODEL_FILE"
+    NAME = "mask"
+    DISPLAY_NAME = "Mask clouds"
     BANDS = "BANDS"
-    BUFFER = "BUFFER"
-    TILING = "TILING"
-    DEVICE = "DEVICE"
-    THREADS = "THREADS"
     SCALING = "SCALING"
     QUANTIFICATION = "QUANTIFICATION"
     DN_OFFSET = "DN_OFFSET"
     NODATA = "NODATA"
     RESOLUTION = "RESOLUTION"
-    OUTPUT = "OUTPUT"
     VALID_OUTPUT = "VALID_OUTPUT"
     PROB_OUTPUT = "PROB_OUTPUT"
 
@@ -53,39 +44,19 @@ class MaskCloudsAlgorithm(CloudmaskAlgorithm):
         "their buffer or nodata; loads as a translucent red overlay.</p>"
         "<p>Cancel stops within a tile and leaves no output file.</p>")
 
-    def name(self):
-        return "mask"
-
-    def displayName(self):  # noqa: N802
-        return "Mask clouds"
-
-    def shortHelpString(self):  # noqa: N802
-        text = super().shortHelpString()
-        return text.replace("{models}", models_help())
-
     def initAlgorithm(self, config=None):  # noqa: N802
-        self.addParameter(QgsProcessingParameterRasterLayer(self.INPUT, "Input raster"))
-        self.addParameter(QgsProcessingParameterString(
-            self.MODEL, "Model name", defaultValue=native.DEFAULT_MODEL))
-        self.addParameter(QgsProcessingParameterFile(
-            self.MODEL_FILE, "Model file (.onnx, instead of the name)", extension="onnx",
-            optional=True))
+        self.add_input()
+        self.add_model()
         self.addParameter(QgsProcessingParameterString(
             self.BANDS, "Band mapping (raster band numbers in the model's order; empty = by name)",
             defaultValue="", optional=True))
-        self.addParameter(QgsProcessingParameterNumber(
-            self.BUFFER, "Valid-mask buffer (pixels)", QgsProcessingParameterNumber.Integer,
-            defaultValue=native.DEFAULT_BUFFER, minValue=0))
-        self.addParameter(QgsProcessingParameterEnum(
-            self.TILING, "Tiling", options=native.labels(TILINGS), defaultValue=0))
-        self.addParameter(QgsProcessingParameterEnum(
-            self.DEVICE, "Device", options=native.labels(DEVICES), defaultValue=0))
-        self.addParameter(QgsProcessingParameterNumber(
-            self.THREADS, "ONNX Runtime threads (0 = all cores)",
-            QgsProcessingParameterNumber.Integer, defaultValue=0, minValue=0))
+        self.add_buffer()
+        self.add_tiling()
+        self.add_device_threads()
         for p in (
                 QgsProcessingParameterEnum(
-                    self.SCALING, "Scaling", options=native.labels(native.SCALINGS), defaultValue=0),
+                    self.SCALING, "Scaling", options=native.labels(native.SCALINGS),
+                    defaultValue=0),
                 QgsProcessingParameterNumber(
                     self.QUANTIFICATION, "Quantification (digital numbers)",
                     QgsProcessingParameterNumber.Double, defaultValue=10000.0, minValue=1e-9),
@@ -109,11 +80,8 @@ class MaskCloudsAlgorithm(CloudmaskAlgorithm):
 
     def processAlgorithm(self, parameters, context, feedback):  # noqa: N802
         lib = self.library()
-        layer = self.parameterAsRasterLayer(parameters, self.INPUT, context)
-        if layer is None:
-            raise QgsProcessingException("the input raster could not be opened")
-        source = layer.source()
-        model = model_name(self, parameters, context, self.MODEL, self.MODEL_FILE)
+        source = self.input_source(parameters, context)
+        model = self.model_name(parameters, context)
         bands = self.parameterAsString(parameters, self.BANDS, context).strip()
         out = self.parameterAsOutputLayer(parameters, self.OUTPUT, context)
         valid = self.parameterAsOutputLayer(parameters, self.VALID_OUTPUT, context) or None
@@ -122,15 +90,8 @@ class MaskCloudsAlgorithm(CloudmaskAlgorithm):
             numbers = [int(b) for b in bands.replace(" ", "").split(",") if b] or None
         except ValueError:
             raise QgsProcessingException(f"band mapping {bands!r}: give band numbers such as 1,2,3")
-        model_options = lib.model_options(
-            threads=self.parameterAsInt(parameters, self.THREADS, context),
-            device=native.chosen(
-                DEVICES, self.parameterAsEnum(parameters, self.DEVICE, context)),
-            ort_library=None)
-        mask_options = lib.mask_options(
-            tiling=native.chosen(
-                TILINGS, self.parameterAsEnum(parameters, self.TILING, context)),
-            buffer=self.parameterAsInt(parameters, self.BUFFER, context))
+        model_options = self.model_options(lib, parameters, context)
+        mask_options = self.mask_options(lib, parameters, context)
         nodata = parameters.get(self.NODATA)
         input_options = lib.input_options(
             scaling=native.chosen(
@@ -140,25 +101,13 @@ class MaskCloudsAlgorithm(CloudmaskAlgorithm):
             nodata=None if nodata in (None, "") else
             self.parameterAsDouble(parameters, self.NODATA, context),
             resolution=self.parameterAsDouble(parameters, self.RESOLUTION, context))
-
-        def progress(fraction, stage):
-            feedback.setProgress(100.0 * fraction)
-            return not feedback.isCanceled()
-
         if feedback.isCanceled():
             raise QgsProcessingException("Canceled by user")
-        for path in (out, valid, probs):
-            if path:
-                os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+        make_parent_dirs(out, valid, probs)
         feedback.pushInfo(f"cloudmask {lib.version} ({lib.path}), model {model}")
-        try:
-            with lib.load_model(model, model_options) as m:
-                m.mask_to_files(source, out, valid, probs, numbers, mask_options, progress,
-                                input_options)
-        except native.CloudmaskError as e:
-            if e.status == native.CM_ERROR_CANCELLED or feedback.isCanceled():
-                raise QgsProcessingException("Canceled by user")
-            raise QgsProcessingException(f"cloudmask: {e}")
+        with library_errors(feedback), lib.load_model(model, model_options) as m:
+            m.mask_to_files(source, out, valid, probs, numbers, mask_options,
+                            progress_of(feedback), input_options)
 
         results = {self.OUTPUT: out}
         self._style(context, out, "classes")

@@ -2,20 +2,19 @@
 cm_select_tiles, loaded as a polygon layer."""
 import os
 
-from qgis.core import (QgsProcessingContext, QgsProcessingException, QgsProcessingOutputNumber,
+from qgis.core import (QgsProcessingContext, QgsProcessingOutputNumber,
                        QgsProcessingOutputVectorLayer, QgsProcessingParameterEnum,
-                       QgsProcessingParameterFile, QgsProcessingParameterFileDestination,
-                       QgsProcessingParameterNumber, QgsProcessingParameterRasterLayer,
+                       QgsProcessingParameterFileDestination, QgsProcessingParameterNumber,
                        QgsProcessingParameterString)
 
 from .. import native
-from .base import DEVICES, MEASURES, CloudmaskAlgorithm, model_name, models_help
+from .base import MEASURES, CloudmaskAlgorithm, library_errors, make_parent_dirs, progress_of
 
 
 class SelectTilesAlgorithm(CloudmaskAlgorithm):
-    INPUT = "INPUT"
-    MODEL = "MODEL"
-    MODEL_FILE = "MODEL_FILE"
+    NAME = "select"
+    DISPLAY_NAME = "Select tiles to label (active learning)"
+    GROUP_ID, GROUP = "training", "Training data"
     SECOND_MODEL = "SECOND_MODEL"
     MEASURE = "MEASURE"
     COUNT = "COUNT"
@@ -23,9 +22,6 @@ class SelectTilesAlgorithm(CloudmaskAlgorithm):
     STRIDE = "STRIDE"
     MIN_GAP = "MIN_GAP"
     MIN_VALID = "MIN_VALID"
-    DEVICE = "DEVICE"
-    THREADS = "THREADS"
-    OUTPUT = "OUTPUT"
     LIST = "LIST"
     LAYER = "LAYER"
     SELECTED = "SELECTED"
@@ -47,28 +43,9 @@ class SelectTilesAlgorithm(CloudmaskAlgorithm):
         "and the pixel window (xoff, yoff, width, height) of each tile; <b>Tile list</b> "
         "(optional): the same as CSV, for a labelling tool such as CVAT.</p>")
 
-    def name(self):
-        return "select"
-
-    def displayName(self):  # noqa: N802
-        return "Select tiles to label (active learning)"
-
-    def group(self):
-        return "Training data"
-
-    def groupId(self):  # noqa: N802
-        return "training"
-
-    def shortHelpString(self):  # noqa: N802
-        return super().shortHelpString().replace("{models}", models_help())
-
     def initAlgorithm(self, config=None):  # noqa: N802
-        self.addParameter(QgsProcessingParameterRasterLayer(self.INPUT, "Input raster"))
-        self.addParameter(QgsProcessingParameterString(
-            self.MODEL, "Model name", defaultValue=native.DEFAULT_MODEL))
-        self.addParameter(QgsProcessingParameterFile(
-            self.MODEL_FILE, "Model file (.onnx, instead of the name)", extension="onnx",
-            optional=True))
+        self.add_input()
+        self.add_model()
         self.addParameter(QgsProcessingParameterString(
             self.SECOND_MODEL, "Second model (name or .onnx path; disagreement only)",
             defaultValue="", optional=True))
@@ -90,11 +67,7 @@ class SelectTilesAlgorithm(CloudmaskAlgorithm):
             self.MIN_VALID, "Minimum valid fraction of a tile",
             QgsProcessingParameterNumber.Double, defaultValue=native.DEFAULT_MIN_VALID,
             minValue=0.0, maxValue=1.0))
-        self.addParameter(QgsProcessingParameterEnum(
-            self.DEVICE, "Device", options=native.labels(DEVICES), defaultValue=0))
-        self.addParameter(QgsProcessingParameterNumber(
-            self.THREADS, "ONNX Runtime threads (0 = all cores)",
-            QgsProcessingParameterNumber.Integer, defaultValue=0, minValue=0))
+        self.add_device_threads()
         self.addParameter(QgsProcessingParameterFileDestination(
             self.OUTPUT, "Selected tiles", fileFilter="GeoJSON (*.geojson)"))
         self.addParameter(QgsProcessingParameterFileDestination(
@@ -105,21 +78,13 @@ class SelectTilesAlgorithm(CloudmaskAlgorithm):
 
     def processAlgorithm(self, parameters, context, feedback):  # noqa: N802
         lib = self.library()
-        layer = self.parameterAsRasterLayer(parameters, self.INPUT, context)
-        if layer is None:
-            raise QgsProcessingException("the input raster could not be opened")
-        image = layer.source()
-        model = model_name(self, parameters, context, self.MODEL, self.MODEL_FILE)
+        image = self.input_source(parameters, context)
+        model = self.model_name(parameters, context)
         second = self.parameterAsString(parameters, self.SECOND_MODEL, context).strip()
         geojson = self.parameterAsFileOutput(parameters, self.OUTPUT, context)
         listing = self.parameterAsFileOutput(parameters, self.LIST, context) or None
-        for path in (geojson, listing):
-            if path:
-                os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
-        model_options = lib.model_options(
-            threads=self.parameterAsInt(parameters, self.THREADS, context),
-            device=native.chosen(
-                DEVICES, self.parameterAsEnum(parameters, self.DEVICE, context)))
+        make_parent_dirs(geojson, listing)
+        model_options = self.model_options(lib, parameters, context)
         stride = self.parameterAsInt(parameters, self.STRIDE, context)
         options = lib.select_options(
             measure=native.chosen(
@@ -129,27 +94,16 @@ class SelectTilesAlgorithm(CloudmaskAlgorithm):
             count=self.parameterAsInt(parameters, self.COUNT, context),
             min_gap=self.parameterAsInt(parameters, self.MIN_GAP, context),
             min_valid=self.parameterAsDouble(parameters, self.MIN_VALID, context))
-
-        def progress(fraction, stage):
-            feedback.setProgress(100.0 * fraction)
-            return not feedback.isCanceled()
-
         feedback.pushInfo(f"cloudmask {lib.version} ({lib.path}), model {model}"
                           + (f", second model {second}" if second else ""))
-        try:
-            with lib.load_model(model, model_options) as first:
-                second_model = lib.load_model(second, model_options) if second else None
-                try:
-                    count = lib.select_tiles(first, second_model, [image], options,
-                                             geojson=geojson, list_path=listing,
-                                             progress=progress)
-                finally:
-                    if second_model is not None:
-                        second_model.close()
-        except native.CloudmaskError as e:
-            if e.status == native.CM_ERROR_CANCELLED or feedback.isCanceled():
-                raise QgsProcessingException("Canceled by user")
-            raise QgsProcessingException(f"cloudmask: {e}")
+        with library_errors(feedback), lib.load_model(model, model_options) as first:
+            second_model = lib.load_model(second, model_options) if second else None
+            try:
+                count = lib.select_tiles(first, second_model, [image], options, geojson=geojson,
+                                         list_path=listing, progress=progress_of(feedback))
+            finally:
+                if second_model is not None:
+                    second_model.close()
         feedback.pushInfo(f"selected {count} tiles; wrote {geojson}"
                           + (f" and {listing}" if listing else ""))
         name = os.path.splitext(os.path.basename(geojson))[0]

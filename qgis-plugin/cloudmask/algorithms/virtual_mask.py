@@ -2,25 +2,17 @@
 import os
 
 from qgis.core import (QgsProcessingContext, QgsProcessingException, QgsProcessingOutputRasterLayer,
-                       QgsProcessingParameterBoolean, QgsProcessingParameterEnum,
-                       QgsProcessingParameterFile, QgsProcessingParameterFileDestination,
-                       QgsProcessingParameterNumber, QgsProcessingParameterRasterLayer,
-                       QgsProcessingParameterString)
+                       QgsProcessingParameterBoolean, QgsProcessingParameterFileDestination)
 
 from .. import native
 from ..styles import StylePostProcessor
-from .base import DEVICES, CloudmaskAlgorithm, model_name, models_help
+from .base import CloudmaskAlgorithm
 
 
 class VirtualMaskAlgorithm(CloudmaskAlgorithm):
-    INPUT = "INPUT"
-    MODEL = "MODEL"
-    MODEL_FILE = "MODEL_FILE"
+    NAME = "virtualmask"
+    DISPLAY_NAME = "Add virtual cloud mask"
     WITH_VALID = "WITH_VALID"
-    BUFFER = "BUFFER"
-    DEVICE = "DEVICE"
-    THREADS = "THREADS"
-    OUTPUT = "OUTPUT"
     LAYER = "LAYER"
 
     HELP = (
@@ -33,35 +25,17 @@ class VirtualMaskAlgorithm(CloudmaskAlgorithm):
         "<p><b>Model</b>: a model name (default ukis-6b-l1c) or an .onnx <b>Model file</b>. "
         "{models}</p>"
         "<p>The plugin registers the GDAL driver in QGIS when it loads. Other GDAL programs "
-        "need <code>GDAL_DRIVER_PATH=/usr/lib/x86_64-linux-gnu/gdalplugins:&lt;plugin folder&gt;/lib"
-        "</code> to read the VRT. Zoomed-out views compute the whole scene once.</p>")
-
-    def name(self):
-        return "virtualmask"
-
-    def displayName(self):  # noqa: N802
-        return "Add virtual cloud mask"
-
-    def shortHelpString(self):  # noqa: N802
-        return super().shortHelpString().replace("{models}", models_help())
+        "need <code>GDAL_DRIVER_PATH=/usr/lib/x86_64-linux-gnu/gdalplugins:"
+        "&lt;plugin folder&gt;/lib</code> to read the VRT. Zoomed-out views compute the whole "
+        "scene once.</p>")
 
     def initAlgorithm(self, config=None):  # noqa: N802
-        self.addParameter(QgsProcessingParameterRasterLayer(self.INPUT, "Input raster"))
-        self.addParameter(QgsProcessingParameterString(
-            self.MODEL, "Model name", defaultValue=native.DEFAULT_MODEL))
-        self.addParameter(QgsProcessingParameterFile(
-            self.MODEL_FILE, "Model file (.onnx, instead of the name)", extension="onnx",
-            optional=True))
+        self.add_input()
+        self.add_model()
         self.addParameter(QgsProcessingParameterBoolean(
             self.WITH_VALID, "Add the valid mask as band 2", defaultValue=False))
-        self.addParameter(QgsProcessingParameterNumber(
-            self.BUFFER, "Valid-mask buffer (pixels)", QgsProcessingParameterNumber.Integer,
-            defaultValue=native.DEFAULT_BUFFER, minValue=0))
-        self.addParameter(QgsProcessingParameterEnum(
-            self.DEVICE, "Device", options=native.labels(DEVICES), defaultValue=0))
-        self.addParameter(QgsProcessingParameterNumber(
-            self.THREADS, "ONNX Runtime threads (0 = all cores)",
-            QgsProcessingParameterNumber.Integer, defaultValue=0, minValue=0))
+        self.add_buffer()
+        self.add_device_threads()
         self.addParameter(QgsProcessingParameterFileDestination(
             self.OUTPUT, "Output VRT (empty: next to the image)", fileFilter="VRT files (*.vrt)",
             optional=True, createByDefault=False))
@@ -69,25 +43,18 @@ class VirtualMaskAlgorithm(CloudmaskAlgorithm):
 
     def processAlgorithm(self, parameters, context, feedback):  # noqa: N802
         lib = self.library()
-        layer = self.parameterAsRasterLayer(parameters, self.INPUT, context)
-        if layer is None:
-            raise QgsProcessingException("the input raster could not be opened")
-        image = layer.source()
+        image = self.input_source(parameters, context)
         vrt = self.parameterAsFileOutput(parameters, self.OUTPUT, context)
         if not vrt:
             if not os.path.isfile(image):
                 raise QgsProcessingException(
                     f"{image} is not a file: choose where to write the VRT")
             vrt = os.path.splitext(image)[0] + "_cloudmask.vrt"
-        model = model_name(self, parameters, context, self.MODEL, self.MODEL_FILE)
+        model = self.model_name(parameters, context)
         outputs = "classes,valid" if self.parameterAsBool(parameters, self.WITH_VALID, context) \
             else "classes"
-        model_options = lib.model_options(
-            threads=self.parameterAsInt(parameters, self.THREADS, context),
-            device=native.chosen(
-                DEVICES, self.parameterAsEnum(parameters, self.DEVICE, context)))
-        mask_options = lib.mask_options(
-            buffer=self.parameterAsInt(parameters, self.BUFFER, context))
+        model_options = self.model_options(lib, parameters, context)
+        mask_options = self.mask_options(lib, parameters, context, tiling=False)
         try:
             lib.register_gdal_plugin()
             lib.write_virtual_mask(os.path.abspath(image) if os.path.isfile(image) else image,
