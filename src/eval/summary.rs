@@ -2,7 +2,7 @@
 //! (Markdown, JSON, CSV), the figure and the C API all read.
 
 use super::cloudsen12::{summarize, Problem, ProblemSummary, Scores};
-use super::confusion::Confusion;
+use super::confusion::{ClassScores, Confusion};
 use super::run::Evaluation;
 use crate::model::CommonClass;
 use serde::Serialize;
@@ -38,17 +38,12 @@ pub struct PredictorSummary {
     pub cloudsen12: Vec<ProblemSummary>,
 }
 
+/// One class's scores under its name (the JSON report lists the scores beside the name).
 #[derive(Debug, Clone, Serialize)]
 pub struct ClassSummary {
     pub class: &'static str,
-    pub support: u64,
-    /// Producer's accuracy.
-    pub recall: f64,
-    /// User's accuracy.
-    pub precision: f64,
-    pub iou: f64,
-    pub f1: f64,
-    pub f_beta: f64,
+    #[serde(flatten)]
+    pub scores: ClassScores,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -126,17 +121,9 @@ pub fn summarize_evaluation(e: &Evaluation) -> Summary {
                 classes: class_list
                     .iter()
                     .filter(|&&c| c != CommonClass::Nodata)
-                    .map(|&c| {
-                        let s = m.class_scores(c, e.beta);
-                        ClassSummary {
-                            class: class_label(c),
-                            support: s.support,
-                            recall: s.recall,
-                            precision: s.precision,
-                            iou: s.iou,
-                            f1: s.f1,
-                            f_beta: s.f_beta,
-                        }
+                    .map(|&c| ClassSummary {
+                        class: class_label(c),
+                        scores: m.class_scores(c, e.beta),
                     })
                     .collect(),
                 confusion: class_list
