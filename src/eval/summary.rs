@@ -187,3 +187,27 @@ pub fn summarize_evaluation(e: &Evaluation) -> Summary {
         per_patch,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn class_scores_sit_beside_the_class_name_in_json() {
+        let summary = ClassSummary {
+            class: "cloud",
+            scores: ClassScores {
+                support: 3,
+                recall: 0.5,
+                precision: 0.25,
+                iou: 0.2,
+                f1: 1.0 / 3.0,
+                f_beta: 0.3,
+            },
+        };
+        assert_eq!(
+            serde_json::to_string(&summary).unwrap(),
+            r#"{"class":"cloud","support":3,"recall":0.5,"precision":0.25,"iou":0.2,"f1":0.3333333333333333,"f_beta":0.3}"#
+        );
+    }
+}
