@@ -6,34 +6,36 @@
 use std::fmt;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
-/// What went wrong, as a stable number. `Ok` is only used at the C boundary.
+/// What went wrong, as a stable number: numbered from 1 in declaration order (new kinds go at
+/// the end), the C API's `cm_status` values and the CLI's exit codes. `Ok` (0) is only used at
+/// the C boundary; a test in `ffi/status.rs` pins each number to its status.
 #[repr(i32)]
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ErrorKind {
     /// A caller passed a NULL pointer, an empty name, or an option out of range.
     InvalidArgument = 1,
     /// A file is missing, unreadable, or not a raster GDAL can open.
-    Input = 2,
+    Input,
     /// ONNX Runtime's shared library could not be found or loaded.
-    RuntimeNotFound = 3,
+    RuntimeNotFound,
     /// A model file is not ONNX, has no card, or its card contradicts the network.
-    Model = 4,
+    Model,
     /// The raster's bands cannot be mapped onto the model's input bands.
-    BandMapping = 5,
+    BandMapping,
     /// A requested window lies outside the raster or has zero size.
-    Window = 6,
+    Window,
     /// ONNX Runtime failed while running the network.
-    Inference = 7,
+    Inference,
     /// The output could not be created or written.
-    Output = 8,
+    Output,
     /// The caller asked to stop through the cancel callback.
-    Cancelled = 9,
+    Cancelled,
     /// A caller's output buffer is smaller than the result.
-    BufferTooSmall = 10,
+    BufferTooSmall,
     /// A bug: a panic was caught at the library boundary.
-    Internal = 11,
+    Internal,
     /// A pixel value the model cannot use (NaN / infinite) where no nodata handling applies.
-    Data = 12,
+    Data,
 }
 
 /// An error with the kind and a message that tells the user what to fix.
@@ -43,6 +45,17 @@ pub struct Error {
     pub message: String,
 }
 
+/// `pub fn name(message) -> Error` for each `name: Kind`: the shorthand constructors.
+macro_rules! kind_constructors {
+    ($($name:ident: $kind:ident),* $(,)?) => {
+        $(
+            pub fn $name(message: impl Into<String>) -> Self {
+                Self::new(ErrorKind::$kind, message)
+            }
+        )*
+    };
+}
+
 impl Error {
     pub fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
         Error {
@@ -50,26 +63,9 @@ impl Error {
             message: message.into(),
         }
     }
-    pub fn invalid(message: impl Into<String>) -> Self {
-        Self::new(ErrorKind::InvalidArgument, message)
-    }
-    pub fn input(message: impl Into<String>) -> Self {
-        Self::new(ErrorKind::Input, message)
-    }
-    pub fn model(message: impl Into<String>) -> Self {
-        Self::new(ErrorKind::Model, message)
-    }
-    pub fn bands(message: impl Into<String>) -> Self {
-        Self::new(ErrorKind::BandMapping, message)
-    }
-    pub fn window(message: impl Into<String>) -> Self {
-        Self::new(ErrorKind::Window, message)
-    }
-    pub fn inference(message: impl Into<String>) -> Self {
-        Self::new(ErrorKind::Inference, message)
-    }
-    pub fn output(message: impl Into<String>) -> Self {
-        Self::new(ErrorKind::Output, message)
+    kind_constructors! {
+        invalid: InvalidArgument, input: Input, model: Model, bands: BandMapping,
+        window: Window, inference: Inference, output: Output,
     }
     pub fn cancelled() -> Self {
         Self::new(

@@ -277,12 +277,15 @@ pub fn python_roots() -> Vec<PathBuf> {
     roots
 }
 
+/// The entries of a folder that can be read; none when the folder cannot (a search path that
+/// does not exist is not an error).
+pub(crate) fn dir_entries(dir: &Path) -> impl Iterator<Item = std::fs::DirEntry> {
+    std::fs::read_dir(dir).into_iter().flatten().flatten()
+}
+
 /// `<lib>/python3.*/<leaf>` folders that exist.
 fn python_lib_dirs(lib: &Path, leaf: &str) -> Vec<PathBuf> {
-    let mut found: Vec<PathBuf> = std::fs::read_dir(lib)
-        .into_iter()
-        .flatten()
-        .flatten()
+    let mut found: Vec<PathBuf> = dir_entries(lib)
         .filter(|e| e.file_name().to_string_lossy().starts_with("python3"))
         .map(|e| e.path().join(leaf))
         .filter(|p| p.is_dir())

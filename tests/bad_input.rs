@@ -37,7 +37,7 @@ fn sample_planes(scene: &str, n: usize) -> (usize, usize, Vec<Vec<f32>>) {
     let planes = (1..=n)
         .map(|b| {
             let mut p = vec![0f32; w * h];
-            ds.read_f32(b, 0, 0, w, h, &mut p).unwrap();
+            ds.read(b, 0, 0, w, h, &mut p).unwrap();
             p
         })
         .collect();

@@ -1053,7 +1053,7 @@ fn all_products_and_band_numbers_through_cm_mask_to_files() {
     let p = Dataset::open(&probs.to_string_lossy()).unwrap();
     assert_eq!(p.band_count(), 3);
     let mut cloud = vec![0f32; 512 * 512];
-    p.read_f32(2, 0, 0, 512, 512, &mut cloud).unwrap();
+    p.read(2, 0, 0, 512, 512, &mut cloud).unwrap();
     assert!(cloud.iter().all(|x| (0.0..=1.0).contains(x)));
     // Where the class map says cloud (2), the cloud probability is the largest of three.
     assert!(a

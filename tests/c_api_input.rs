@@ -35,7 +35,7 @@ fn options_and_flags(scene: &str) -> (cm_input_options, Vec<String>) {
     let mut first = [0f32; 1];
     Dataset::open(scene)
         .unwrap()
-        .read_f32(1, 0, 0, 1, 1, &mut first)
+        .read(1, 0, 0, 1, 1, &mut first)
         .unwrap();
     let nodata = first[0] as f64;
     let options = cm_input_options {

@@ -229,9 +229,9 @@ fn opening_and_reading_outside_a_raster_are_errors() {
     let tmp = TempDir::new("core-raster-open");
     let ds = described(&tmp, "small.tif", &["red"]);
     let mut out = vec![0f32; 4];
-    let e = ds.read_f32(1, 1, 0, 4, 1, &mut out).unwrap_err();
+    let e = ds.read(1, 1, 0, 4, 1, &mut out).unwrap_err();
     assert_eq!(e.kind, ErrorKind::Window, "{}", e.message);
-    let e = ds.read_f32(2, 0, 0, 4, 1, &mut out).unwrap_err();
+    let e = ds.read(2, 0, 0, 4, 1, &mut out).unwrap_err();
     assert_eq!(e.kind, ErrorKind::BandMapping, "{}", e.message);
     let missing = tmp.path("missing.tif");
     let e = Dataset::open(&missing.to_string_lossy()).err().unwrap();
@@ -316,6 +316,6 @@ fn products_appear_only_when_committed_with_overviews_and_georeferencing() {
     assert_eq!(ds.band_count(), 2);
     assert_eq!(ds.band_description(1), "probability of clear");
     let mut cloud = vec![0f32; 16];
-    ds.read_f32(2, 0, 0, 8, 2, &mut cloud).unwrap();
+    ds.read(2, 0, 0, 8, 2, &mut cloud).unwrap();
     assert_eq!(cloud, planes[16..]);
 }

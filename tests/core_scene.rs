@@ -151,7 +151,7 @@ fn every_product_is_written_with_the_input_georeferencing_and_styling() {
     assert_eq!(probabilities.band_description(2), "probability of cloud");
     assert_eq!(probabilities.geo_transform(), Some(TINY_GEO_TRANSFORM));
     let mut cloud = vec![0f32; W * H];
-    probabilities.read_f32(2, 0, 0, W, H, &mut cloud).unwrap();
+    probabilities.read(2, 0, 0, W, H, &mut cloud).unwrap();
     for (i, &p) in cloud.iter().enumerate() {
         let is_cloud = want[i] == CommonClass::Cloud.code();
         // Cloud has the largest logit exactly where the class is cloud (3 classes: > 1/3).

@@ -122,7 +122,7 @@ fn reference(s: &Setup) -> &'static Reference {
         let ds = Dataset::open(&tmp.path("mask_probabilities.tif").to_string_lossy()).unwrap();
         let mut probabilities = vec![0f32; 3 * 512 * 512];
         for (c, plane) in probabilities.chunks_exact_mut(512 * 512).enumerate() {
-            ds.read_f32(c + 1, 0, 0, 512, 512, plane).unwrap();
+            ds.read(c + 1, 0, 0, 512, 512, plane).unwrap();
         }
         Reference {
             classes,
@@ -154,7 +154,7 @@ fn translate(s: &Setup, tmp: &common::TempDir, name: &str, vrt_text: &str) -> (V
     assert!(o.status.success(), "gdal_translate {name}: {}", text(&o));
     let ds = Dataset::open(&out.to_string_lossy()).unwrap();
     let mut values = vec![0f32; 512 * 512];
-    ds.read_f32(1, 0, 0, 512, 512, &mut values).unwrap();
+    ds.read(1, 0, 0, 512, 512, &mut values).unwrap();
     (values, secs)
 }
 

@@ -27,7 +27,7 @@ pub struct Binary {
 }
 
 /// Per-class scores from the multi-class matrix (one class against all others).
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
 pub struct ClassScores {
     /// Reference pixels of the class.
     pub support: u64,

@@ -63,6 +63,7 @@ pub fn summary(s: &Summary) -> String {
             csv_number(p.kappa),
         ];
         for c in &p.classes {
+            let c = &c.scores;
             for v in [c.iou, c.f1, c.f_beta, c.recall, c.precision] {
                 r.push(csv_number(v));
             }

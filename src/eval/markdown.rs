@@ -98,11 +98,11 @@ fn pooled(md: &mut String, s: &Summary) {
     t.row("Cohen's kappa", |p| number(p.kappa));
     let fb = f_beta_name(s.beta);
     let scores: [(&str, ClassScore); 5] = [
-        ("IoU", |c| c.iou),
-        ("F1", |c| c.f1),
-        (&fb, |c| c.f_beta),
-        ("PA (recall)", |c| c.recall),
-        ("UA (precision)", |c| c.precision),
+        ("IoU", |c| c.scores.iou),
+        ("F1", |c| c.scores.f1),
+        (&fb, |c| c.scores.f_beta),
+        ("PA (recall)", |c| c.scores.recall),
+        ("UA (precision)", |c| c.scores.precision),
     ];
     let n_classes = s.predictors.first().map_or(0, |p| p.classes.len());
     for (label, score) in scores {

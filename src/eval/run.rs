@@ -88,7 +88,7 @@ impl ClassRaster {
     fn read(&mut self, y: usize, rows: usize, out: &mut Vec<u8>) -> Result<()> {
         let w = self.ds.width();
         self.raw.resize(w * rows, 0.0);
-        self.ds.read_f32(1, 0, y, w, rows, &mut self.raw)?;
+        self.ds.read(1, 0, y, w, rows, &mut self.raw)?;
         self.mapping
             .map_values(&self.raw, self.nodata, out)
             .map_err(|u| {

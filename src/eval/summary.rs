@@ -2,7 +2,7 @@
 //! (Markdown, JSON, CSV), the figure and the C API all read.
 
 use super::cloudsen12::{summarize, Problem, ProblemSummary, Scores};
-use super::confusion::Confusion;
+use super::confusion::{ClassScores, Confusion};
 use super::run::Evaluation;
 use crate::model::CommonClass;
 use serde::Serialize;
@@ -38,17 +38,12 @@ pub struct PredictorSummary {
     pub cloudsen12: Vec<ProblemSummary>,
 }
 
+/// One class's scores under its name (the JSON report lists the scores beside the name).
 #[derive(Debug, Clone, Serialize)]
 pub struct ClassSummary {
     pub class: &'static str,
-    pub support: u64,
-    /// Producer's accuracy.
-    pub recall: f64,
-    /// User's accuracy.
-    pub precision: f64,
-    pub iou: f64,
-    pub f1: f64,
-    pub f_beta: f64,
+    #[serde(flatten)]
+    pub scores: ClassScores,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -126,17 +121,9 @@ pub fn summarize_evaluation(e: &Evaluation) -> Summary {
                 classes: class_list
                     .iter()
                     .filter(|&&c| c != CommonClass::Nodata)
-                    .map(|&c| {
-                        let s = m.class_scores(c, e.beta);
-                        ClassSummary {
-                            class: class_label(c),
-                            support: s.support,
-                            recall: s.recall,
-                            precision: s.precision,
-                            iou: s.iou,
-                            f1: s.f1,
-                            f_beta: s.f_beta,
-                        }
+                    .map(|&c| ClassSummary {
+                        class: class_label(c),
+                        scores: m.class_scores(c, e.beta),
                     })
                     .collect(),
                 confusion: class_list
@@ -198,5 +185,29 @@ pub fn summarize_evaluation(e: &Evaluation) -> Summary {
         classes: class_list.iter().map(|&c| class_label(c)).collect(),
         predictors,
         per_patch,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn class_scores_sit_beside_the_class_name_in_json() {
+        let summary = ClassSummary {
+            class: "cloud",
+            scores: ClassScores {
+                support: 3,
+                recall: 0.5,
+                precision: 0.25,
+                iou: 0.2,
+                f1: 1.0 / 3.0,
+                f_beta: 0.3,
+            },
+        };
+        assert_eq!(
+            serde_json::to_string(&summary).unwrap(),
+            r#"{"class":"cloud","support":3,"recall":0.5,"precision":0.25,"iou":0.2,"f1":0.3333333333333333,"f_beta":0.3}"#
+        );
     }
 }

@@ -46,6 +46,16 @@ pub(crate) unsafe fn out<'a, T>(p: *mut T, name: &str) -> Result<&'a mut T> {
     Ok(&mut *p)
 }
 
+/// Writes `value()` into `*out_options`; NULL writes nothing. The body of every
+/// `cm_*_options_default`.
+pub(crate) fn write_default<T>(out_options: *mut T, value: impl FnOnce() -> T) {
+    super::panic::call_or((), || {
+        // SAFETY: checked for NULL; the caller gives a writable struct.
+        *unsafe { out(out_options, "out_options") }? = value();
+        Ok(())
+    })
+}
+
 /// A required NUL-terminated UTF-8 string.
 pub(crate) unsafe fn text<'a>(p: *const c_char, name: &str) -> Result<&'a str> {
     checked(p, name)?;

@@ -13,7 +13,6 @@ use std::ffi::{c_char, c_void};
 use std::path::Path;
 
 /// One predictor for `cm_evaluate`.
-#[allow(non_camel_case_types)]
 #[repr(C)]
 #[derive(Debug, Clone, Copy)]
 pub struct cm_eval_predictor {
@@ -29,7 +28,6 @@ pub struct cm_eval_predictor {
 }
 
 /// How to evaluate. Fill it with `cm_eval_options_default`, then change what you need.
-#[allow(non_camel_case_types)]
 #[repr(C)]
 #[derive(Debug, Clone, Copy)]
 pub struct cm_eval_options {
@@ -46,7 +44,6 @@ pub struct cm_eval_options {
 
 /// Headline numbers of one predictor, all pixels of all pairs pooled unless said otherwise.
 /// Undefined values (no pixels of a class, no patch with a defined BOA) are NaN.
-#[allow(non_camel_case_types)]
 #[repr(C)]
 #[derive(Debug, Clone, Copy, Default)]
 pub struct cm_eval_summary {

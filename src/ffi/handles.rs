@@ -10,7 +10,6 @@ use std::os::raw::c_char;
 
 /// A loaded model. Created by `cm_model_load`, owned by the caller, released by exactly one
 /// `cm_model_free`. One model may be used by several threads at once.
-#[allow(non_camel_case_types)]
 pub struct cm_model {
     _private: [u8; 0],
 }
@@ -22,7 +21,6 @@ const _: fn() = || {
 };
 
 /// Codes written into `classes_out` and class-map files (the same for every model).
-#[allow(non_camel_case_types)]
 #[repr(u8)]
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum cm_class {
@@ -39,7 +37,6 @@ pub enum cm_class {
 }
 
 /// What a model needs and gives.
-#[allow(non_camel_case_types)]
 #[repr(C)]
 #[derive(Debug, Clone, Copy, Default)]
 pub struct cm_model_info {

@@ -2,8 +2,7 @@
 //! --dn-offset, --nodata, --resolution and per-class --buffer): `cm_input_options`, its defaults,
 //! and its translation into the library's `raster::Input`, which checks the values.
 
-use super::args::{opt_arg, or_default, out};
-use super::panic::call_or;
+use super::args::{opt_arg, or_default, write_default};
 use crate::error::{Error, Result};
 use crate::model::CommonClass;
 use crate::postprocess::Buffers;
@@ -11,7 +10,6 @@ use crate::raster::{BandSelection, Input, Scaling};
 
 /// How to read the input raster. Fill it with `cm_input_options_default`, then change what you
 /// need.
-#[allow(non_camel_case_types)]
 #[repr(C)]
 #[derive(Debug, Clone, Copy)]
 pub struct cm_input_options {
@@ -42,22 +40,17 @@ pub struct cm_input_options {
 /// nodata, native resolution, the mask options' buffers. NULL writes nothing.
 #[no_mangle]
 pub extern "C" fn cm_input_options_default(out_options: *mut cm_input_options) {
-    call_or((), || {
-        // SAFETY: checked for NULL; the caller gives a writable struct.
-        let o = unsafe { out(out_options, "out_options") }?;
-        *o = cm_input_options {
-            scaling: super::options::cm_scaling::from(Scaling::default()) as i32,
-            quantification: crate::raster::scaling::DEFAULT_QUANTIFICATION,
-            dn_offset: 0.0,
-            has_nodata: false,
-            nodata: 0.0,
-            resolution: 0.0,
-            buffer_cloud: -1,
-            buffer_thin_cloud: -1,
-            buffer_shadow: -1,
-            buffer_nodata: -1,
-        };
-        Ok(())
+    write_default(out_options, || cm_input_options {
+        scaling: super::options::cm_scaling::from(Scaling::default()) as i32,
+        quantification: crate::raster::scaling::DEFAULT_QUANTIFICATION,
+        dn_offset: 0.0,
+        has_nodata: false,
+        nodata: 0.0,
+        resolution: 0.0,
+        buffer_cloud: -1,
+        buffer_thin_cloud: -1,
+        buffer_shadow: -1,
+        buffer_nodata: -1,
     })
 }
 

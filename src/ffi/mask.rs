@@ -19,13 +19,11 @@ use std::path::PathBuf;
 
 /// A GDAL dataset handle (`GDALDatasetH` from gdal.h, which is a `void *`), opened and owned by
 /// the caller. cloudmask reads from it during the call and never closes it.
-#[allow(non_camel_case_types)]
 pub type cm_gdal_dataset = *mut c_void;
 
 /// Progress callback: `fraction` goes from 0 to 1, `stage` names the step ("masking",
 /// "valid mask", "done"; valid during the call only). Return false to cancel. It is called on
 /// the thread that called cloudmask.
-#[allow(non_camel_case_types)]
 pub type cm_progress_fn = Option<
     unsafe extern "C" fn(fraction: f64, stage: *const c_char, user_data: *mut c_void) -> bool,
 >;
@@ -197,7 +195,6 @@ impl cm_output_paths {
 /// with the raster's bands chosen by number when `band_indices` is not NULL (1-based, one per
 /// model band, in the model's band order). `options`, `band_indices` and `progress` may be NULL.
 #[no_mangle]
-#[allow(clippy::too_many_arguments)]
 pub extern "C" fn cm_mask_to_files(
     model: *const cm_model,
     input_path: *const c_char,
@@ -224,7 +221,6 @@ pub extern "C" fn cm_mask_to_files(
 /// `cm_mask_to_files` with the input read as `input_options` say (scaling, DN offset, nodata,
 /// resolution, per-class buffers; NULL = the defaults, as `cm_mask_to_files`).
 #[no_mangle]
-#[allow(clippy::too_many_arguments)]
 pub extern "C" fn cm_mask_to_files_ex(
     model: *const cm_model,
     input_path: *const c_char,

@@ -22,6 +22,8 @@
 #![allow(clippy::not_unsafe_ptr_arg_deref)]
 // Argument lists mirror the C signatures.
 #![allow(clippy::too_many_arguments)]
+// Type names are the header's C names (`cm_model`, `cm_status`).
+#![allow(non_camel_case_types)]
 
 // The header lists functions in this order (kept apart so rustfmt does not sort them).
 mod status;

@@ -1,8 +1,7 @@
 //! Option structs for loading models and masking, their defaults, and their translation into the
 //! library's own option types (which own every default).
 
-use super::args::{at_least, opt_arg, opt_text, or_default, out};
-use super::panic::call_or;
+use super::args::{at_least, opt_arg, opt_text, or_default, write_default};
 use crate::engine::{MaskOptions, Tiling};
 use crate::error::{Error, Result};
 use crate::model::{Device, ModelOptions};
@@ -12,7 +11,6 @@ use std::os::raw::c_char;
 use std::path::PathBuf;
 
 /// Values of `cm_model_options.device`.
-#[allow(non_camel_case_types)]
 #[repr(i32)]
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum cm_device {
@@ -24,7 +22,6 @@ pub enum cm_device {
 }
 
 /// Values of `cm_mask_options.tiling`.
-#[allow(non_camel_case_types)]
 #[repr(i32)]
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum cm_tiling {
@@ -37,7 +34,6 @@ pub enum cm_tiling {
 }
 
 /// Values of `cm_input_options.scaling`: how stored values become reflectance.
-#[allow(non_camel_case_types)]
 #[repr(i32)]
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum cm_scaling {
@@ -51,7 +47,6 @@ pub enum cm_scaling {
 }
 
 /// How to load a model. Fill it with `cm_model_options_default`, then change what you need.
-#[allow(non_camel_case_types)]
 #[repr(C)]
 #[derive(Debug, Clone, Copy)]
 pub struct cm_model_options {
@@ -64,7 +59,6 @@ pub struct cm_model_options {
 }
 
 /// How to mask. Fill it with `cm_mask_options_default`, then change what you need.
-#[allow(non_camel_case_types)]
 #[repr(C)]
 #[derive(Debug, Clone, Copy)]
 pub struct cm_mask_options {
@@ -89,16 +83,13 @@ pub struct cm_mask_options {
 /// for. NULL writes nothing.
 #[no_mangle]
 pub extern "C" fn cm_model_options_default(out_options: *mut cm_model_options) {
-    call_or((), || {
-        // SAFETY: checked for NULL; the caller gives a writable struct.
-        let o = unsafe { out(out_options, "out_options") }?;
+    write_default(out_options, || {
         let d = ModelOptions::default();
-        *o = cm_model_options {
+        cm_model_options {
             threads: d.threads as i32,
             device: cm_device::from(d.device) as i32,
             ort_library: std::ptr::null(),
-        };
-        Ok(())
+        }
     })
 }
 
@@ -106,18 +97,15 @@ pub extern "C" fn cm_model_options_default(out_options: *mut cm_model_options) {
 /// default buffer, the model's tile size and the default overlap. NULL writes nothing.
 #[no_mangle]
 pub extern "C" fn cm_mask_options_default(out_options: *mut cm_mask_options) {
-    call_or((), || {
-        // SAFETY: checked for NULL; the caller gives a writable struct.
-        let o = unsafe { out(out_options, "out_options") }?;
+    write_default(out_options, || {
         let d = MaskOptions::default();
-        *o = cm_mask_options {
+        cm_mask_options {
             tiling: cm_tiling::from(d.tiling) as i32,
             batch: d.batch as i32,
             buffer: -1,
             tile: -1,
             overlap: -1.0,
-        };
-        Ok(())
+        }
     })
 }
 

@@ -1,11 +1,11 @@
 //! Active-learning tile selection through the C API: a thin shell over `select::run`, as
 //! `cloudmask select` is.
 
-use super::args::{at_least, input, opt_arg, opt_text, or_default, out, text};
+use super::args::{at_least, input, opt_arg, opt_text, or_default, out, text, write_default};
 use super::handles::{cm_model, model};
 use super::mask::cm_progress_fn;
 use super::options::{c_enum, c_value, cm_mask_options, mask_options};
-use super::panic::{call, call_or};
+use super::panic::call;
 use super::progress::Progress;
 use super::status::cm_status;
 use crate::error::{Error, Result};
@@ -15,7 +15,6 @@ use std::os::raw::{c_char, c_void};
 use std::path::PathBuf;
 
 /// Values of `cm_select_options.measure`: how uncertainty is measured, each 0 (sure) .. 1.
-#[allow(non_camel_case_types)]
 #[repr(i32)]
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum cm_measure {
@@ -29,7 +28,6 @@ pub enum cm_measure {
 }
 
 /// How to select tiles. Fill it with `cm_select_options_default`, then change what you need.
-#[allow(non_camel_case_types)]
 #[repr(C)]
 #[derive(Debug, Clone, Copy)]
 pub struct cm_select_options {
@@ -53,19 +51,16 @@ pub struct cm_select_options {
 /// writes nothing.
 #[no_mangle]
 pub extern "C" fn cm_select_options_default(out_options: *mut cm_select_options) {
-    call_or((), || {
-        // SAFETY: checked for NULL; the caller gives a writable struct.
-        let o = unsafe { out(out_options, "out_options") }?;
+    write_default(out_options, || {
         let d = SelectOptions::default();
-        *o = cm_select_options {
+        cm_select_options {
             measure: cm_measure::from(d.measure) as i32,
             tile: d.tile as i32,
             stride: -1,
             count: d.count as i32,
             min_gap: -1,
             min_valid: d.min_valid,
-        };
-        Ok(())
+        }
     })
 }
 

@@ -7,7 +7,6 @@ use std::os::raw::c_char;
 /// cbindgen:prefix-with-name=false
 /// What a call returned. `CM_OK` is 0; every other value is the library's error kind number and is
 /// never reused for another meaning.
-#[allow(non_camel_case_types)]
 #[repr(i32)]
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum cm_status {

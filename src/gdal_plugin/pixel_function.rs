@@ -220,20 +220,13 @@ unsafe extern "C" fn pixel_function(
     let outcome = guarded(|| {
         // SAFETY: GDAL passes `n_sources` source buffers of nx × ny values of `src_type`, an
         // output buffer laid out by `pixel_space`/`line_space`, and a NULL-terminated list.
-        unsafe {
-            run(
-                sources,
-                n_sources,
-                data,
-                nx,
-                ny,
-                src_type,
-                buf_type,
-                pixel_space,
-                line_space,
-                args,
-            )
-        }
+        let destination = Destination {
+            data,
+            buf_type,
+            pixel_space,
+            line_space,
+        };
+        unsafe { run(sources, n_sources, src_type, (nx, ny), destination, args) }
     });
     let message = match outcome.and_then(|r| r) {
         Ok(()) => return CPLErr::CE_None,
@@ -244,19 +237,29 @@ unsafe extern "C" fn pixel_function(
     CPLErr::CE_Failure
 }
 
-#[allow(clippy::too_many_arguments)]
-unsafe fn run(
-    sources: *mut *mut c_void,
-    n_sources: c_int,
+/// GDAL's output buffer: nx × ny pixels of `buf_type`, `pixel_space` bytes apart within a row
+/// and `line_space` bytes between rows.
+struct Destination {
     data: *mut c_void,
-    nx: c_int,
-    ny: c_int,
-    src_type: GDALDataType::Type,
     buf_type: GDALDataType::Type,
     pixel_space: c_int,
     line_space: c_int,
+}
+
+unsafe fn run(
+    sources: *mut *mut c_void,
+    n_sources: c_int,
+    src_type: GDALDataType::Type,
+    (nx, ny): (c_int, c_int),
+    destination: Destination,
     args: CSLConstList,
 ) -> Result<()> {
+    let Destination {
+        data,
+        buf_type,
+        pixel_space,
+        line_space,
+    } = destination;
     if nx <= 0 || ny <= 0 || data.is_null() {
         return Ok(());
     }

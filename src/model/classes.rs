@@ -7,15 +7,16 @@
 pub const VALID_CATEGORIES: [(&str, [u8; 4]); 2] =
     [("invalid", [220, 40, 40, 160]), ("valid", [0, 0, 0, 0])];
 
-/// Codes written into class rasters. 0 is nodata so that GIS tools treat it as transparent.
+/// Codes written into class rasters, 0 to 4 in declaration order (the C API's `cm_class`; a
+/// test in `ffi/handles.rs` pins them). 0 is nodata so that GIS tools treat it as transparent.
 #[repr(u8)]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum CommonClass {
     Nodata = 0,
-    Clear = 1,
-    Cloud = 2,
-    ThinCloud = 3,
-    Shadow = 4,
+    Clear,
+    Cloud,
+    ThinCloud,
+    Shadow,
 }
 
 impl CommonClass {

@@ -68,10 +68,7 @@ fn model_site_packages() -> Vec<PathBuf> {
 
 /// `*.onnx` files in one folder; ukis files `model_6b_l1c.onnx` become `ukis-6b-l1c`.
 fn models_in_dir(dir: &Path, prefix: &str) -> Vec<ModelEntry> {
-    let mut out: Vec<ModelEntry> = std::fs::read_dir(dir)
-        .into_iter()
-        .flatten()
-        .flatten()
+    let mut out: Vec<ModelEntry> = crate::runtime::dir_entries(dir)
         .map(|e| e.path())
         .filter(|p| p.extension().is_some_and(|x| x == "onnx"))
         .map(|onnx| {

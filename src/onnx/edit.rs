@@ -252,27 +252,21 @@ mod tests {
         Dim::Symbolic(name.to_owned())
     }
 
+    /// Raw bytes of the fields of `message` whose number passes `keep`.
+    fn raw_fields(message: &Message, keep: impl Fn(u32) -> bool) -> Vec<Vec<u8>> {
+        let kept = message.fields.iter().filter(|f| keep(f.number));
+        kept.map(|f| f.raw.to_vec()).collect()
+    }
+
     /// Raw bytes of every field `number` of the graph.
     fn graph_fields(model_bytes: &[u8], number: u32) -> Vec<Vec<u8>> {
         let parsed = ParsedModel::parse(model_bytes).unwrap();
-        parsed
-            .graph
-            .fields
-            .iter()
-            .filter(|f| f.number == number)
-            .map(|f| f.raw.to_vec())
-            .collect()
+        raw_fields(&parsed.graph, |n| n == number)
     }
 
     fn top_fields_except(model_bytes: &[u8], except: u32) -> Vec<Vec<u8>> {
         let parsed = ParsedModel::parse(model_bytes).unwrap();
-        parsed
-            .top
-            .fields
-            .iter()
-            .filter(|f| f.number != except)
-            .map(|f| f.raw.to_vec())
-            .collect()
+        raw_fields(&parsed.top, |n| n != except)
     }
 
     #[test]

@@ -163,25 +163,37 @@ fn attribute(name: &str, value: &Attr) -> Vec<u8> {
 
 /// `ValueInfoProto` of a float image tensor with symbolic batch, height and width.
 fn image_value_info(name: &str, channels: usize) -> Vec<u8> {
-    let mut shape = Encoder::new();
-    for dim in [
+    let dims = [
         Dim::Named(BATCH_DIM),
         Dim::Size(channels),
         Dim::Named(HEIGHT_DIM),
         Dim::Named(WIDTH_DIM),
-    ] {
+    ]
+    .map(|dim| {
         let mut d = Encoder::new();
         match dim {
             Dim::Size(n) => d.varint(1, n as u64),
             Dim::Named(s) => d.string(2, s),
         }
-        shape.bytes(1, &d.finish());
+        d.finish()
+    });
+    value_info(name, ELEM_TYPE_FLOAT, Some(&dims))
+}
+
+/// `ValueInfoProto` of a dense tensor from its encoded dimensions; `shape: None` leaves the rank
+/// unknown.
+pub(super) fn value_info(name: &str, elem_type: i32, shape: Option<&[Vec<u8>]>) -> Vec<u8> {
+    let mut tensor = Encoder::new();
+    tensor.varint(1, elem_type as i64 as u64);
+    if let Some(dims) = shape {
+        let mut shape = Encoder::new();
+        for dim in dims {
+            shape.bytes(1, dim);
+        }
+        tensor.bytes(2, &shape.finish());
     }
-    let mut tensor_type = Encoder::new();
-    tensor_type.varint(1, ELEM_TYPE_FLOAT as u64);
-    tensor_type.bytes(2, &shape.finish());
     let mut ty = Encoder::new();
-    ty.bytes(1, &tensor_type.finish());
+    ty.bytes(1, &tensor.finish());
     let mut value = Encoder::new();
     value.string(1, name);
     value.bytes(2, &ty.finish());

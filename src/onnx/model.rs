@@ -171,15 +171,15 @@ impl<'a> ParsedModel<'a> {
     pub fn info(&self) -> Result<ModelInfo, OnnxError> {
         let top = &self.top;
         let ir_version = top.varint(model::IR_VERSION, "ir_version")?.unwrap_or(0) as i64;
-        let producer_name = top
-            .string_lossy(model::PRODUCER_NAME, "producer_name")?
-            .unwrap_or_default();
+        // Absent strings read as "" (protobuf's default).
+        let text = |m: &Message, number, name| -> Result<String, OnnxError> {
+            Ok(m.string_lossy(number, name)?.unwrap_or_default())
+        };
+        let producer_name = text(top, model::PRODUCER_NAME, "producer_name")?;
 
         let mut opset = Vec::new();
         for entry in top.children(model::OPSET_IMPORT, "opset_import")? {
-            let domain = entry
-                .string_lossy(operator_set_id::DOMAIN, "domain")?
-                .unwrap_or_default();
+            let domain = text(&entry, operator_set_id::DOMAIN, "domain")?;
             let version = entry
                 .varint(operator_set_id::VERSION, "version")?
                 .unwrap_or(0) as i64;
@@ -188,13 +188,8 @@ impl<'a> ParsedModel<'a> {
 
         let mut metadata = Vec::new();
         for entry in top.children(model::METADATA_PROPS, "metadata_props")? {
-            let key = entry
-                .string_lossy(string_string_entry::KEY, "key")?
-                .unwrap_or_default();
-            let value = entry
-                .string_lossy(string_string_entry::VALUE, "value")?
-                .unwrap_or_default();
-            metadata.push((key, value));
+            let key = text(&entry, string_string_entry::KEY, "key")?;
+            metadata.push((key, text(&entry, string_string_entry::VALUE, "value")?));
         }
 
         let initializers = self.initializer_names()?;

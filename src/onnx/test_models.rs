@@ -54,24 +54,14 @@ pub(super) fn dim_unknown() -> Vec<u8> {
     Vec::new()
 }
 
-/// `ValueInfoProto` of a dense tensor; `shape: None` leaves the rank unknown.
+/// `ValueInfoProto` of a dense tensor, with a doc string; `shape: None` leaves the rank unknown.
 pub(super) fn value_info(name: &str, elem_type: i32, shape: Option<&[Vec<u8>]>) -> Vec<u8> {
-    let mut tensor = Encoder::new();
-    tensor.varint(1, elem_type as i64 as u64);
-    if let Some(dims) = shape {
-        let mut shape = Encoder::new();
-        for dim in dims {
-            shape.bytes(1, dim);
-        }
-        tensor.bytes(2, &shape.finish());
-    }
-    let mut ty = Encoder::new();
-    ty.bytes(1, &tensor.finish());
-    let mut value = Encoder::new();
-    value.string(1, name);
-    value.bytes(2, &ty.finish());
-    value.string(3, "doc for value");
-    value.finish()
+    let mut value = super::graph::value_info(name, elem_type, shape);
+    // Fields may follow in any order: appending one encodes the message with it.
+    let mut doc = Encoder::new();
+    doc.string(3, "doc for value");
+    value.extend(doc.finish());
+    value
 }
 
 /// `ValueInfoProto` of a float tensor with fixed dimensions.

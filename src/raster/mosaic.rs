@@ -32,7 +32,7 @@ pub fn write_mirrored_mosaic(src: &str, dst: &Path, width: usize, height: usize)
     let mut plane = vec![0f32; sw * sh];
     let mut strip = vec![0f32; strip_rows * width];
     for b in 1..=bands {
-        source.read_f32(b, 0, 0, sw, sh, &mut plane)?;
+        source.read(b, 0, 0, sw, sh, &mut plane)?;
         out.set_band_description(b, &source.band_description(b))?;
         if let Some(nd) = source.band_nodata(b) {
             out.set_band_nodata(b, nd)?;

@@ -93,7 +93,7 @@ impl BandSource for GdalSource {
         let mut nodata = vec![false; n];
         self.scratch.resize(n, 0.0);
         for (k, &band) in self.bands.iter().enumerate() {
-            self.ds.read_f32(band, x, y, w, h, &mut self.scratch)?;
+            self.ds.read(band, x, y, w, h, &mut self.scratch)?;
             let (gain, bias) = self.gain_bias[k];
             let nd = self.nodata[k];
             let out = &mut data[k * n..(k + 1) * n];

@@ -348,23 +348,15 @@ pub fn write_outputs(
             let _ = std::fs::remove_file(temp(p));
         }
     };
+    let failed = |path: &PathBuf, e: std::io::Error| {
+        cleanup(&files);
+        Error::output(format!("cannot write {}: {e}", path.display()))
+    };
     for (path, text) in &files {
-        if let Err(e) = std::fs::write(temp(path), text) {
-            cleanup(&files);
-            return Err(Error::output(format!(
-                "cannot write {}: {e}",
-                path.display()
-            )));
-        }
+        std::fs::write(temp(path), text).map_err(|e| failed(path, e))?;
     }
     for (path, _) in &files {
-        if let Err(e) = std::fs::rename(temp(path), path) {
-            cleanup(&files);
-            return Err(Error::output(format!(
-                "cannot write {}: {e}",
-                path.display()
-            )));
-        }
+        std::fs::rename(temp(path), path).map_err(|e| failed(path, e))?;
     }
     Ok(files.into_iter().map(|(p, _)| p).collect())
 }

@@ -125,7 +125,7 @@ pub fn read_band_u8(path: &str, band: usize) -> (usize, usize, Vec<u8>) {
     let ds = Dataset::open(path).unwrap();
     let (w, h) = (ds.width(), ds.height());
     let mut buf = vec![0f32; w * h];
-    ds.read_f32(band, 0, 0, w, h, &mut buf).unwrap();
+    ds.read(band, 0, 0, w, h, &mut buf).unwrap();
     (w, h, buf.into_iter().map(|v| v as u8).collect())
 }
 

@@ -59,7 +59,7 @@ fn write_npy(src: &Path, dst: &Path) -> Result<()> {
     let (w, h, c) = (ds.width(), ds.height(), ds.band_count());
     let mut planes = vec![vec![0f32; w * h]; c];
     for (b, p) in planes.iter_mut().enumerate() {
-        ds.read_f32(b + 1, 0, 0, w, h, p)?;
+        ds.read(b + 1, 0, 0, w, h, p)?;
     }
     let mut header =
         format!("{{'descr': '<f4', 'fortran_order': False, 'shape': ({h}, {w}, {c}), }}");
@@ -108,7 +108,7 @@ fn read_classes(path: &Path) -> Result<Vec<u8>> {
     let ds = Dataset::open(&path.to_string_lossy())?;
     let (w, h) = (ds.width(), ds.height());
     let mut buf = vec![0f32; w * h];
-    ds.read_f32(1, 0, 0, w, h, &mut buf)?;
+    ds.read(1, 0, 0, w, h, &mut buf)?;
     Ok(buf.into_iter().map(|v| v as u8).collect())
 }
 

@@ -78,7 +78,7 @@ fn read_f32(path: &str, band: usize) -> Vec<f32> {
     let ds = cloudmask::raster::Dataset::open(path).unwrap();
     let (w, h) = (ds.width(), ds.height());
     let mut buf = vec![0f32; w * h];
-    ds.read_f32(band, 0, 0, w, h, &mut buf).unwrap();
+    ds.read(band, 0, 0, w, h, &mut buf).unwrap();
     buf
 }
 

@@ -7,19 +7,6 @@ use crate::error::{Error, ErrorKind, Result};
 use gdal_sys as g;
 
 impl Dataset {
-    /// Reads a window of one band (1-based) as f32, row-major, into `out` (len w*h).
-    pub fn read_f32(
-        &self,
-        band: usize,
-        x: usize,
-        y: usize,
-        w: usize,
-        h: usize,
-        out: &mut [f32],
-    ) -> Result<()> {
-        self.read(band, x, y, w, h, out)
-    }
-
     /// Reads a window of one band (1-based) into `out` (len w*h, row-major).
     pub fn read<T: Pixel>(
         &self,
