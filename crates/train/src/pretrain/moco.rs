@@ -39,8 +39,8 @@ pub struct Moco {
 
 impl Moco {
     pub fn new(query: Network, cfg: MocoConfig) -> Moco {
-        let device = query.vs.device();
         let key = key_network(&query);
+        let device = query.vs.device();
         let proj = HeadPair::new(device, |vs| {
             Projection::new(&vs.root(), FEATURES, FEATURES, cfg.dim)
         });
