@@ -133,6 +133,14 @@ pub struct RuntimeArgs {
     pub ort_lib: Option<PathBuf>,
 }
 
+/// The network a command runs (`--model`).
+#[derive(Args)]
+pub struct ModelArg {
+    /// Model name (see `cloudmask models`) or path to an .onnx file
+    #[arg(id = "model", short = 'm', long = "model", value_name = "MODEL", default_value = cloudmask::model::DEFAULT_MODEL)]
+    pub name: String,
+}
+
 #[derive(Args)]
 pub struct MaskArgs {
     /// Input raster (GeoTIFF, COG, VRT, a Sentinel-2 subdataset, ...)
@@ -140,9 +148,8 @@ pub struct MaskArgs {
     /// Output file of the first product; further products get `_<product>` added to its name
     #[arg(short = 'o', long = "out")]
     pub out: PathBuf,
-    /// Model name (see `cloudmask models`) or path to an .onnx file
-    #[arg(short, long, default_value = cloudmask::model::DEFAULT_MODEL)]
-    pub model: String,
+    #[command(flatten)]
+    pub model: ModelArg,
     #[arg(
         long = "output",
         visible_alias = "products",

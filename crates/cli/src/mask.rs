@@ -76,7 +76,7 @@ pub fn run(a: MaskArgs) -> Result<()> {
         options,
         quicklook: a.quicklook.clone(),
     };
-    let model = load_model(&a.model, &model_options(&a.runtime))?;
+    let model = load_model(&a.model.name, &model_options(&a.runtime))?;
     let mut bar = ProgressBar::new(a.quiet);
     let report = mask_scene(&model, job, &mut |f, stage| {
         bar.update(f, stage);

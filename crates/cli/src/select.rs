@@ -1,7 +1,7 @@
 //! `cloudmask select`: the most uncertain tiles of unlabelled scenes for labelling (active
 //! learning), spread apart, written as GeoJSON and/or a CSV list of pixel windows.
 
-use crate::args::{choice, RuntimeArgs};
+use crate::args::{choice, ModelArg, RuntimeArgs};
 use crate::mask::{load_model, model_options};
 use crate::progress::ProgressBar;
 use clap::Args;
@@ -14,9 +14,8 @@ pub struct SelectArgs {
     /// Unlabelled scenes to choose tiles from (rasters with the model's bands)
     #[arg(required = true)]
     pub inputs: Vec<String>,
-    /// Model name (see `cloudmask models`) or path to an .onnx file
-    #[arg(short, long, default_value = cloudmask::model::DEFAULT_MODEL)]
-    pub model: String,
+    #[command(flatten)]
+    pub model: ModelArg,
     /// The second model for --measure disagreement
     #[arg(long)]
     pub second_model: Option<String>,
@@ -56,7 +55,7 @@ pub struct SelectArgs {
 
 pub fn run(a: SelectArgs) -> Result<()> {
     let runtime = model_options(&a.runtime);
-    let first = load_model(&a.model, &runtime)?;
+    let first = load_model(&a.model.name, &runtime)?;
     let second = match &a.second_model {
         Some(name) => Some(load_model(name, &runtime)?),
         None => None,

@@ -27,11 +27,10 @@ fn trainer_path() -> Result<PathBuf> {
         .map_err(|e| Error::invalid(format!("cannot locate this program: {e}")))?;
     let trainer = exe.with_file_name("cloudmask-train");
     if trainer.is_file() {
-        Ok(trainer)
-    } else {
-        Err(Error::invalid(format!(
-            "the trainer is not installed: {} is missing; build it with `make train` (it needs PyTorch's libtorch, which `make train` installs)",
-            trainer.display()
-        )))
+        return Ok(trainer);
     }
+    Err(Error::invalid(format!(
+        "the trainer is not installed: {} is missing; build it with `make train` (it needs PyTorch's libtorch, which `make train` installs)",
+        trainer.display()
+    )))
 }

@@ -8,7 +8,7 @@
 //! driver then copies that dataset (georeferencing, colours, category names, nodata) into the
 //! VRT, which is written beside the target and renamed into place.
 
-use crate::args::{ReadArgs, RuntimeArgs};
+use crate::args::{ModelArg, ReadArgs, RuntimeArgs};
 use crate::mask::{model_options, parse_buffers};
 use clap::Args;
 use cloudmask::gdal_plugin::descriptor::{BufferSpec, DEFAULT_BLOCK, DEFAULT_CACHE_MB};
@@ -21,12 +21,11 @@ use std::path::PathBuf;
 pub struct VrtArgs {
     /// Image to mask (GeoTIFF, VRT, a Sentinel-2 .SAFE or subdataset, ...)
     pub input: String,
+    #[command(flatten)]
+    pub model: ModelArg,
     /// The VRT to write
     #[arg(short = 'o', long = "out")]
     pub out: PathBuf,
-    /// Model name (see `cloudmask models`) or path to an .onnx file
-    #[arg(short, long, default_value = cloudmask::model::DEFAULT_MODEL)]
-    pub model: String,
     #[arg(
         long = "output",
         default_value = Product::Classes.name(),
@@ -51,7 +50,7 @@ pub struct VrtArgs {
 
 pub fn run(a: VrtArgs) -> Result<()> {
     let runtime = model_options(&a.runtime);
-    let mut descriptor = Descriptor::new(&a.input, &a.model);
+    let mut descriptor = Descriptor::new(&a.input, &a.model.name);
     descriptor.outputs = Product::parse_list(&a.products)?;
     descriptor.bands = a.read.bands.clone();
     descriptor.buffer = BufferSpec::of(&parse_buffers(&a.buffer)?);

@@ -16,6 +16,22 @@ pub fn write_atomic(path: &Path, bytes: &[u8], tmp_extension: &str) -> Result<()
         })
 }
 
+/// A folder of its own under the system's temporary folder for the test `test` (of this process).
+#[cfg(test)]
+pub fn scratch_dir(test: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("{test}-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// `text` written to `file` in the test's [`scratch_dir`]; returns the file's path.
+#[cfg(test)]
+pub fn scratch_file(test: &str, file: &str, text: &str) -> std::path::PathBuf {
+    let path = scratch_dir(test).join(file);
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
 /// Writes `value` as pretty-printed JSON.
 pub fn write_json<T: Serialize + ?Sized>(path: &Path, value: &T) -> Result<()> {
     let text = serde_json::to_string_pretty(value).expect("JSON serialises");

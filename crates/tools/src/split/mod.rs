@@ -35,7 +35,7 @@ pub use table::{Sample, Table};
 
 use cloudmask::error::{Error, Result};
 use problem::Problem;
-use targets::{class_targets, ClassTargets};
+use targets::{targets_per_class, ClassTargets};
 
 /// One output list: a split, a fold or a bag, as row indices of the table (ascending; bags
 /// may repeat a row).
@@ -209,28 +209,15 @@ fn split_targets(
         .as_ref()
         .zip(rare_ratios.as_deref())
         .map(|(r, ratios)| (r.below, ratios));
-    counts
-        .iter()
-        .enumerate()
-        .map(|(c, &n)| {
-            if n == 0 {
-                return Ok(ClassTargets {
-                    targets: vec![0.0; n_splits],
-                    raised: vec![false; n_splits],
-                    rare: false,
-                });
-            }
-            class_targets(n, &ratios, rare, min).ok_or_else(|| {
-                Error::invalid(format!(
+    targets_per_class(counts, &ratios, rare, min, |c, n| {
+        Error::invalid(format!(
                     "class '{}' has {} but min_per_class = {min} needs at least {}, {min} in each of the splits {}: lower min_per_class, drop a split, or add samples",
                     classes[c],
                     problem::samples(n as i64),
                     min * n_splits,
                     config.split_names().join(", ")
                 ))
-            })
-        })
-        .collect()
+    })
 }
 
 /// The folds of `folds.split`, and each fold's targets.

@@ -5,7 +5,7 @@
 //! bootstrap samples drawn with replacement, per class (per group when splitting by group).
 
 use super::problem::{Group, Problem};
-use super::targets::{class_targets, ClassTargets};
+use super::targets::targets_per_class;
 use crate::rng::Rng;
 use cloudmask::error::{Error, Result};
 
@@ -24,27 +24,14 @@ pub fn fold_problem<'a>(
     for &i in samples {
         counts[base.stratum[i]] += 1;
     }
-    let targets = counts
-        .iter()
-        .enumerate()
-        .map(|(c, &n)| {
-            if n == 0 {
-                return Ok(ClassTargets {
-                    targets: vec![0.0; k],
-                    raised: vec![false; k],
-                    rare: false,
-                });
-            }
-            class_targets(n, &ratios, None, min).ok_or_else(|| {
-                Error::invalid(format!(
+    let targets = targets_per_class(&counts, &ratios, None, min, |c, n| {
+        Error::invalid(format!(
                     "class '{}' has {} in split '{split}' but {k} folds with min_per_class = {min} need at least {}: lower folds.min_per_class or folds.k",
                     base.classes[c],
                     super::problem::samples(n as i64),
                     min * k
                 ))
-            })
-        })
-        .collect::<Result<Vec<_>>>()?;
+    })?;
     let groups = base.groups.as_ref().map(|all| {
         all.iter()
             .filter(|g| samples.binary_search(&g.members[0]).is_ok())

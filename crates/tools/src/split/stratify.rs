@@ -120,16 +120,24 @@ fn check_subsets(p: &Problem, profiles: &[BTreeMap<u64, Vec<usize>>]) -> Result<
     let totals = p.split_targets();
     let members = |set: u64| (0..n_splits).filter(move |s| set >> s & 1 == 1);
     let classes = || profiles.iter().enumerate().filter(|(_, by)| !by.is_empty());
+    // Class `c`'s least (`pick` = .0) or most (.1) samples over the splits of `set`, and the
+    // samples of a class whose accepting splits (a mask) pass `fits`.
+    let class_bound = |c: usize, set: u64, pick: fn((i64, i64)) -> i64| -> i64 {
+        members(set)
+            .map(|s| pick(bounds(p.targets[c].targets[s])))
+            .sum()
+    };
+    let accepted_where = |by_set: &BTreeMap<u64, Vec<usize>>, fits: &dyn Fn(u64) -> bool| {
+        by_set
+            .iter()
+            .filter(|(m, _)| fits(**m))
+            .map(|(_, v)| v.len())
+            .sum::<usize>()
+    };
     for &set in &sets {
         for (c, by_set) in classes() {
-            let need: i64 = members(set)
-                .map(|s| bounds(p.targets[c].targets[s]).0)
-                .sum();
-            let accepted: usize = by_set
-                .iter()
-                .filter(|(m, _)| *m & set != 0)
-                .map(|(_, v)| v.len())
-                .sum();
+            let need = class_bound(c, set, |b| b.0);
+            let accepted = accepted_where(by_set, &|m| m & set != 0);
             if need > accepted as i64 {
                 return Err(Error::invalid(if set.count_ones() == 1 {
                     let s = set.trailing_zeros() as usize;
@@ -175,14 +183,8 @@ fn check_subsets(p: &Problem, profiles: &[BTreeMap<u64, Vec<usize>>]) -> Result<
     }
     for &set in sets.iter().filter(|&&set| set != full) {
         for (c, by_set) in classes() {
-            let room: i64 = members(set)
-                .map(|s| bounds(p.targets[c].targets[s]).1)
-                .sum();
-            let only: usize = by_set
-                .iter()
-                .filter(|(m, _)| *m & !set == 0)
-                .map(|(_, v)| v.len())
-                .sum();
+            let room = class_bound(c, set, |b| b.1);
+            let only = accepted_where(by_set, &|m| m & !set == 0);
             if only as i64 > room {
                 return Err(Error::invalid(format!(
                     "{}{} {} accepted only by {}, which can take at most {room} of them by the ratios; the other splits' filters reject them: relax those filters or change the ratios",

@@ -2,6 +2,8 @@
 //! ratio (the rare-class ratios below the threshold), raised to the minimum per class where the
 //! ratio gives less, the rest shared among the other splits by their ratios.
 
+use cloudmask::error::{Error, Result};
+
 /// Real-valued targets of one class: `targets[s]`, summing to the class's samples, and which
 /// splits were raised to the minimum.
 #[derive(Debug, Clone, PartialEq)]
@@ -10,6 +12,30 @@ pub struct ClassTargets {
     pub raised: Vec<bool>,
     /// Whether the rare-class ratios were used.
     pub rare: bool,
+}
+
+/// [`class_targets`] of every class, `counts[c]` being class `c`'s samples: a class without
+/// samples gets no targets, and one too small for the minimum the error `too_few(c, n)`.
+pub fn targets_per_class(
+    counts: &[usize],
+    ratios: &[f64],
+    rare: Option<(usize, &[f64])>,
+    min: usize,
+    too_few: impl Fn(usize, usize) -> Error,
+) -> Result<Vec<ClassTargets>> {
+    let splits = ratios.len();
+    counts
+        .iter()
+        .enumerate()
+        .map(|(c, &n)| match n {
+            0 => Ok(ClassTargets {
+                targets: vec![0.0; splits],
+                raised: vec![false; splits],
+                rare: false,
+            }),
+            _ => class_targets(n, ratios, rare, min).ok_or_else(|| too_few(c, n)),
+        })
+        .collect()
 }
 
 /// Targets for a class of `n` samples; `None` when `n` < `min` × splits (the minimum cannot be

@@ -25,65 +25,42 @@ impl LabelScheme {
             name: text.to_string(),
             codes: pairs.to_vec(),
         };
-        use CommonClass::*;
+        // Short names keep each table on a line or two.
+        let (c, k, t, s) = (
+            Some(CommonClass::Clear),
+            Some(CommonClass::Cloud),
+            Some(CommonClass::ThinCloud),
+            Some(CommonClass::Shadow),
+        );
+        let no = None;
         Ok(match text.trim().to_ascii_lowercase().as_str() {
             // ukis-csmask / Wieland et al. reference masks: 0 shadow, 1-3 clear surfaces, 4 cloud.
-            "ukis" => named(&[
-                (0, Some(Shadow)),
-                (1, Some(Clear)),
-                (2, Some(Clear)),
-                (3, Some(Clear)),
-                (4, Some(Cloud)),
-            ]),
+            "ukis" => named(&[(0, s), (1, c), (2, c), (3, c), (4, k)]),
             // cloudmask's own class rasters.
-            "cloudmask" | "common" => named(&[
-                (0, None),
-                (1, Some(Clear)),
-                (2, Some(Cloud)),
-                (3, Some(ThinCloud)),
-                (4, Some(Shadow)),
-            ]),
+            "cloudmask" | "common" => named(&[(0, no), (1, c), (2, k), (3, t), (4, s)]),
             // Sen2Cor scene classification (SCL).
             "scl" | "sen2cor" => named(&[
-                (0, None),
-                (1, None),
-                (2, Some(Clear)),
-                (3, Some(Shadow)),
-                (4, Some(Clear)),
-                (5, Some(Clear)),
-                (6, Some(Clear)),
-                (7, None),
-                (8, Some(Cloud)),
-                (9, Some(Cloud)),
-                (10, Some(ThinCloud)),
-                (11, Some(Clear)),
+                (0, no),
+                (1, no),
+                (2, c),
+                (3, s),
+                (4, c),
+                (5, c),
+                (6, c),
+                (7, no),
+                (8, k),
+                (9, k),
+                (10, t),
+                (11, c),
             ]),
             // Fmask: 0 land, 1 water, 2 shadow, 3 snow, 4 cloud, 255 fill.
-            "fmask" => named(&[
-                (0, Some(Clear)),
-                (1, Some(Clear)),
-                (2, Some(Shadow)),
-                (3, Some(Clear)),
-                (4, Some(Cloud)),
-                (255, None),
-            ]),
+            "fmask" => named(&[(0, c), (1, c), (2, s), (3, c), (4, k), (255, no)]),
             // KappaMask / CloudSEN12-style: 0 missing, 1 clear, 2 cloud shadow, 3 thin, 4 cloud.
-            "kappamask" => named(&[
-                (0, None),
-                (1, Some(Clear)),
-                (2, Some(Shadow)),
-                (3, Some(ThinCloud)),
-                (4, Some(Cloud)),
-            ]),
+            "kappamask" => named(&[(0, no), (1, c), (2, s), (3, t), (4, k)]),
             // CloudSEN12: 0 clear, 1 thick cloud, 2 thin cloud, 3 cloud shadow.
-            "cloudsen12" => named(&[
-                (0, Some(Clear)),
-                (1, Some(Cloud)),
-                (2, Some(ThinCloud)),
-                (3, Some(Shadow)),
-            ]),
+            "cloudsen12" => named(&[(0, c), (1, k), (2, t), (3, s)]),
             // Binary masks such as 38-Cloud's: 0 clear, 255 (or 1) cloud.
-            "binary" => named(&[(0, Some(Clear)), (1, Some(Cloud)), (255, Some(Cloud))]),
+            "binary" => named(&[(0, c), (1, k), (255, k)]),
             _ => parse_pairs(text)?,
         })
     }

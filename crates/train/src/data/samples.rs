@@ -100,14 +100,9 @@ mod tests {
 
     #[test]
     fn lists_resolve_paths_windows_and_ids() {
-        let dir = std::env::temp_dir().join(format!("cm-samples-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        let list = dir.join("train.txt");
-        std::fs::write(
-            &list,
-            "# comment\na.tif b.tif\ntile_3: /x/c.tif,/x/d.tif,0,256,128,128\n\n",
-        )
-        .unwrap();
+        let text = "# comment\na.tif b.tif\ntile_3: /x/c.tif,/x/d.tif,0,256,128,128\n\n";
+        let list = crate::files::scratch_file("cm-samples", "train.txt", text);
+        let dir = list.parent().unwrap();
         let s = read_list(&list).unwrap();
         assert_eq!(s.len(), 2);
         assert_eq!(s[0].image, dir.join("a.tif").to_string_lossy());
@@ -123,6 +118,6 @@ mod tests {
             .unwrap_err()
             .message
             .contains("line 1: 4 fields"));
-        std::fs::remove_dir_all(&dir).unwrap();
+        std::fs::remove_dir_all(dir).unwrap();
     }
 }

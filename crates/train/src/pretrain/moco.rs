@@ -2,12 +2,12 @@
 //! another view of the same patch; the key encoder follows the query encoder by momentum.
 
 use super::heads::{info_nce, pooled, Projection};
-use super::momentum::{copy_weights, ema_update};
+use super::momentum::{ema_update, key_network, HeadPair};
 use super::queue::Queue;
 use crate::nets::resnet::FEATURES;
 use crate::nets::Network;
 use crate::optim::AdamW;
-use tch::{nn, Tensor};
+use tch::Tensor;
 
 pub struct MocoConfig {
     pub queue: i64,
@@ -31,39 +31,31 @@ impl Default for MocoConfig {
 pub struct Moco {
     pub query: Network,
     key: Network,
-    q_proj_vs: nn::VarStore,
-    q_proj: Projection,
-    k_proj_vs: nn::VarStore,
-    k_proj: Projection,
+    proj: HeadPair<Projection>,
+    /// Negatives: the keys of earlier batches.
     queue: Queue,
     cfg: MocoConfig,
 }
 
 impl Moco {
     pub fn new(query: Network, cfg: MocoConfig) -> Moco {
+        let key = key_network(&query);
         let device = query.vs.device();
-        let mut key = Network::new(&query.spec, device);
-        copy_weights(&mut key.vs, &query.vs);
-        let q_proj_vs = nn::VarStore::new(device);
-        let q_proj = Projection::new(&q_proj_vs.root(), FEATURES, FEATURES, cfg.dim);
-        let mut k_proj_vs = nn::VarStore::new(device);
-        let k_proj = Projection::new(&k_proj_vs.root(), FEATURES, FEATURES, cfg.dim);
-        copy_weights(&mut k_proj_vs, &q_proj_vs);
+        let proj = HeadPair::new(device, |vs| {
+            Projection::new(&vs.root(), FEATURES, FEATURES, cfg.dim)
+        });
         Moco {
             queue: Queue::new(cfg.queue, cfg.dim, device),
             query,
             key,
-            q_proj_vs,
-            q_proj,
-            k_proj_vs,
-            k_proj,
+            proj,
             cfg,
         }
     }
 
     pub fn optimizer(&self, weight_decay: f64) -> AdamW {
         AdamW::over(
-            &[("", &self.query.vs), ("proj.", &self.q_proj_vs)],
+            &[("", &self.query.vs), ("proj.", &self.proj.q_vs)],
             weight_decay,
         )
     }
@@ -75,18 +67,19 @@ impl Moco {
             .encoder()
             .expect("MoCo pretrains a ResNet encoder");
         let q = self
-            .q_proj
+            .proj
+            .q
             .forward(&pooled(&encoder.forward_t(view_q, true)));
         let k = tch::no_grad(|| {
             let enc = self.key.encoder().expect("ResNet");
-            self.k_proj.forward(&pooled(&enc.forward_t(view_k, true)))
+            self.proj.k.forward(&pooled(&enc.forward_t(view_k, true)))
         });
         let loss = info_nce(&q, &k, &self.queue.keys(), self.cfg.temperature);
         opt.zero_grad();
         loss.backward();
         opt.step(lr);
         ema_update(&self.key.vs, &self.query.vs, self.cfg.momentum);
-        ema_update(&self.k_proj_vs, &self.q_proj_vs, self.cfg.momentum);
+        self.proj.follow(self.cfg.momentum);
         self.queue.push(&k);
         loss.double_value(&[])
     }

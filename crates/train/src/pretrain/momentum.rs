@@ -1,12 +1,48 @@
 //! The momentum (key) encoder of MoCo and SeCo: a copy of the query networks whose weights follow
 //! them by an exponential moving average, k ← m·k + (1 − m)·q, instead of by gradients.
 
+use crate::nets::Network;
 use tch::nn::VarStore;
 
 /// Copies `query` into `key` (same variable names): the key encoder's starting point.
 pub fn copy_weights(key: &mut VarStore, query: &VarStore) {
     key.copy(query)
         .expect("key and query networks have the same variables");
+}
+
+/// The key encoder of `query`: a fresh network of its spec (initialised, so the random stream
+/// advances as it always did) that then takes the query's weights.
+pub fn key_network(query: &Network) -> Network {
+    let mut key = Network::new(&query.spec, query.vs.device());
+    copy_weights(&mut key.vs, &query.vs);
+    key
+}
+
+/// A projection head's query copy (trained by gradients) and key copy (following it by
+/// [`ema_update`]), each in a variable store of its own.
+pub struct HeadPair<T> {
+    pub q_vs: VarStore,
+    pub q: T,
+    pub k_vs: VarStore,
+    pub k: T,
+}
+
+impl<T> HeadPair<T> {
+    /// Builds the query's variables first, then the key's (the random stream of building them
+    /// one after the other); the key starts as a copy of the query.
+    pub fn new(device: tch::Device, make: impl Fn(&VarStore) -> T) -> HeadPair<T> {
+        let q_vs = VarStore::new(device);
+        let q = make(&q_vs);
+        let mut k_vs = VarStore::new(device);
+        let k = make(&k_vs);
+        copy_weights(&mut k_vs, &q_vs);
+        HeadPair { q_vs, q, k_vs, k }
+    }
+
+    /// Moves the key head towards the query head.
+    pub fn follow(&self, momentum: f64) {
+        ema_update(&self.k_vs, &self.q_vs, momentum);
+    }
 }
 
 /// k ← m·k + (1 − m)·q for every trainable variable of `query` (running statistics of batch

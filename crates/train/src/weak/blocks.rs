@@ -319,14 +319,10 @@ mod tests {
 
     #[test]
     fn csv_and_json_lists_read_the_same_blocks() {
-        let dir = std::env::temp_dir().join(format!("cm-blocks-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        let csv = dir.join("blocks.csv");
-        std::fs::write(
-            &csv,
-            "image,xoff,yoff,width,height,label\na.tif, 0, 0, 32, 32, cloudy # c\n/x/b.tif 32 0 32 32 clear\n",
-        )
-        .unwrap();
+        let header = "image,xoff,yoff,width,height,label\n";
+        let rows = "a.tif, 0, 0, 32, 32, cloudy # c\n/x/b.tif 32 0 32 32 clear\n";
+        let csv = crate::files::scratch_file("cm-blocks", "blocks.csv", &format!("{header}{rows}"));
+        let dir = csv.parent().unwrap();
         let json = dir.join("blocks.json");
         std::fs::write(
             &json,
@@ -354,6 +350,6 @@ mod tests {
         std::fs::write(&json, r#"[{"image": "a.tif", "xoff": 0}]"#).unwrap();
         let e = read_list(&json).unwrap_err().message;
         assert!(e.contains("block 0"), "{e}");
-        std::fs::remove_dir_all(&dir).unwrap();
+        std::fs::remove_dir_all(dir).unwrap();
     }
 }

@@ -440,8 +440,7 @@ mod tests {
                 blocks: (1, 1),
                 checkpoint: PathBuf::new(),
             };
-            let dir = std::env::temp_dir().join(format!("cm-weak-export-{}", std::process::id()));
-            std::fs::create_dir_all(&dir).unwrap();
+            let dir = crate::files::scratch_dir("cm-weak-export");
             let path = dir.join(format!("{prune:?}.onnx"));
             let card = export(&outcome, &settings, &path, "weak-parity").unwrap();
             assert_eq!(card.output.threshold(), Some(threshold::sigmoid(2.0)));

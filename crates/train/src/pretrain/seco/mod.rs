@@ -43,7 +43,7 @@ mod locations;
 pub use locations::{load, Locations, Pick};
 
 use super::heads::{info_nce, normalise, pooled, Projection};
-use super::momentum::{copy_weights, ema_update};
+use super::momentum::{ema_update, key_network, HeadPair};
 use super::queue::Queue;
 use super::views::{self, Jitter, ViewAug};
 use super::PretrainData;
@@ -56,7 +56,7 @@ use cloudmask::error::{Error, Result};
 use cloudmask_tools::rng::Rng;
 use serde_json::json;
 use std::time::Instant;
-use tch::{nn, Device, Kind, Tensor};
+use tch::{Device, Kind, Tensor};
 
 /// The subspaces, in the order of the heads, queues and logged losses.
 pub const SUBSPACES: [&str; 3] = ["invariant", "season", "augmentation"];
@@ -87,10 +87,8 @@ pub struct StepStats {
 pub struct Seco {
     pub query: Network,
     key: Network,
-    q_heads_vs: nn::VarStore,
-    q_heads: Vec<Projection>,
-    k_heads_vs: nn::VarStore,
-    k_heads: Vec<Projection>,
+    heads: HeadPair<Vec<Projection>>,
+    /// Negatives of each embedding subspace (one per head).
     queues: Vec<Queue>,
     cfg: SecoConfig,
 }
@@ -98,20 +96,14 @@ pub struct Seco {
 impl Seco {
     pub fn new(query: Network, cfg: SecoConfig) -> Seco {
         let device = query.vs.device();
-        let mut key = Network::new(&query.spec, device);
-        copy_weights(&mut key.vs, &query.vs);
-        let heads = |vs: &nn::VarStore| -> Vec<Projection> {
+        let key = key_network(&query);
+        let heads = HeadPair::new(device, |vs| {
             (0..3)
                 .map(|i| {
                     Projection::new(&(vs.root() / format!("z{i}")), FEATURES, FEATURES, cfg.dim)
                 })
-                .collect()
-        };
-        let q_heads_vs = nn::VarStore::new(device);
-        let q_heads = heads(&q_heads_vs);
-        let mut k_heads_vs = nn::VarStore::new(device);
-        let k_heads = heads(&k_heads_vs);
-        copy_weights(&mut k_heads_vs, &q_heads_vs);
+                .collect::<Vec<_>>()
+        });
         let queues = (0..3)
             .map(|_| {
                 let mut q = Queue::new(cfg.queue, cfg.dim, device);
@@ -125,10 +117,7 @@ impl Seco {
         Seco {
             query,
             key,
-            q_heads_vs,
-            q_heads,
-            k_heads_vs,
-            k_heads,
+            heads,
             queues,
             cfg,
         }
@@ -136,7 +125,7 @@ impl Seco {
 
     pub fn optimizer(&self, weight_decay: f64) -> AdamW {
         AdamW::over(
-            &[("", &self.query.vs), ("heads.", &self.q_heads_vs)],
+            &[("", &self.query.vs), ("heads.", &self.heads.q_vs)],
             weight_decay,
         )
     }
@@ -161,9 +150,9 @@ impl Seco {
         let mut total: Option<Tensor> = None;
         let mut positives = Vec::with_capacity(3);
         for i in 0..3 {
-            let z_q = self.q_heads[i].forward(&h_q);
+            let z_q = self.heads.q[i].forward(&h_q);
             let z_k: Vec<Tensor> =
-                tch::no_grad(|| h_k.iter().map(|h| self.k_heads[i].forward(h)).collect());
+                tch::no_grad(|| h_k.iter().map(|h| self.heads.k[i].forward(h)).collect());
             let negatives = negatives(i, self.queues[i].keys(), &z_k);
             let loss = info_nce(&z_q, &z_k[i], &negatives, self.cfg.temperature);
             stats.loss[i] = loss.double_value(&[]);
@@ -179,7 +168,7 @@ impl Seco {
         total.backward();
         opt.step(lr);
         ema_update(&self.key.vs, &self.query.vs, self.cfg.momentum);
-        ema_update(&self.k_heads_vs, &self.q_heads_vs, self.cfg.momentum);
+        self.heads.follow(self.cfg.momentum);
         for (queue, k) in self.queues.iter_mut().zip(&positives) {
             queue.push(k);
         }
@@ -463,8 +452,7 @@ mod tests {
         assert!(err(": a.tif b.tif\n").contains("no name"));
 
         // Co-registration, on real (virtual) rasters.
-        let dir = std::env::temp_dir().join(format!("cloudmask-seco-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
+        let dir = crate::files::scratch_dir("cloudmask-seco");
         let a = vrt(&dir, "a.vrt", 20, 20, 0.0);
         let b = vrt(&dir, "b.vrt", 20, 20, 0.0);
         let small = vrt(&dir, "small.vrt", 20, 16, 0.0);
