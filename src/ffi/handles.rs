@@ -122,17 +122,17 @@ pub extern "C" fn cm_model_band_name(
     buf: *mut c_char,
     len: usize,
 ) -> cm_status {
-    call(|| {
-        // SAFETY: handle checked for NULL and live.
-        let m = unsafe { self::model(model) }?;
-        let band = m.card.bands.get(index).ok_or_else(|| {
-            Error::invalid(format!(
-                "band index {index} is out of range: the model has {} bands",
-                m.n_bands()
-            ))
-        })?;
-        // SAFETY: `buf` checked for NULL; `len` bytes writable.
-        unsafe { write_text(&band.name, buf, len, "buf") }
+    model_text(model, buf, len, |m| {
+        m.card
+            .bands
+            .get(index)
+            .map(|band| band.name.as_str())
+            .ok_or_else(|| {
+                Error::invalid(format!(
+                    "band index {index} is out of range: the model has {} bands",
+                    m.n_bands()
+                ))
+            })
     })
 }
 
@@ -144,12 +144,24 @@ pub extern "C" fn cm_model_class_name(
     buf: *mut c_char,
     len: usize,
 ) -> cm_status {
+    model_text(model, buf, len, |m| {
+        class_spec(m, index).map(|class| class.name.as_str())
+    })
+}
+
+/// Copies a text of a model (a band's or a class's name) into the caller's buffer.
+fn model_text(
+    model: *const cm_model,
+    buf: *mut c_char,
+    len: usize,
+    text: impl FnOnce(&Model) -> Result<&str>,
+) -> cm_status {
     call(|| {
         // SAFETY: handle checked for NULL and live.
         let m = unsafe { self::model(model) }?;
-        let class = class_spec(m, index)?;
+        let text = text(m)?;
         // SAFETY: `buf` checked for NULL; `len` bytes writable.
-        unsafe { write_text(&class.name, buf, len, "buf") }
+        unsafe { write_text(text, buf, len, "buf") }
     })
 }
 

@@ -47,7 +47,7 @@ pub fn write_mirrored_mosaic(src: &str, dst: &Path, width: usize, height: usize)
                     strip[r * width + x] = src_row[sx];
                 }
             }
-            out.write(b, 0, y, width, rows, &strip[..rows * width])?;
+            out.write(b, (0, y, width, rows), &strip[..rows * width])?;
             y += rows;
         }
     }
@@ -88,7 +88,7 @@ pub fn write_float_raster(
         if let Some(nd) = nodata {
             out.set_band_nodata(b, nd)?;
         }
-        out.write(b, 0, 0, width, height, plane)?;
+        out.write(b, (0, 0, width, height), plane)?;
     }
     Ok(())
 }

@@ -36,7 +36,7 @@ pub fn write_png(
 pub fn write_rgb_png(path: &Path, planes: &[Vec<u8>], w: usize, h: usize) -> Result<()> {
     let ds = Dataset::create("MEM", "", w, h, 3, PixelType::U8, &[])?;
     for (b, plane) in planes.iter().enumerate() {
-        ds.write(b + 1, 0, 0, w, h, plane)?;
+        ds.write(b + 1, (0, 0, w, h), plane)?;
     }
     let name = path.file_name().unwrap_or_default().to_string_lossy();
     let temp = path.with_file_name(format!(".{name}.partial.png"));

@@ -208,7 +208,7 @@ impl ProductWriter {
 
     /// Writes full-width rows of a single-band byte product.
     pub fn write_u8_rows(&mut self, y: usize, rows: usize, data: &[u8]) -> Result<()> {
-        self.dataset()?.write(1, 0, y, self.width, rows, data)
+        self.dataset()?.write(1, (0, y, self.width, rows), data)
     }
 
     /// Reads back full-width rows of a single-band byte product (for the valid mask pass).
@@ -230,7 +230,7 @@ impl ProductWriter {
         }
         let ds = self.dataset()?;
         for b in 0..self.bands {
-            ds.write(b + 1, 0, y, self.width, rows, &data[b * n..(b + 1) * n])?;
+            ds.write(b + 1, (0, y, self.width, rows), &data[b * n..(b + 1) * n])?;
         }
         Ok(())
     }

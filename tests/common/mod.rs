@@ -212,7 +212,7 @@ pub fn write_u8_tif(path: &std::path::Path, width: usize, height: usize, values:
         &[],
     )
     .unwrap();
-    ds.write(1, 0, 0, width, height, values).unwrap();
+    ds.write(1, (0, 0, width, height), values).unwrap();
     ds
 }
 

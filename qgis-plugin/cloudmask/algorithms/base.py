@@ -115,6 +115,11 @@ class CloudmaskAlgorithm(QgsProcessingAlgorithm):
         name = self.parameterAsString(parameters, self.MODEL, context).strip()
         return name or native.DEFAULT_MODEL
 
+    def library_input_model(self, parameters, context):
+        """What masking algorithms start from: the library, the input's source, the model."""
+        return (self.library(), self.input_source(parameters, context),
+                self.model_name(parameters, context))
+
     def model_options(self, lib, parameters, context):
         """cm_model_options from DEVICE and THREADS."""
         return lib.model_options(

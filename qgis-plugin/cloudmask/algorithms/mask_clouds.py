@@ -79,9 +79,7 @@ class MaskCloudsAlgorithm(CloudmaskAlgorithm):
             createByDefault=False))
 
     def processAlgorithm(self, parameters, context, feedback):  # noqa: N802
-        lib = self.library()
-        source = self.input_source(parameters, context)
-        model = self.model_name(parameters, context)
+        lib, source, model = self.library_input_model(parameters, context)
         bands = self.parameterAsString(parameters, self.BANDS, context).strip()
         out = self.parameterAsOutputLayer(parameters, self.OUTPUT, context)
         valid = self.parameterAsOutputLayer(parameters, self.VALID_OUTPUT, context) or None

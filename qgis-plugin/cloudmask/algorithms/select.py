@@ -77,9 +77,7 @@ class SelectTilesAlgorithm(CloudmaskAlgorithm):
         self.addOutput(QgsProcessingOutputNumber(self.SELECTED, "Number of tiles selected"))
 
     def processAlgorithm(self, parameters, context, feedback):  # noqa: N802
-        lib = self.library()
-        image = self.input_source(parameters, context)
-        model = self.model_name(parameters, context)
+        lib, image, model = self.library_input_model(parameters, context)
         second = self.parameterAsString(parameters, self.SECOND_MODEL, context).strip()
         geojson = self.parameterAsFileOutput(parameters, self.OUTPUT, context)
         listing = self.parameterAsFileOutput(parameters, self.LIST, context) or None

@@ -40,14 +40,11 @@ impl Dataset {
         )
     }
 
-    /// Writes a window of one band (1-based) from `data` (len w*h, row-major).
+    /// Writes the window `(x, y, w, h)` of one band (1-based) from `data` (len w*h, row-major).
     pub fn write<T: Pixel>(
         &self,
         band: usize,
-        x: usize,
-        y: usize,
-        w: usize,
-        h: usize,
+        (x, y, w, h): (usize, usize, usize, usize),
         data: &[T],
     ) -> Result<()> {
         self.raster_io(
