@@ -155,8 +155,7 @@ fn features(net: &Network, data: &PretrainData, size: usize, device: Device) -> 
                 .iter()
                 .map(|&(s, win)| {
                     let centre = ViewAug {
-                        dx: (win.2 - size) / 2,
-                        dy: (win.3 - size) / 2,
+                        origin: ((win.2 - size) / 2, (win.3 - size) / 2),
                         ..ViewAug::identity(bands)
                     };
                     ((s, win), centre)

@@ -35,9 +35,8 @@ impl Default for Jitter {
 /// One view's random choices.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ViewAug {
-    /// Crop origin inside the patch window.
-    pub dx: usize,
-    pub dy: usize,
+    /// Crop origin (column, row) inside the patch window.
+    pub origin: (usize, usize),
     pub geometry: Augment,
     pub gain: Vec<f32>,
     pub offset: Vec<f32>,
@@ -58,8 +57,11 @@ impl ViewAug {
         let gain = (0..bands).map(|_| 1.0 + uniform(jitter.gain)).collect();
         let offset = (0..bands).map(|_| uniform(jitter.offset)).collect();
         ViewAug {
-            dx: rng.below(window.2 - size + 1),
-            dy: rng.below(window.3 - size + 1),
+            // Column first, then row: the order of the draws is part of a seed's views.
+            origin: (
+                rng.below(window.2 - size + 1),
+                rng.below(window.3 - size + 1),
+            ),
             geometry,
             gain,
             offset,
@@ -70,8 +72,7 @@ impl ViewAug {
     /// The same augmentation applied to another image of the same footprint (SeCo).
     pub fn identity(bands: usize) -> ViewAug {
         ViewAug {
-            dx: 0,
-            dy: 0,
+            origin: (0, 0),
             geometry: Augment::NONE,
             gain: vec![1.0; bands],
             offset: vec![0.0; bands],
@@ -96,7 +97,7 @@ pub fn render(
     for r in 0..size {
         for c in 0..size {
             let (sr, sc) = aug.geometry.source_of(r, c, size);
-            let i = (window.1 + aug.dy + sr) * scene.width + window.0 + aug.dx + sc;
+            let i = (window.1 + aug.origin.1 + sr) * scene.width + window.0 + aug.origin.0 + sc;
             for b in 0..scene.n_bands {
                 let mut v = scene.bands[b * sp + i] * aug.gain[b] + aug.offset[b];
                 if noise > 0.0 {
@@ -171,7 +172,7 @@ mod tests {
         assert_eq!(out, [26., 27., 34., 35., 45., 45.5, 49., 49.5]);
         let mut rng = Rng::new(4);
         let a = ViewAug::random(&mut rng, (0, 0, 8, 8), 4, 2, Jitter::default());
-        assert!(a.dx <= 4 && a.dy <= 4);
+        assert!(a.origin.0 <= 4 && a.origin.1 <= 4);
         assert!(a.gain.iter().all(|g| (0.85..=1.15).contains(g)));
         assert_ne!(a.gain[0], a.gain[1], "bands get their own gains");
     }

@@ -204,8 +204,10 @@ fn top1(q: &Tensor, positive: &Tensor, negatives: &Tensor) -> f64 {
 /// A view with its own random crop and no artificial augmentation.
 fn plain(rng: &mut Rng, window: Window, size: usize, bands: usize) -> ViewAug {
     ViewAug {
-        dx: rng.below(window.2 - size + 1),
-        dy: rng.below(window.3 - size + 1),
+        origin: (
+            rng.below(window.2 - size + 1),
+            rng.below(window.3 - size + 1),
+        ),
         ..ViewAug::identity(bands)
     }
 }
