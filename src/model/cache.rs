@@ -18,8 +18,9 @@ type Key = (PathBuf, usize, Device);
 
 #[derive(Default)]
 struct Cache {
-    /// What each name or path given resolved to (resolving a name searches folders).
-    entries: HashMap<String, ModelEntry>,
+    /// What each name or path given resolved to (resolving a name searches folders), with its
+    /// canonical file: both found once, not on every call (the pixel function asks per block).
+    entries: HashMap<String, (ModelEntry, PathBuf)>,
     models: HashMap<Key, Arc<Model>>,
 }
 
@@ -36,15 +37,17 @@ pub fn shared(
         .get_or_init(Default::default)
         .lock()
         .unwrap_or_else(|e| e.into_inner());
-    let entry = match cache.entries.get(name_or_path) {
-        Some(e) => e.clone(),
+    let (entry, file) = match cache.entries.get(name_or_path) {
+        Some(found) => found.clone(),
         None => {
-            let e = registry::resolve(name_or_path)?;
-            cache.entries.insert(name_or_path.to_string(), e.clone());
-            e
+            let entry = registry::resolve(name_or_path)?;
+            let found = (entry.clone(), canonical(&entry));
+            cache
+                .entries
+                .insert(name_or_path.to_string(), found.clone());
+            found
         }
     };
-    let file = std::fs::canonicalize(&entry.onnx).unwrap_or_else(|_| entry.onnx.clone());
     let key = (file, options.threads, options.device);
     if let Some(m) = cache.models.get(&key) {
         return Ok(m.clone());
@@ -57,5 +60,9 @@ pub fn shared(
 
 /// The canonical model file a shared model was keyed by (what resolved descriptors record).
 pub fn model_file(model: &Model) -> PathBuf {
-    std::fs::canonicalize(&model.entry.onnx).unwrap_or_else(|_| model.entry.onnx.clone())
+    canonical(&model.entry)
+}
+
+fn canonical(entry: &ModelEntry) -> PathBuf {
+    std::fs::canonicalize(&entry.onnx).unwrap_or_else(|_| entry.onnx.clone())
 }
