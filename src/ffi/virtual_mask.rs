@@ -66,15 +66,14 @@ pub extern "C" fn cm_write_virtual_mask_ex(
         };
         // Checked here, where a bad value is still an invalid argument: the driver reports
         // every failure to open as an input error.
-        read.input(image, BandSelection::Auto).validate()?;
+        let input = read.input(image, BandSelection::Auto);
+        input.validate()?;
         let names: Vec<&str> = outputs.split(',').collect();
         let mut descriptor = Descriptor::new(image, model);
         descriptor.outputs = Product::parse_list(&names)
             .map_err(|e| Error::new(e.kind, format!("outputs: {}", e.message)))?;
         descriptor.buffer = BufferSpec::of(&read.buffers(options.buffers));
-        descriptor.set_scaling(read.scaling);
-        descriptor.nodata = read.nodata;
-        descriptor.resolution = read.resolution;
+        descriptor.read_as(&input);
         descriptor.threads = runtime.threads;
         descriptor.device = runtime.device;
         descriptor.ort = runtime.ort_lib;

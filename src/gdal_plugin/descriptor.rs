@@ -18,7 +18,7 @@ use crate::error::{Error, Result};
 use crate::model::{CommonClass, Device, ModelOptions, DEFAULT_MODEL};
 use crate::postprocess::Buffers;
 use crate::raster::scaling::DEFAULT_QUANTIFICATION;
-use crate::raster::{BandSelection, Product, Scaling};
+use crate::raster::{BandSelection, Input, Product, Scaling};
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 
@@ -277,7 +277,31 @@ impl Descriptor {
         )
     }
 
-    pub fn set_scaling(&mut self, scaling: Scaling) {
+    /// The image as this descriptor says to read it, its bands chosen by `bands` (the driver
+    /// passes the band numbers it resolved).
+    pub fn input(&self, image: &str, bands: BandSelection) -> Input {
+        Input {
+            bands,
+            scaling: self.scaling(),
+            nodata: self.nodata,
+            resolution: self.resolution,
+            ..Input::path(image)
+        }
+    }
+
+    /// Reads the image as `input` says (bands, scaling, nodata, resolution): what `cloudmask
+    /// vrt` and `cm_write_virtual_mask_ex` were given. [`Descriptor::input`] turns it back.
+    pub fn read_as(&mut self, input: &Input) {
+        self.bands = match &input.bands {
+            BandSelection::Auto => None,
+            BandSelection::Indices(bands) => Some(bands.clone()),
+        };
+        self.set_scaling(input.scaling);
+        self.nodata = input.nodata;
+        self.resolution = input.resolution;
+    }
+
+    fn set_scaling(&mut self, scaling: Scaling) {
         (self.scaling, self.quantification, self.dn_offset) = match scaling {
             Scaling::Auto => (Scaling::Auto, None, None),
             Scaling::Reflectance => (Scaling::Reflectance, None, None),

@@ -52,10 +52,8 @@ pub fn run(a: VrtArgs) -> Result<()> {
     let runtime = model_options(&a.runtime);
     let mut descriptor = Descriptor::new(&a.input, &a.model.name);
     descriptor.outputs = Product::parse_list(&a.products)?;
-    descriptor.bands = a.read.bands.clone();
+    descriptor.read_as(&a.read.input(&a.input, None));
     descriptor.buffer = BufferSpec::of(&parse_buffers(&a.buffer)?);
-    descriptor.set_scaling(a.read.scaling());
-    descriptor.nodata = a.read.nodata;
     descriptor.threads = runtime.threads;
     descriptor.device = runtime.device;
     descriptor.ort = runtime.ort_lib;

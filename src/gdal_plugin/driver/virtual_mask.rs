@@ -14,7 +14,7 @@ use crate::raster::bandmap::BandSelection;
 use crate::raster::gdal::{Dataset, PixelType};
 use crate::raster::product::{BandLook, Product, Products};
 use crate::raster::writer::Georef;
-use crate::raster::{BandSource, GdalSource, Input};
+use crate::raster::{BandSource, GdalSource};
 use crate::tiling::TileCache;
 use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex, MutexGuard, Weak};
@@ -76,17 +76,6 @@ fn shared_cache(key: &str, max_bytes: usize) -> Arc<TileCache> {
     cache
 }
 
-/// The image as the descriptor says to read it, bands chosen by `selection`.
-fn input(descriptor: &Descriptor, image: &str, selection: &BandSelection) -> Result<Input> {
-    Ok(Input {
-        bands: selection.clone(),
-        scaling: descriptor.scaling(),
-        nodata: descriptor.nodata,
-        resolution: descriptor.resolution,
-        ..Input::path(image)
-    })
-}
-
 impl VirtualMask {
     /// Opens the mask GDAL was asked for: reads and checks the descriptor, loads the model,
     /// maps the image's bands. Any problem is an error that says what to fix. A resolved
@@ -132,7 +121,9 @@ impl VirtualMask {
         let block = descriptor.block()?;
         let model = cache::shared(&descriptor.model, &descriptor.model_options(), |_| ())?;
         let selection = descriptor.selection();
-        let source = input(descriptor, &image, &selection)?.open_for(&model.card.band_names())?;
+        let source = descriptor
+            .input(&image, selection.clone())
+            .open_for(&model.card.band_names())?;
         let georef = Georef::of(source.dataset());
         let (width, height) = (source.width(), source.height());
         if let (Some(w), Some(h)) = (descriptor.width, descriptor.height) {
@@ -253,7 +244,8 @@ impl Computer {
         if let Some(s) = lock(&self.sources).pop() {
             return Ok(s);
         }
-        input(&self.descriptor, &self.image, &self.selection)?
+        self.descriptor
+            .input(&self.image, self.selection.clone())
             .open_for(&self.model.card.band_names())
     }
 
