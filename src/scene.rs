@@ -2,10 +2,12 @@
 
 use crate::engine::{MaskOptions, Pipeline, Products, Region, Strip};
 use crate::error::{Error, Result};
-use crate::model::{CommonClass, Model};
+use crate::model::{CommonClass, Model, ModelEntry};
 use crate::postprocess::{valid_mask, Buffers};
+use crate::raster::output_check::{self, input_files};
 use crate::raster::quicklook;
-use crate::raster::writer::{check_writable, Format, Georef, Product, ProductWriter, RasterInfo};
+use crate::raster::staging::{clean_stale, commit_all, Staged};
+use crate::raster::writer::{Format, Georef, Product, ProductWriter, RasterInfo};
 use crate::raster::{BandSource, GdalSource, Input, Scaling};
 use std::path::{Path, PathBuf};
 
@@ -33,19 +35,57 @@ pub struct SceneReport {
 /// Progress with a stage name; returning `false` cancels.
 pub type StageProgress<'a> = &'a mut dyn FnMut(f64, &str) -> bool;
 
-/// Masks the whole input into the requested products. Nothing is left behind on failure or cancel.
-pub fn mask_scene(model: &Model, job: SceneJob, progress: StageProgress) -> Result<SceneReport> {
+/// Refuses the job's outputs before any work: one that cannot be written or exists and is not
+/// a regular file, one that resolves to the input raster, to any file GDAL reads it from, or to
+/// the model's files, and two outputs (the quicklook included) that are one file. What
+/// [`mask_scene`] checks first, and what `cloudmask mask` checks before it loads the model.
+pub fn check_outputs(job: &SceneJob, model: &ModelEntry) -> Result<()> {
     if job.outputs.is_empty() {
         return Err(Error::invalid("no output requested"));
     }
-    for (_, path) in &job.outputs {
-        check_writable(path)?;
-    }
+    let mut inputs = input_files(&job.input);
+    inputs.push(model.onnx.clone());
+    inputs.extend(model.sidecar.clone());
+    let mut outputs: Vec<(String, PathBuf)> = job
+        .outputs
+        .iter()
+        .map(|(p, path)| (format!("{} output", p.name()), path.clone()))
+        .collect();
     if let Some(q) = &job.quicklook {
-        check_writable(q)?;
+        outputs.push(("quicklook".to_string(), q.clone()));
     }
-    let input = job.input.name().to_string();
-    let mut source = job.input.open_for(&model.card.band_names())?;
+    output_check::check_outputs(&inputs, &outputs)
+}
+
+/// Masks the whole input into the requested products. Every output appears complete or not at
+/// all: each is written to a temporary file, and all are renamed into place together once every
+/// one is finished and checked; a failure or a cancel removes them all. Temporaries that a
+/// killed run left for the same targets are removed first, each with a note in the report's
+/// warnings.
+pub fn mask_scene(model: &Model, job: SceneJob, progress: StageProgress) -> Result<SceneReport> {
+    check_outputs(&job, &model.entry)?;
+    let mut warnings: Vec<String> = job
+        .outputs
+        .iter()
+        .map(|(_, path)| path)
+        .chain(&job.quicklook)
+        .flat_map(|path| clean_stale(path))
+        .collect();
+    let SceneJob {
+        input,
+        outputs,
+        format,
+        options,
+        quicklook,
+    } = job;
+    let job = Targets {
+        outputs,
+        format,
+        options,
+        quicklook,
+    };
+    let name = input.name().to_string();
+    let mut source = input.open_for(&model.card.band_names())?;
     let georef = Georef::of(source.dataset());
     let (w, h) = (source.width(), source.height());
     let info = RasterInfo {
@@ -53,25 +93,59 @@ pub fn mask_scene(model: &Model, job: SceneJob, progress: StageProgress) -> Resu
         height: h,
         class_names: model.card.classes.iter().map(|c| c.name.clone()).collect(),
         georef,
-        provenance: provenance(model, &job.options, &input, source.band_indices()),
+        provenance: provenance(model, &job.options, &name, source.band_indices()),
     };
+    let (staged, counts) = write_products(model, &job, &mut source, &info, progress)?;
+    let mut written = commit_all(staged)?;
+    if job.quicklook.is_some() {
+        // Committed with the products; the caller names it from the job.
+        written.pop();
+    }
+    progress(1.0, "done");
+    warnings.extend(source.warnings());
+    Ok(SceneReport {
+        outputs: written,
+        warnings,
+        width: w,
+        height: h,
+        class_counts: counts,
+    })
+}
+
+/// A [`SceneJob`] once its input is open: what to write.
+struct Targets {
+    outputs: Vec<(Product, PathBuf)>,
+    format: Format,
+    options: MaskOptions,
+    quicklook: Option<PathBuf>,
+}
+
+/// Writes every product (and the quicklook, last) into its finished temporary file, and
+/// returns them with the pixels per common class code.
+fn write_products(
+    model: &Model,
+    job: &Targets,
+    source: &mut GdalSource,
+    info: &RasterInfo,
+    progress: StageProgress,
+) -> Result<(Vec<Staged>, [u64; 5])> {
     let want = |p: Product| {
         job.outputs
             .iter()
             .find(|(q, _)| *q == p)
             .map(|(_, path)| path.clone())
     };
-
+    let (w, h) = (info.width, info.height);
     // The class map is always written: the valid pass and the quicklook read it back. When it
-    // was not asked for, it goes to a scratch file that is removed at the end.
-    let class_target = want(Product::Classes).unwrap_or_else(|| scratch_path(&job.outputs[0].1));
-    let mut classes = ProductWriter::create(&class_target, Product::Classes, job.format, &info)?;
+    // was not asked for, it stays a temporary of the first output, removed when dropped.
+    let class_target = want(Product::Classes).unwrap_or_else(|| job.outputs[0].1.clone());
+    let mut classes = ProductWriter::create(&class_target, Product::Classes, job.format, info)?;
     let mut probabilities = match want(Product::Probabilities) {
         Some(p) => Some(ProductWriter::create(
             &p,
             Product::Probabilities,
             job.format,
-            &info,
+            info,
         )?),
         None => None,
     };
@@ -79,7 +153,7 @@ pub fn mask_scene(model: &Model, job: SceneJob, progress: StageProgress) -> Resu
     let infer_share = if valid_target.is_some() { 0.9 } else { 1.0 };
     let counts = stream_classes(
         model,
-        &mut source,
+        source,
         &job.options,
         &mut classes,
         probabilities.as_mut(),
@@ -87,35 +161,28 @@ pub fn mask_scene(model: &Model, job: SceneJob, progress: StageProgress) -> Resu
     )?;
     let mut valid = None;
     if let Some(target) = &valid_target {
-        let mut vw = ProductWriter::create(target, Product::Valid, job.format, &info)?;
+        let mut vw = ProductWriter::create(target, Product::Valid, job.format, info)?;
         write_valid(&classes, &mut vw, w, h, &job.options.buffers, &mut |f| {
             progress(infer_share + f * (1.0 - infer_share), "valid mask")
         })?;
         valid = Some(vw);
     }
-    if let Some(q) = &job.quicklook {
-        write_quicklook(q, &source, &classes, w, h)?;
-    }
-    let mut written = Vec::new();
+    let quicklook = match &job.quicklook {
+        Some(q) => Some(write_quicklook(q, source, &classes, w, h)?),
+        None => None,
+    };
+    let mut staged = Vec::new();
     if want(Product::Classes).is_some() {
-        written.push(classes.commit()?);
-    } else {
-        drop(classes);
+        staged.push(classes.finish()?);
     }
     if let Some(pw) = probabilities {
-        written.push(pw.commit()?);
+        staged.push(pw.finish()?);
     }
     if let Some(vw) = valid {
-        written.push(vw.commit()?);
+        staged.push(vw.finish()?);
     }
-    progress(1.0, "done");
-    Ok(SceneReport {
-        outputs: written,
-        warnings: source.warnings(),
-        width: w,
-        height: h,
-        class_counts: counts,
-    })
+    staged.extend(quicklook);
+    Ok((staged, counts))
 }
 
 /// Streams the whole raster through the engine into the class map (and the probabilities, when
@@ -154,14 +221,6 @@ fn stream_classes(
     Ok(counts)
 }
 
-fn scratch_path(beside: &Path) -> PathBuf {
-    let dir = beside
-        .parent()
-        .filter(|d| !d.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    dir.join(format!(".cloudmask-classes-{}.tif", std::process::id()))
-}
-
 /// The valid mask from the written class map, strip by strip with enough rows around each strip
 /// for the buffer, so the result equals the whole-raster dilation.
 fn write_valid(
@@ -190,13 +249,14 @@ fn write_valid(
     Ok(())
 }
 
+/// The quicklook PNG in its finished temporary file.
 fn write_quicklook(
     path: &Path,
     source: &GdalSource,
     classes: &ProductWriter,
     w: usize,
     h: usize,
-) -> Result<()> {
+) -> Result<Staged> {
     let ds = source.dataset();
     let scale = (1024.0 / w.max(h) as f64).min(1.0);
     let (qw, qh) = (
@@ -237,7 +297,15 @@ fn write_quicklook(
             small[qy * qw + qx] = row[x];
         }
     }
-    quicklook::write_png(path, &rgb, &small, qw, qh)
+    let staged = Staged::new(path, "png")?;
+    quicklook::encode_png(
+        staged.path(),
+        path,
+        &quicklook::overlay(&rgb, &small, qw, qh),
+        qw,
+        qh,
+    )?;
+    Ok(staged)
 }
 
 /// Metadata that says how a mask was made: the same keys in files `cloudmask mask` writes and

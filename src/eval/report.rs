@@ -1,10 +1,12 @@
 //! Writing the reports: Markdown (`markdown`), JSON (here: everything, NaN as `null`), CSV
 //! (`csv`) and the PNG figure (`figure`), side by side in one folder, each to a hidden temporary
-//! file renamed into place when complete.
+//! file; all are renamed into place together when every one is complete.
 
 use super::summary::Summary;
 use super::{csv, figure, markdown};
 use crate::error::{Error, Result};
+use crate::raster::quicklook::encode_png;
+use crate::raster::staging::{commit_all, full_note, Staged};
 use std::path::{Path, PathBuf};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -46,7 +48,9 @@ impl ReportFormat {
     }
 }
 
-/// Writes the reports into `dir` (created if missing) and returns the files written.
+/// Writes the reports into `dir` (created if missing) and returns the files written. Each is
+/// written to a temporary file first; all are renamed into place together once every one is
+/// complete, so a failure leaves none of them (and no temporary).
 pub fn write_reports(s: &Summary, dir: &Path, formats: &[ReportFormat]) -> Result<Vec<PathBuf>> {
     std::fs::create_dir_all(dir).map_err(|e| {
         Error::output(format!(
@@ -54,42 +58,49 @@ pub fn write_reports(s: &Summary, dir: &Path, formats: &[ReportFormat]) -> Resul
             dir.display()
         ))
     })?;
-    let mut written = Vec::new();
+    let mut staged = Vec::new();
     for &format in formats {
         let names = format.file_names();
         match format {
-            ReportFormat::Markdown => put(
-                dir,
-                names[0],
-                markdown::markdown(s).as_bytes(),
-                &mut written,
-            )?,
-            ReportFormat::Json => put(dir, names[0], json(s).as_bytes(), &mut written)?,
+            ReportFormat::Markdown => {
+                staged.push(put(dir, names[0], markdown::markdown(s).as_bytes())?)
+            }
+            ReportFormat::Json => staged.push(put(dir, names[0], json(s).as_bytes())?),
             ReportFormat::Csv => {
-                put(dir, names[0], csv::summary(s).as_bytes(), &mut written)?;
-                put(dir, names[1], csv::patches(s).as_bytes(), &mut written)?;
+                staged.push(put(dir, names[0], csv::summary(s).as_bytes())?);
+                staged.push(put(dir, names[1], csv::patches(s).as_bytes())?);
             }
             ReportFormat::Png => {
                 let target = dir.join(names[0]);
-                figure::render(s).write_png(&target)?;
-                written.push(target);
+                let file = Staged::new(&target, "png")?;
+                let canvas = figure::render(s);
+                let planes: Vec<Vec<u8>> = (0..3)
+                    .map(|band| {
+                        (0..canvas.width * canvas.height)
+                            .map(|i| canvas.pixel(i % canvas.width, i / canvas.width)[band])
+                            .collect()
+                    })
+                    .collect();
+                encode_png(file.path(), &target, &planes, canvas.width, canvas.height)?;
+                staged.push(file);
             }
         }
     }
-    Ok(written)
+    commit_all(staged)
 }
 
-fn put(dir: &Path, name: &str, bytes: &[u8], written: &mut Vec<PathBuf>) -> Result<()> {
+/// `bytes` written into a temporary file for `dir/name`.
+fn put(dir: &Path, name: &str, bytes: &[u8]) -> Result<Staged> {
     let target = dir.join(name);
-    let temp = dir.join(format!(".{name}.partial"));
-    std::fs::write(&temp, bytes)
-        .and_then(|_| std::fs::rename(&temp, &target))
-        .map_err(|e| {
-            let _ = std::fs::remove_file(&temp);
-            Error::output(format!("cannot write {}: {e}", target.display()))
-        })?;
-    written.push(target);
-    Ok(())
+    let file = Staged::new(&target, "part")?;
+    std::fs::write(file.path(), bytes).map_err(|e| {
+        Error::output(format!(
+            "cannot write {}: {e}{}",
+            target.display(),
+            full_note(&target)
+        ))
+    })?;
+    Ok(file)
 }
 
 /// 4 decimals, `NaN` for undefined values.

@@ -5,7 +5,9 @@
 use super::descriptor::Descriptor;
 pub use super::descriptor::{DEFAULT_BLOCK, DEFAULT_CACHE_MB};
 use crate::error::{Error, Result};
-use crate::raster::writer::check_writable;
+use crate::raster::gdal::collect_failures;
+use crate::raster::output_check::check_outputs;
+use crate::raster::staging::{clean_stale, commit_all, full_note, Staged};
 use crate::raster::Dataset;
 use std::path::{Path, PathBuf};
 
@@ -17,7 +19,8 @@ pub fn write_virtual_mask(descriptor: &Descriptor, out: &Path) -> Result<()> {
     // An unknown model is the commonest mistake: say so before anything else. The driver then
     // finds the model loaded in the shared cache.
     crate::model::cache::shared(&descriptor.model, &descriptor.model_options(), |_| ())?;
-    check_writable(out)?;
+    let inputs: Vec<PathBuf> = descriptor.image.iter().map(PathBuf::from).collect();
+    check_outputs(&inputs, &[("virtual mask".to_string(), out.to_path_buf())])?;
     super::GDALRegister_cloudmask();
     let mask = Dataset::open_with_driver(&descriptor.connection(), "CLOUDMASK").map_err(|e| {
         Error::new(
@@ -28,18 +31,17 @@ pub fn write_virtual_mask(descriptor: &Descriptor, out: &Path) -> Result<()> {
                 .to_string(),
         )
     })?;
-    let dir = match out.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
-        _ => PathBuf::from("."),
-    };
-    let file = out.file_name().unwrap_or_default().to_string_lossy();
-    let temp = dir.join(format!(".{file}.partial-{}.vrt", std::process::id()));
-    if let Err(e) = mask.copy_to("VRT", &temp) {
-        let _ = std::fs::remove_file(&temp);
-        return Err(e);
+    clean_stale(out);
+    let staged = Staged::new(out, "vrt")?;
+    let (copied, failures) = collect_failures(|| mask.copy_to("VRT", staged.path()));
+    copied?;
+    if !failures.is_empty() {
+        return Err(Error::output(format!(
+            "writing {} failed: {}{}",
+            out.display(),
+            failures.join("; "),
+            full_note(out)
+        )));
     }
-    std::fs::rename(&temp, out).map_err(|e| {
-        let _ = std::fs::remove_file(&temp);
-        Error::output(format!("cannot move the VRT to {}: {e}", out.display()))
-    })
+    commit_all(vec![staged]).map(|_| ())
 }

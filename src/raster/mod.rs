@@ -5,11 +5,13 @@ pub mod crs;
 pub mod gdal;
 pub mod input;
 pub mod mosaic;
+pub mod output_check;
 pub mod product;
 pub mod quicklook;
 pub mod scaling;
 pub mod source;
 pub mod stack;
+pub mod staging;
 pub mod writer;
 
 pub use bandmap::BandSelection;

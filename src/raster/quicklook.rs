@@ -1,18 +1,14 @@
 //! A PNG quicklook: the scene in true colour with the mask's clouds and shadows drawn over it.
 
-use super::gdal::{Dataset, PixelType};
+use super::gdal::{collect_failures, Dataset, PixelType};
+use super::staging::{aux_xml, commit_all, full_note, Staged};
 use crate::error::{Error, Result};
 use crate::model::CommonClass;
 use std::path::Path;
 
-/// Renders `rgb` (three reflectance planes, each `w` x `h`) with `classes` overlaid and writes a PNG.
-pub fn write_png(
-    path: &Path,
-    rgb: &[Vec<f32>; 3],
-    classes: &[u8],
-    w: usize,
-    h: usize,
-) -> Result<()> {
+/// Renders `rgb` (three reflectance planes, each `w` x `h`) with `classes` overlaid: three
+/// 8-bit planes for [`encode_png`].
+pub fn overlay(rgb: &[Vec<f32>; 3], classes: &[u8], w: usize, h: usize) -> Vec<Vec<u8>> {
     let mut planes = vec![vec![0u8; w * h]; 3];
     for i in 0..w * h {
         let class = CommonClass::from_code(classes[i]).unwrap_or(CommonClass::Nodata);
@@ -28,24 +24,45 @@ pub fn write_png(
             planes[b][i] = (base[b] * (1.0 - alpha) + colour[b] * alpha).round() as u8;
         }
     }
-    write_rgb_png(path, &planes, w, h)
+    planes
 }
 
 /// Writes three 8-bit planes (red, green, blue; each `w` x `h`) as a PNG: a hidden temporary
 /// file beside `path`, renamed when complete, so a reader never sees half a picture.
 pub fn write_rgb_png(path: &Path, planes: &[Vec<u8>], w: usize, h: usize) -> Result<()> {
-    let ds = Dataset::create("MEM", "", w, h, 3, PixelType::U8, &[])?;
-    for (b, plane) in planes.iter().enumerate() {
-        ds.write(b + 1, (0, 0, w, h), plane)?;
+    let staged = Staged::new(path, "png")?;
+    encode_png(staged.path(), path, planes, w, h)?;
+    commit_all(vec![staged]).map(|_| ())
+}
+
+/// Writes the PNG into `file` (a run's temporary for `target`, which messages name), with
+/// every failure GDAL reports while writing and closing it as an error.
+pub fn encode_png(
+    file: &Path,
+    target: &Path,
+    planes: &[Vec<u8>],
+    w: usize,
+    h: usize,
+) -> Result<()> {
+    let (result, failures) = collect_failures(|| -> Result<()> {
+        let ds = Dataset::create("MEM", "", w, h, 3, PixelType::U8, &[])?;
+        for (b, plane) in planes.iter().enumerate() {
+            ds.write(b + 1, (0, 0, w, h), plane)?;
+        }
+        ds.copy_to("PNG", file)
+    });
+    // GDAL's PNG driver writes no sidecar we want (the MEM source has no georeferencing).
+    let _ = std::fs::remove_file(aux_xml(file));
+    result.map_err(|e| Error::output(format!("{}{}", e.message, full_note(target))))?;
+    if !failures.is_empty() {
+        return Err(Error::output(format!(
+            "writing {} failed: {}{}",
+            target.display(),
+            failures.join("; "),
+            full_note(target)
+        )));
     }
-    let name = path.file_name().unwrap_or_default().to_string_lossy();
-    let temp = path.with_file_name(format!(".{name}.partial.png"));
-    ds.copy_to("PNG", &temp)?;
-    let _ = std::fs::remove_file(temp.with_extension("png.aux.xml"));
-    std::fs::rename(&temp, path).map_err(|e| {
-        let _ = std::fs::remove_file(&temp);
-        Error::output(format!("cannot write {}: {e}", path.display()))
-    })
+    Ok(())
 }
 
 /// Reads a whole band decimated to `w` x `h` (GDAL picks nearest pixels).

@@ -1,11 +1,16 @@
 //! Writing mask products as GeoTIFF or COG.
 //!
-//! Every product is written to a hidden temporary file beside the target and renamed into place
-//! only when complete, so a failure or a cancel never leaves a half-written output.
+//! Every product is written to a hidden temporary file beside the target ([`Staged`]), finished
+//! and checked, and renamed into place only when every output of the run is complete
+//! ([`commit_all`]), so a failure or a cancel never leaves a half-written output.
 
-use super::gdal::{cstring, set_metadata_item, take_last_error, CStringList, Dataset};
+use super::gdal::{
+    collect_failures, cstring, set_metadata_item, take_last_error, CStringList, Dataset,
+};
+pub use super::output_check::check_writable;
 pub use super::product::Product;
-use crate::error::{Error, Result};
+use super::staging::{commit_all, full_note, Staged};
+use crate::error::{Error, ErrorKind, Result};
 use gdal_sys as g;
 use std::path::{Path, PathBuf};
 
@@ -50,52 +55,17 @@ pub struct RasterInfo {
     pub provenance: Vec<(String, String)>,
 }
 
-/// A product being written. Dropping it without [`ProductWriter::commit`] deletes the
-/// temporary file.
+/// A product being written into its temporary file ([`Staged`]). Dropping it without
+/// [`ProductWriter::finish`] or [`ProductWriter::commit`] deletes the temporary.
 pub struct ProductWriter {
     pub product: Product,
-    target: PathBuf,
-    temp: PathBuf,
+    // Declared before `staged`: GDAL closes the file before the temporary is removed.
     ds: Option<Dataset>,
+    staged: Staged,
     width: usize,
     height: usize,
     bands: usize,
     format: Format,
-}
-
-/// Fails early, before any work, when the output cannot be written.
-pub fn check_writable(target: &Path) -> Result<()> {
-    let dir = parent_dir(target);
-    if !dir.is_dir() {
-        return Err(Error::output(format!(
-            "cannot write {}: folder {} does not exist",
-            target.display(),
-            dir.display()
-        )));
-    }
-    if target.is_dir() {
-        return Err(Error::output(format!(
-            "cannot write {}: it is a folder",
-            target.display()
-        )));
-    }
-    let probe = dir.join(format!(".cloudmask-probe-{}", std::process::id()));
-    std::fs::write(&probe, b"").map_err(|e| {
-        Error::output(format!(
-            "cannot write {}: folder {} is not writable ({e})",
-            target.display(),
-            dir.display()
-        ))
-    })?;
-    let _ = std::fs::remove_file(probe);
-    Ok(())
-}
-
-fn parent_dir(p: &Path) -> PathBuf {
-    match p.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
-        _ => PathBuf::from("."),
-    }
 }
 
 impl ProductWriter {
@@ -109,12 +79,7 @@ impl ProductWriter {
         let (width, height) = (info.width, info.height);
         check_writable(target)?;
         super::gdal::register_drivers();
-        let file = target
-            .file_name()
-            .unwrap_or_default()
-            .to_string_lossy()
-            .to_string();
-        let temp = parent_dir(target).join(format!(".{file}.partial-{}.tif", std::process::id()));
+        let staged = Staged::new(target, &format!("{}.tif", product.name()))?;
         let bands = product.bands(&info.class_names).len();
         let options = [
             "TILED=YES",
@@ -124,26 +89,29 @@ impl ProductWriter {
             "BIGTIFF=IF_SAFER",
             "INTERLEAVE=BAND",
         ];
-        let ds = Dataset::create(
-            "GTiff",
-            &temp.to_string_lossy(),
-            width,
-            height,
-            bands,
-            product.pixel_type(),
-            &options,
-        )?;
+        let ds = checked(target, || {
+            Dataset::create(
+                "GTiff",
+                &staged.path().to_string_lossy(),
+                width,
+                height,
+                bands,
+                product.pixel_type(),
+                &options,
+            )
+        })?;
         let writer = ProductWriter {
             product,
-            target: target.to_path_buf(),
             ds: Some(ds),
-            temp,
+            staged,
             width,
             height,
             bands,
             format,
         };
-        writer.describe(&info.class_names, &info.georef, &info.provenance)?;
+        checked(target, || {
+            writer.describe(&info.class_names, &info.georef, &info.provenance)
+        })?;
         Ok(writer)
     }
 
@@ -201,20 +169,28 @@ impl ProductWriter {
     }
 
     fn dataset(&self) -> Result<&Dataset> {
-        self.ds
-            .as_ref()
-            .ok_or_else(|| Error::output(format!("{} is already closed", self.temp.display())))
+        self.ds.as_ref().ok_or_else(|| {
+            Error::output(format!(
+                "{} is already closed",
+                self.staged.path().display()
+            ))
+        })
     }
 
     /// Writes full-width rows of a single-band byte product.
     pub fn write_u8_rows(&mut self, y: usize, rows: usize, data: &[u8]) -> Result<()> {
-        self.dataset()?.write(1, (0, y, self.width, rows), data)
+        let w = self.width;
+        checked(self.target(), || {
+            self.dataset()?.write(1, (0, y, w, rows), data)
+        })
     }
 
     /// Reads back full-width rows of a single-band byte product (for the valid mask pass).
     pub fn read_u8_rows(&self, y: usize, rows: usize) -> Result<Vec<u8>> {
         let mut out = vec![0u8; rows * self.width];
-        self.dataset()?.read(1, 0, y, self.width, rows, &mut out)?;
+        checked(self.target(), || {
+            self.dataset()?.read(1, 0, y, self.width, rows, &mut out)
+        })?;
         Ok(out)
     }
 
@@ -228,115 +204,157 @@ impl ProductWriter {
                 self.bands
             )));
         }
-        let ds = self.dataset()?;
-        for b in 0..self.bands {
-            ds.write(b + 1, (0, y, self.width, rows), &data[b * n..(b + 1) * n])?;
-        }
-        Ok(())
+        checked(self.target(), || {
+            let ds = self.dataset()?;
+            for b in 0..self.bands {
+                ds.write(b + 1, (0, y, self.width, rows), &data[b * n..(b + 1) * n])?;
+            }
+            Ok(())
+        })
     }
 
     pub fn target(&self) -> &Path {
-        &self.target
+        self.staged.target()
     }
 
-    /// Builds overviews, converts to COG when asked, and renames into place.
-    pub fn commit(mut self) -> Result<PathBuf> {
-        let resampling = self.product.resampling();
+    /// Builds overviews, converts to COG when asked, closes the file and checks it: the
+    /// finished temporary, ready for [`commit_all`] with the run's other outputs. Every step
+    /// is checked for failures GDAL reports only through its error handler (a block written
+    /// back from the cache when the disk is full; a file that fails to close: GDAL 3.6's
+    /// `GDALClose` returns nothing), the file is reopened to check that its header reads back
+    /// (size and bands), and [`commit_all`] syncs it to disk before the rename.
+    pub fn finish(mut self) -> Result<Staged> {
+        let target = self.target().to_path_buf();
+        checked(&target, || self.build_overviews())?;
+        let cog = match self.format {
+            Format::Cog => Some(checked(&target, || self.translate_cog())?),
+            Format::GTiff => None,
+        };
+        checked(&target, || {
+            self.ds = None;
+            Ok(())
+        })?;
+        // With a COG, the tiled GeoTIFF is only its source: dropped (removed) here.
+        let ready = cog.unwrap_or(self.staged);
+        checked(&target, || {
+            let back = Dataset::open(&ready.path().to_string_lossy())?;
+            if (back.width(), back.height(), back.band_count())
+                != (self.width, self.height, self.bands)
+            {
+                return Err(Error::output(format!(
+                    "{} reads back as {} x {} with {} bands instead of {} x {} with {}",
+                    target.display(),
+                    back.width(),
+                    back.height(),
+                    back.band_count(),
+                    self.width,
+                    self.height,
+                    self.bands
+                )));
+            }
+            Ok(())
+        })
+        .map_err(|e| {
+            Error::output(format!(
+                "writing {} failed: the file does not read back: {}",
+                target.display(),
+                e.message
+            ))
+        })?;
+        Ok(ready)
+    }
+
+    /// [`ProductWriter::finish`] and the rename into place, for a product written alone.
+    pub fn commit(self) -> Result<PathBuf> {
+        let ready = self.finish()?;
+        Ok(commit_all(vec![ready])?.remove(0))
+    }
+
+    /// Internal overviews (GeoTIFF only: the COG driver builds its own).
+    fn build_overviews(&self) -> Result<()> {
         let mut levels: Vec<i32> = Vec::new();
         let mut f = 2;
         while self.width.max(self.height) / f >= 256 {
             levels.push(f as i32);
             f *= 2;
         }
-        if !levels.is_empty() && self.format == Format::GTiff {
-            // SAFETY: valid dataset; `levels` outlives the call.
-            let err = unsafe {
-                g::GDALBuildOverviews(
-                    self.handle(),
-                    resampling.as_ptr(),
-                    levels.len() as i32,
-                    levels.as_mut_ptr(),
-                    0,
-                    std::ptr::null_mut(),
-                    None,
-                    std::ptr::null_mut(),
-                )
-            };
-            if err != g::CPLErr::CE_None {
-                return Err(Error::output(format!(
-                    "building overviews of {} failed: {}",
-                    self.target.display(),
-                    take_last_error()
-                )));
-            }
+        if levels.is_empty() || self.format != Format::GTiff {
+            return Ok(());
         }
-        let mut ready = self.temp.clone();
-        if self.format == Format::Cog {
-            let cog = self.temp.with_extension("cog.tif");
-            let mut args = CStringList::new(&[
-                "-of",
-                "COG",
-                "-co",
-                "COMPRESS=DEFLATE",
-                "-co",
-                &format!("RESAMPLING={}", resampling.to_string_lossy()),
-            ])?;
-            let c_cog = cstring(&cog.to_string_lossy())?;
-            // SAFETY: options list is NULL-terminated; source dataset is open.
-            let out = unsafe {
-                let opts = g::GDALTranslateOptionsNew(args.as_ptr(), std::ptr::null_mut());
-                let mut usage_error = 0;
-                let out = g::GDALTranslate(c_cog.as_ptr(), self.handle(), opts, &mut usage_error);
-                g::GDALTranslateOptionsFree(opts);
-                out
-            };
-            if out.is_null() {
-                let _ = std::fs::remove_file(&cog);
-                return Err(Error::output(format!(
-                    "writing COG {} failed: {}",
-                    self.target.display(),
-                    take_last_error()
-                )));
-            }
-            // SAFETY: we own the returned dataset.
-            unsafe { g::GDALClose(out) };
-            ready = cog;
+        // SAFETY: valid dataset; `levels` outlives the call.
+        let err = unsafe {
+            g::GDALBuildOverviews(
+                self.handle(),
+                self.product.resampling().as_ptr(),
+                levels.len() as i32,
+                levels.as_mut_ptr(),
+                0,
+                std::ptr::null_mut(),
+                None,
+                std::ptr::null_mut(),
+            )
+        };
+        if err != g::CPLErr::CE_None {
+            return Err(Error::output(format!(
+                "building overviews of {} failed: {}",
+                self.target().display(),
+                take_last_error()
+            )));
         }
-        // Closing flushes everything to disk before the rename makes it visible.
-        self.ds = None;
-        std::fs::rename(&ready, &self.target).map_err(|e| {
-            Error::output(format!(
-                "cannot move the finished output to {}: {e}",
-                self.target.display()
-            ))
-        })?;
-        let _ = std::fs::remove_file(&self.temp);
-        // GDAL keeps what GeoTIFF cannot hold (category names) in a `.aux.xml` sidecar: it moves
-        // with the file, and one left from an earlier output of the same name must not apply.
-        if std::fs::rename(aux_xml(&ready), aux_xml(&self.target)).is_err() {
-            let _ = std::fs::remove_file(aux_xml(&self.target));
+        Ok(())
+    }
+
+    /// Copies the tiled GeoTIFF into a COG, a temporary of its own.
+    fn translate_cog(&self) -> Result<Staged> {
+        let cog = Staged::new(self.target(), &format!("{}.cog.tif", self.product.name()))?;
+        let mut args = CStringList::new(&[
+            "-of",
+            "COG",
+            "-co",
+            "COMPRESS=DEFLATE",
+            "-co",
+            &format!("RESAMPLING={}", self.product.resampling().to_string_lossy()),
+        ])?;
+        let c_cog = cstring(&cog.path().to_string_lossy())?;
+        // SAFETY: options list is NULL-terminated; source dataset is open.
+        let out = unsafe {
+            let opts = g::GDALTranslateOptionsNew(args.as_ptr(), std::ptr::null_mut());
+            let mut usage_error = 0;
+            let out = g::GDALTranslate(c_cog.as_ptr(), self.handle(), opts, &mut usage_error);
+            g::GDALTranslateOptionsFree(opts);
+            out
+        };
+        if out.is_null() {
+            return Err(Error::output(format!(
+                "writing COG {} failed: {}",
+                self.target().display(),
+                take_last_error()
+            )));
         }
-        let _ = std::fs::remove_file(aux_xml(&self.temp));
-        Ok(self.target.clone())
+        // SAFETY: we own the returned dataset; closing failures reach the caller's `checked`.
+        unsafe { g::GDALClose(out) };
+        Ok(cog)
     }
 }
 
-/// GDAL's PAM sidecar of a file: `<file>.aux.xml`.
-fn aux_xml(file: &Path) -> PathBuf {
-    let mut name = file.as_os_str().to_owned();
-    name.push(".aux.xml");
-    PathBuf::from(name)
-}
-
-impl Drop for ProductWriter {
-    fn drop(&mut self) {
-        if self.ds.take().is_some() || self.temp.exists() {
-            let cog = self.temp.with_extension("cog.tif");
-            for f in [&self.temp, &cog] {
-                let _ = std::fs::remove_file(f);
-                let _ = std::fs::remove_file(aux_xml(f));
+/// Runs a GDAL step of writing `target`: its own error, or any failure GDAL reported through
+/// its error handler meanwhile, becomes an output error that says when the disk is full.
+fn checked<T>(target: &Path, f: impl FnOnce() -> Result<T>) -> Result<T> {
+    let (result, failures) = collect_failures(f);
+    match result {
+        Err(mut e) => {
+            if e.kind == ErrorKind::Output {
+                e.message.push_str(&full_note(target));
             }
+            Err(e)
         }
+        Ok(_) if !failures.is_empty() => Err(Error::output(format!(
+            "writing {} failed: {}{}",
+            target.display(),
+            failures.join("; "),
+            full_note(target)
+        ))),
+        Ok(v) => Ok(v),
     }
 }
 

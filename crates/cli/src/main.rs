@@ -8,6 +8,7 @@ mod inspect;
 mod mask;
 mod progress;
 mod select;
+mod signals;
 mod split;
 mod train;
 mod vrt;
@@ -71,6 +72,15 @@ fn main() -> ExitCode {
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
+        Err(e) if e.kind == cloudmask::ErrorKind::Cancelled && signals::caught().is_some() => {
+            // Only `mask` catches signals; the job stopped at the signal, its temporaries gone.
+            let signal = signals::caught().unwrap_or_default();
+            eprintln!(
+                "cloudmask: interrupted by {}: stopped; no output was written and the temporary files were removed",
+                signals::name(signal)
+            );
+            ExitCode::from((128 + signal) as u8)
+        }
         Err(e) => {
             eprintln!("cloudmask: error: {e}");
             // Exit status = the library's stable error code, so scripts can tell failures apart.

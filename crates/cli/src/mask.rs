@@ -6,7 +6,7 @@ use cloudmask::engine::{MaskOptions, DEFAULT_OVERLAP};
 use cloudmask::model::CommonClass;
 use cloudmask::postprocess::Buffers;
 use cloudmask::raster::product::{output_paths, Product};
-use cloudmask::scene::{mask_scene, SceneJob};
+use cloudmask::scene::{check_outputs, mask_scene, SceneJob};
 use cloudmask::{Error, Model, ModelOptions, Result};
 
 pub fn model_options(r: &RuntimeArgs) -> ModelOptions {
@@ -60,6 +60,9 @@ pub fn parse_buffers(spec: &str) -> Result<Buffers> {
 }
 
 pub fn run(a: MaskArgs) -> Result<()> {
+    // From here on SIGINT and SIGTERM cancel the job (main reports them and exits 130 / 143).
+    crate::signals::catch_interrupts()
+        .map_err(|e| Error::invalid(format!("cannot catch SIGINT and SIGTERM: {e}")))?;
     let products = Product::parse_list(&a.products)?;
     let options = MaskOptions {
         tiling: a.tiling,
@@ -76,11 +79,13 @@ pub fn run(a: MaskArgs) -> Result<()> {
         options,
         quicklook: a.quicklook.clone(),
     };
+    // Bad outputs are refused before the model loads (mask_scene checks again, as for C callers).
+    check_outputs(&job, &cloudmask::model::resolve(&a.model.name)?)?;
     let model = load_model(&a.model.name, &model_options(&a.runtime))?;
     let mut bar = ProgressBar::new(a.quiet);
     let report = mask_scene(&model, job, &mut |f, stage| {
         bar.update(f, stage);
-        true
+        crate::signals::caught().is_none()
     })?;
     for w in &report.warnings {
         eprintln!("cloudmask: warning: {w}");

@@ -61,3 +61,57 @@ impl CStringList {
         self.ptrs.as_mut_ptr()
     }
 }
+
+/// Runs `f` and returns what it returned with every failure GDAL reported on this thread while it
+/// ran. GDAL reports some failures only through its error handler, never through a return value:
+/// a block written back from its cache when the disk is full, a file that fails to close (in
+/// GDAL 3.6 `GDALClose` and `GDALFlushCache` return nothing). Warnings are not failures.
+pub(crate) fn collect_failures<T>(f: impl FnOnce() -> T) -> (T, Vec<String>) {
+    let mut failures: Vec<String> = Vec::new();
+    let value = {
+        // The handler is popped when `_pushed` drops, also if `f` panics.
+        let _pushed = PushedHandler::new(&mut failures);
+        f()
+    };
+    (value, failures)
+}
+
+/// A handler pushed on this thread's GDAL handler stack for as long as this value lives.
+struct PushedHandler;
+
+impl PushedHandler {
+    fn new(failures: &mut Vec<String>) -> PushedHandler {
+        // SAFETY: `failures` outlives the handler: the handler is popped (drop below) before the
+        // caller's vector goes out of scope, and GDAL calls it only on this thread.
+        unsafe {
+            g::CPLPushErrorHandlerEx(Some(collect_failure), (failures as *mut Vec<String>).cast())
+        };
+        PushedHandler
+    }
+}
+
+impl Drop for PushedHandler {
+    fn drop(&mut self) {
+        // SAFETY: pops the handler this value pushed, on the same thread.
+        unsafe { g::CPLPopErrorHandler() };
+    }
+}
+
+unsafe extern "C" fn collect_failure(
+    class: g::CPLErr::Type,
+    _number: g::CPLErrorNum,
+    message: *const std::os::raw::c_char,
+) {
+    if class != g::CPLErr::CE_Failure && class != g::CPLErr::CE_Fatal {
+        return;
+    }
+    let text = opt_str(message).unwrap_or_default();
+    // A panic must not unwind into GDAL's C code; there is nothing to panic on here, but the
+    // guard keeps that true.
+    let _ = crate::error::guarded(|| {
+        // SAFETY: the user data is the vector `PushedHandler::new` registered, alive while the
+        // handler is on the stack.
+        let failures = unsafe { &mut *(g::CPLGetErrorHandlerUserData() as *mut Vec<String>) };
+        failures.push(text);
+    });
+}

@@ -13,7 +13,7 @@ mod open;
 mod pixels;
 
 pub use cpl::silence_gdal_error_printing;
-pub(crate) use cpl::{cstring, take_last_error, CStringList};
+pub(crate) use cpl::{collect_failures, cstring, take_last_error, CStringList};
 pub(crate) use metadata::set_metadata_item;
 
 use cpl::opt_str;
