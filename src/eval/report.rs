@@ -6,7 +6,7 @@ use super::summary::Summary;
 use super::{csv, figure, markdown};
 use crate::error::{Error, Result};
 use crate::raster::quicklook::encode_png;
-use crate::raster::staging::{commit_all, full_note, Staged};
+use crate::raster::staging::{clean_stale, commit_all, full_note, Staged};
 use std::path::{Path, PathBuf};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -61,6 +61,10 @@ pub fn write_reports(s: &Summary, dir: &Path, formats: &[ReportFormat]) -> Resul
     let mut staged = Vec::new();
     for &format in formats {
         let names = format.file_names();
+        // Temporaries a killed run left for these files; nobody else can use them.
+        for name in names {
+            clean_stale(&dir.join(name));
+        }
         match format {
             ReportFormat::Markdown => {
                 staged.push(put(dir, names[0], markdown::markdown(s).as_bytes())?)

@@ -134,9 +134,13 @@ pub extern "C" fn cm_mask_buffer(
 /// Masks a whole raster file into a class-map GeoTIFF at `output_path` (`cm_class` codes with a
 /// colour table) and, when `valid_path` is not NULL, a valid-mask GeoTIFF (1 valid, 0 invalid).
 /// Bands are found by name and read as in `cm_mask_window`; the work streams strip by strip,
-/// so any size fits in memory. Outputs appear only when complete: after a failure or a cancel
-/// no file is left behind. `options` and `progress` may be NULL; `user_data` is passed to
-/// `progress` unchanged.
+/// so any size fits in memory. Outputs appear only when complete, all together: after a failure
+/// (a full disk included) or a cancel no file is left behind, neither a temporary nor an earlier
+/// product of the call. Refused with `CM_ERROR_OUTPUT` before any work: an output that resolves
+/// (links followed) to the input raster, a file GDAL reads it from or the model's file, two
+/// outputs that are one file, and an output that exists and is not a regular file (a folder,
+/// a device such as /dev/null, a FIFO). `options` and `progress` may be NULL; `user_data` is
+/// passed to `progress` unchanged.
 #[no_mangle]
 pub extern "C" fn cm_mask_dataset(
     model: *const cm_model,
@@ -194,6 +198,7 @@ impl cm_output_paths {
 /// Masks a whole raster file into the products named in `paths`, as `cm_mask_dataset` does,
 /// with the raster's bands chosen by number when `band_indices` is not NULL (1-based, one per
 /// model band, in the model's band order). `options`, `band_indices` and `progress` may be NULL.
+/// Outputs are checked and written as for `cm_mask_dataset`.
 #[no_mangle]
 pub extern "C" fn cm_mask_to_files(
     model: *const cm_model,
