@@ -178,7 +178,7 @@ impl Model {
         match data.iter().position(|v| !v.is_finite()) {
             None => Ok(data),
             Some(i) => Err(Error::inference(format!(
-                "model {} gives a non-finite output ({}) for {}: the network is broken (NaN or infinite weights?) or cannot handle this input",
+                "model {} gives a non-finite output ({}) for {}: the network is broken (NaN or infinite weights?) or the input is far outside what it was trained on (digital numbers read as reflectance? check the scaling)",
                 self.name(),
                 data[i],
                 tile(i / per_tile.max(1))
