@@ -10,7 +10,8 @@
  *   LD_LIBRARY_PATH=target/debug target/mask_window ../shared/data/ukis-s2/s2_6band.tif classes.tif
  *
  * ONNX Runtime and the ukis-csmask models are found as the library finds them (the project's
- * .venv when run from the crate root, or $CLOUDMASK_ORT_LIB). Exit status 0 on success.
+ * .venv above target/<profile>/libcloudmask.so, or $CLOUDMASK_ORT_LIB; `cloudmask doctor` lists
+ * the places). Exit status 0 on success.
  */
 #include <stdint.h>
 #include <stdio.h>

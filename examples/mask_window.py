@@ -15,7 +15,7 @@ Run from the crate root after `cargo build` (works with /usr/bin/python3 or the 
     python3 examples/mask_window.py [INPUT] [OUTPUT] [--lib target/debug/libcloudmask.so]
 
 ONNX Runtime and the ukis-csmask models are found as the library finds them (the project's .venv
-when run from the crate root, or $CLOUDMASK_ORT_LIB).
+above target/<profile>/libcloudmask.so, or $CLOUDMASK_ORT_LIB; `cloudmask doctor` lists the places).
 """
 import argparse
 import ctypes as C

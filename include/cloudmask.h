@@ -279,7 +279,8 @@ typedef struct cm_model cm_model;
  */
 typedef struct {
   /**
-   * ONNX Runtime threads per inference; 0 = all cores.
+   * ONNX Runtime threads per inference; 0 = all cores. More than the machine's cores are
+   * capped to them (cm_model_load prints a note on stderr).
    */
   int32_t threads;
   /**
@@ -287,7 +288,8 @@ typedef struct {
    */
   int32_t device;
   /**
-   * Absolute path of libonnxruntime.so, or NULL to search for it (as `cm_runtime_init`).
+   * Absolute path of libonnxruntime.so (a relative one is refused), or NULL to search for it
+   * (as `cm_runtime_init`).
    */
   const char *ort_library;
 } cm_model_options;
@@ -542,9 +544,10 @@ extern "C" {
 const char *cm_version(void);
 
 /**
- * Loads ONNX Runtime from `ort_library` (an absolute path to libonnxruntime.so), or searches for
- * it when NULL ($CLOUDMASK_ORT_LIB, $ORT_DYLIB_PATH, Python environments with the onnxruntime
- * wheel, system folders). Optional: `cm_model_load` does it too. A process holds one ONNX
+ * Loads ONNX Runtime from `ort_library` (an absolute path to libonnxruntime.so; a relative one
+ * is refused), or searches for it when NULL ($CLOUDMASK_ORT_LIB, $ORT_DYLIB_PATH, a .venv beside
+ * libcloudmask.so, Python environments by absolute prefix, system folders; never the current
+ * directory: `cloudmask doctor` lists them). Optional: `cm_model_load` does it too. A process holds one ONNX
  * Runtime: a later call naming another library fails with CM_ERROR_RUNTIME_NOT_FOUND.
  */
 cm_status cm_runtime_init(const char *ort_library);

@@ -3,6 +3,12 @@
 //! `ort` is built with `load-dynamic`: nothing is linked at build time, and `ort` panics when it has
 //! to guess the library itself. Inside QGIS or gdal_translate that panic would kill the host, so we
 //! always locate the library here, check it is really ONNX Runtime, and hand `ort` an absolute path.
+//! Where it is searched is one ordered list ([`search`]); a library is opened only after the
+//! list has resolved it to one absolute canonical path, the one `cloudmask doctor` shows.
+
+pub mod search;
+
+pub use search::{places, python_roots, Outcome, Place};
 
 use crate::error::{Error, ErrorKind, Result};
 use once_cell::sync::OnceCell;
@@ -41,18 +47,7 @@ pub fn init(explicit: Option<&Path>) -> Result<&'static Runtime> {
     if let Some(rt) = RUNTIME.get() {
         return check_same(rt, explicit);
     }
-    let path = match explicit {
-        Some(p) => absolute(p)?,
-        None => locate().ok_or_else(|| {
-            Error::new(
-                ErrorKind::RuntimeNotFound,
-                format!(
-                    "ONNX Runtime was not found (searched: {}); {INSTALL_HINT}",
-                    search_description()
-                ),
-            )
-        })?,
-    };
+    let path = resolve(explicit)?;
     let version = probe_version(&path)?;
     let environment = ort::init_from(&path)
         .map_err(|e| runtime_error(&path, &e.to_string()))?
@@ -74,12 +69,55 @@ pub fn loaded() -> Option<&'static Runtime> {
     RUNTIME.get()
 }
 
+/// The library [`init`] would load, as an absolute canonical path, without loading it: the
+/// first place of [`search::places`] that decides. A named place that is set but unusable (a
+/// relative path, a missing file) is an error, not a reason to look further.
+pub fn resolve(explicit: Option<&Path>) -> Result<PathBuf> {
+    let places = places(explicit);
+    match places.iter().find(|p| p.decides()) {
+        Some(Place {
+            outcome: Outcome::Found(path),
+            ..
+        }) => Ok(path.clone()),
+        Some(Place {
+            source,
+            outcome: Outcome::Refused(why),
+            ..
+        }) => Err(Error::new(
+            ErrorKind::RuntimeNotFound,
+            format!("{source}: {why}; {INSTALL_HINT}"),
+        )),
+        _ => Err(Error::new(
+            ErrorKind::RuntimeNotFound,
+            format!(
+                "ONNX Runtime was not found (searched: {}); {INSTALL_HINT}",
+                describe(&places)
+            ),
+        )),
+    }
+}
+
+/// The library the search finds, if any (what the tests and the model registry ask).
+pub fn locate() -> Option<PathBuf> {
+    resolve(None).ok()
+}
+
+/// The places, in order, for messages.
+fn describe(places: &[Place]) -> String {
+    places
+        .iter()
+        .map(|p| match &p.location {
+            Some(l) => l.display().to_string(),
+            None => format!("{} (not set)", p.source),
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 fn check_same(rt: &'static Runtime, explicit: Option<&Path>) -> Result<&'static Runtime> {
     if let Some(p) = explicit {
-        let wanted = absolute(p)?;
-        let same = wanted == rt.path
-            || std::fs::canonicalize(&wanted).ok() == std::fs::canonicalize(&rt.path).ok();
-        if !same {
+        let wanted = resolve(Some(p))?;
+        if wanted != rt.path {
             return Err(Error::new(
                 ErrorKind::RuntimeNotFound,
                 format!(
@@ -101,28 +139,6 @@ fn runtime_error(path: &Path, detail: &str) -> Error {
             path.display()
         ),
     )
-}
-
-/// `ort` resolves relative paths against the executable's folder (`/usr/bin` inside
-/// gdal_translate), never against the working directory: make every path absolute first.
-fn absolute(p: &Path) -> Result<PathBuf> {
-    let abs = if p.is_absolute() {
-        p.to_path_buf()
-    } else {
-        std::env::current_dir()
-            .map_err(|e| Error::invalid(format!("cannot resolve {}: {e}", p.display())))?
-            .join(p)
-    };
-    if !abs.is_file() {
-        return Err(Error::new(
-            ErrorKind::RuntimeNotFound,
-            format!(
-                "ONNX Runtime library {} does not exist; {INSTALL_HINT}",
-                abs.display()
-            ),
-        ));
-    }
-    Ok(abs)
 }
 
 #[repr(C)]
@@ -201,134 +217,15 @@ fn available_providers() -> Vec<String> {
     }
 }
 
-/// Where the search looks, in order, for messages and `cloudmask doctor`.
-pub fn search_description() -> String {
-    let mut parts = vec![
-        "$CLOUDMASK_ORT_LIB".to_string(),
-        "$ORT_DYLIB_PATH".to_string(),
-    ];
-    parts.extend(python_roots().iter().map(|p| p.display().to_string()));
-    parts.extend(SYSTEM_LIBS.iter().map(|s| s.to_string()));
-    parts.join(", ")
-}
-
-const SYSTEM_LIBS: &[&str] = &[
-    "/usr/local/lib/libonnxruntime.so",
-    "/usr/lib/x86_64-linux-gnu/libonnxruntime.so",
-    "/usr/lib/libonnxruntime.so",
-];
-
-/// Searches the environment variables, then Python installations for the `onnxruntime` or
-/// `onnxruntime-gpu` wheel (which ships the shared library), then system library folders.
-pub fn locate() -> Option<PathBuf> {
-    for var in ["CLOUDMASK_ORT_LIB", "ORT_DYLIB_PATH"] {
-        if let Some(v) = std::env::var_os(var).filter(|v| !v.is_empty()) {
-            let p = PathBuf::from(v);
-            // An explicit variable that points nowhere is a user mistake: report it via init's check.
-            return Some(if p.is_absolute() {
-                p
-            } else {
-                std::env::current_dir().ok()?.join(p)
-            });
-        }
-    }
-    for root in python_roots() {
-        if let Some(lib) = library_in_site_packages(&root) {
-            return Some(lib);
-        }
-    }
-    SYSTEM_LIBS.iter().map(PathBuf::from).find(|p| p.is_file())
-}
-
-/// site-packages folders to search: the active virtual environment, the project's `.venv` (next
-/// to the working directory or above the executable, as after `make demo`), then the usual system
-/// and user locations.
-pub fn python_roots() -> Vec<PathBuf> {
-    let mut venvs: Vec<PathBuf> = Vec::new();
-    if let Some(v) = std::env::var_os("VIRTUAL_ENV") {
-        venvs.push(PathBuf::from(v));
-    }
-    if let Ok(cwd) = std::env::current_dir() {
-        venvs.push(cwd.join(".venv"));
-    }
-    if let Ok(exe) = std::env::current_exe() {
-        venvs.extend(exe.ancestors().skip(1).take(4).map(|a| a.join(".venv")));
-    }
-    let mut roots: Vec<PathBuf> = Vec::new();
-    for venv in venvs {
-        roots.extend(python_lib_dirs(&venv.join("lib"), "site-packages"));
-    }
-    if let Some(home) = std::env::var_os("HOME") {
-        roots.extend(python_lib_dirs(
-            &Path::new(&home).join(".local/lib"),
-            "site-packages",
-        ));
-    }
-    roots.extend(python_lib_dirs(
-        Path::new("/usr/local/lib"),
-        "dist-packages",
-    ));
-    roots.extend(python_lib_dirs(
-        Path::new("/usr/local/lib"),
-        "site-packages",
-    ));
-    roots.push(PathBuf::from("/usr/lib/python3/dist-packages"));
-    roots.dedup();
-    roots
-}
-
 /// The entries of a folder that can be read; none when the folder cannot (a search path that
 /// does not exist is not an error).
 pub(crate) fn dir_entries(dir: &Path) -> impl Iterator<Item = std::fs::DirEntry> {
     std::fs::read_dir(dir).into_iter().flatten().flatten()
 }
 
-/// `<lib>/python3.*/<leaf>` folders that exist.
-fn python_lib_dirs(lib: &Path, leaf: &str) -> Vec<PathBuf> {
-    let mut found: Vec<PathBuf> = dir_entries(lib)
-        .filter(|e| e.file_name().to_string_lossy().starts_with("python3"))
-        .map(|e| e.path().join(leaf))
-        .filter(|p| p.is_dir())
-        .collect();
-    found.sort();
-    found
-}
-
-/// `onnxruntime/capi/libonnxruntime.so.<version>` inside one site-packages folder.
-fn library_in_site_packages(site: &Path) -> Option<PathBuf> {
-    let capi = site.join("onnxruntime").join("capi");
-    let mut libs: Vec<PathBuf> = std::fs::read_dir(&capi)
-        .ok()?
-        .flatten()
-        .map(|e| e.path())
-        .filter(|p| {
-            p.file_name()
-                .map(|n| n.to_string_lossy().starts_with("libonnxruntime.so"))
-                .unwrap_or(false)
-        })
-        .collect();
-    // Prefer the fully versioned file (the real library) over any symlink names.
-    libs.sort_by_key(|p| std::cmp::Reverse(p.as_os_str().len()));
-    libs.into_iter().next()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn finds_the_library_in_a_site_packages_layout() {
-        let dir = std::env::temp_dir().join(format!("cm-rt-{}", std::process::id()));
-        let capi = dir.join("onnxruntime/capi");
-        std::fs::create_dir_all(&capi).unwrap();
-        std::fs::write(capi.join("libonnxruntime.so.1.31.1"), b"x").unwrap();
-        std::fs::write(capi.join("onnxruntime_pybind11_state.so"), b"x").unwrap();
-        assert_eq!(
-            library_in_site_packages(&dir),
-            Some(capi.join("libonnxruntime.so.1.31.1"))
-        );
-        std::fs::remove_dir_all(&dir).unwrap();
-    }
 
     #[test]
     fn a_file_that_is_not_onnx_runtime_is_refused_with_a_message() {

@@ -355,7 +355,7 @@ fn bad_input_fails_with_a_message_and_no_crash() {
         "noort",
         &vrt(&s, "Byte", 512, &good, true, 6),
         &[("CLOUDMASK_ORT_LIB", "/nonexistent")],
-        "could not load ONNX Runtime from /nonexistent",
+        "$CLOUDMASK_ORT_LIB: ONNX Runtime library /nonexistent does not exist",
     );
     fails_with(
         &s,
@@ -370,7 +370,7 @@ fn bad_input_fails_with_a_message_and_no_crash() {
             6,
         ),
         &[],
-        "ONNX Runtime library /nonexistent/libonnxruntime.so does not exist",
+        "argument ort: a VRT cannot name a library to load",
     );
     fails_with(
         &s,
@@ -385,7 +385,7 @@ fn bad_input_fails_with_a_message_and_no_crash() {
             6,
         ),
         &[],
-        "must be an absolute path",
+        "argument ort: a VRT cannot name a library to load",
     );
     fails_with(
         &s,

@@ -119,7 +119,19 @@ fn run_batch(
         input.extend_from_slice(&t.data);
         nodata.push(t.nodata);
     }
-    let mut out = model.run(&input, n, size)?;
+    // A non-finite output is an error that names the tile's pixel window (raster columns and
+    // rows; a tile reaches past the raster's edges, where it is mirrored).
+    let mut out = model.run_named(&input, n, size, |k| {
+        let t = &tiles[k];
+        let end = |start: isize| start + size as isize;
+        format!(
+            "the tile at pixel columns {}..{}, rows {}..{}",
+            t.x,
+            end(t.x),
+            t.y,
+            end(t.y)
+        )
+    })?;
     if score {
         out = score_planes(&out, plane);
     }

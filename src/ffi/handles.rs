@@ -77,6 +77,11 @@ pub extern "C" fn cm_model_load(
             )
         };
         let loaded = Model::load(name, &options)?;
+        // C has no other channel for them: what the load changed (threads capped to the cores,
+        // CUDA unavailable) goes to stderr, as the CLI shows it.
+        for note in loaded.notes() {
+            eprintln!("cloudmask: note: {note}");
+        }
         *slot = Box::into_raw(Box::new(loaded)).cast::<cm_model>();
         Ok(())
     })

@@ -78,9 +78,10 @@ pub extern "C" fn cm_version() -> *const c_char {
     VERSION.as_ptr().cast()
 }
 
-/// Loads ONNX Runtime from `ort_library` (an absolute path to libonnxruntime.so), or searches for
-/// it when NULL ($CLOUDMASK_ORT_LIB, $ORT_DYLIB_PATH, Python environments with the onnxruntime
-/// wheel, system folders). Optional: `cm_model_load` does it too. A process holds one ONNX
+/// Loads ONNX Runtime from `ort_library` (an absolute path to libonnxruntime.so; a relative one
+/// is refused), or searches for it when NULL ($CLOUDMASK_ORT_LIB, $ORT_DYLIB_PATH, a .venv beside
+/// libcloudmask.so, Python environments by absolute prefix, system folders; never the current
+/// directory: `cloudmask doctor` lists them). Optional: `cm_model_load` does it too. A process holds one ONNX
 /// Runtime: a later call naming another library fails with CM_ERROR_RUNTIME_NOT_FOUND.
 #[no_mangle]
 pub extern "C" fn cm_runtime_init(ort_library: *const c_char) -> cm_status {

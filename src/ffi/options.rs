@@ -50,11 +50,13 @@ pub enum cm_scaling {
 #[repr(C)]
 #[derive(Debug, Clone, Copy)]
 pub struct cm_model_options {
-    /// ONNX Runtime threads per inference; 0 = all cores.
+    /// ONNX Runtime threads per inference; 0 = all cores. More than the machine's cores are
+    /// capped to them (cm_model_load prints a note on stderr).
     pub threads: i32,
     /// A `cm_device` value.
     pub device: i32,
-    /// Absolute path of libonnxruntime.so, or NULL to search for it (as `cm_runtime_init`).
+    /// Absolute path of libonnxruntime.so (a relative one is refused), or NULL to search for it
+    /// (as `cm_runtime_init`).
     pub ort_library: *const c_char,
 }
 

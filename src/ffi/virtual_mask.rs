@@ -76,7 +76,9 @@ pub extern "C" fn cm_write_virtual_mask_ex(
         descriptor.read_as(&input);
         descriptor.threads = runtime.threads;
         descriptor.device = runtime.device;
-        descriptor.ort = runtime.ort_lib;
+        // ort_library loads ONNX Runtime for this process only: a virtual mask cannot name a
+        // library, so the programs that open it find ONNX Runtime themselves.
+        crate::runtime::init(runtime.ort_lib.as_deref())?;
         write_virtual_mask(&descriptor, Path::new(vrt))
     })
 }

@@ -4,14 +4,19 @@
 //!
 //! ```json
 //! {"version": 1, "image": "/data/s2.tif", "model": "ukis-6b-l1c", "bands": [1, 2, 3, 4, 5, 6],
-//!  "outputs": ["classes", "valid"], "buffer": 4, "threads": 0, "device": "cpu",
-//!  "ort": "/abs/libonnxruntime.so.1.31.1", "block": 256}
+//!  "outputs": ["classes", "valid"], "buffer": 4, "threads": 0, "device": "cpu", "block": 256}
 //! ```
 //! Only `image` is required; unknown fields are refused. Opening resolves every field (absolute
-//! image, model and ONNX Runtime paths, band numbers) and the dataset's description becomes the
-//! resolved descriptor, so a VRT made from it (`cloudmask vrt`) opens from any folder.
+//! image and model paths, band numbers) and the dataset's description becomes the resolved
+//! descriptor, so a VRT made from it (`cloudmask vrt`) opens from any folder.
 //! Descriptors written before `version` existed say `"cloudmask": 1`, or nothing: both are
 //! version 1.
+//!
+//! A descriptor is data and cannot name code: the `"ort"` key (the ONNX Runtime library), which
+//! earlier versions wrote, is refused with what to do instead, since opening a mask must never
+//! load a library that the mask names (issue 12). ONNX Runtime is found as the process finds it
+//! (`runtime::search`, `$CLOUDMASK_ORT_LIB`). Refusing a key changes no reader's format, so
+//! the version stays 1: descriptors without `ort` read as before, in old and new readers.
 
 use crate::engine::DEFAULT_OVERLAP;
 use crate::error::{Error, Result};
@@ -121,9 +126,6 @@ pub struct Descriptor {
     /// ONNX Runtime intra-op threads per session (0 = all cores).
     pub threads: usize,
     pub device: Device,
-    /// Absolute path of libonnxruntime; `$CLOUDMASK_ORT_LIB` overrides it when set.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub ort: Option<PathBuf>,
     /// Block size in pixels (square); any size gives the same pixels.
     pub block: usize,
     /// Tile cache in MiB, shared by every open dataset of the same mask.
@@ -156,7 +158,6 @@ impl Default for Descriptor {
             resolution: None,
             threads: 0,
             device: Device::Cpu,
-            ort: None,
             block: DEFAULT_BLOCK,
             cache_mb: DEFAULT_CACHE_MB,
             width: None,
@@ -220,6 +221,7 @@ impl Descriptor {
     }
 
     pub fn parse(json: &str, origin: &str) -> Result<Descriptor> {
+        refuse_a_named_library(json, origin)?;
         let d: Descriptor = serde_json::from_str(json).map_err(|e| {
             Error::invalid(format!(
                 "the mask descriptor in {origin} is not valid: {e}; see docs/gdal-plugin.md for its fields"
@@ -312,21 +314,13 @@ impl Descriptor {
         };
     }
 
-    /// How to load the model. The ONNX Runtime: `$CLOUDMASK_ORT_LIB` wins (the user's fix for a
-    /// moved library), then the descriptor's; none when one is already loaded in this process.
+    /// How to load the model. ONNX Runtime is the process's: the one already loaded, or the
+    /// one the search finds (`runtime::search`); a descriptor never names it.
     pub fn model_options(&self) -> ModelOptions {
-        let ort_lib = if crate::runtime::loaded().is_some() {
-            None
-        } else {
-            std::env::var_os("CLOUDMASK_ORT_LIB")
-                .filter(|v| !v.is_empty())
-                .map(PathBuf::from)
-                .or_else(|| self.ort.clone())
-        };
         ModelOptions {
             threads: self.threads,
             device: self.device,
-            ort_lib,
+            ort_lib: None,
         }
     }
 
@@ -350,13 +344,6 @@ impl Descriptor {
         if let Some(abs) = self.image.as_deref().and_then(|s| absolute_file(s, base)) {
             self.image = Some(abs);
         }
-        if let Some(abs) = self
-            .ort
-            .as_deref()
-            .and_then(|p| absolute_file(&p.to_string_lossy(), base))
-        {
-            self.ort = Some(PathBuf::from(abs));
-        }
         if self.model.ends_with(".onnx") || self.model.contains('/') {
             if let Some(abs) = absolute_file(&self.model, base) {
                 self.model = abs;
@@ -370,7 +357,6 @@ impl Descriptor {
         &self,
         model: String,
         bands: Option<Vec<usize>>,
-        ort: Option<PathBuf>,
         size: (usize, usize),
         class_names: Vec<String>,
     ) -> Descriptor {
@@ -379,7 +365,6 @@ impl Descriptor {
             model,
             bands,
             buffer: BufferSpec::of(&self.buffers()),
-            ort,
             width: Some(size.0),
             height: Some(size.1),
             class_names: Some(class_names),
@@ -407,6 +392,27 @@ impl Descriptor {
             self.resolution,
             self.device,
         )
+    }
+}
+
+/// Refuses a descriptor with an `"ort"` key before anything else reads it.
+fn refuse_a_named_library(json: &str, origin: &str) -> Result<()> {
+    /// Only the key, whatever its value (`null` too); other fields are the typed parse's
+    /// business.
+    #[derive(Deserialize)]
+    struct NamesALibrary {
+        #[serde(default, deserialize_with = "present")]
+        ort: bool,
+    }
+    fn present<'de, D: serde::Deserializer<'de>>(d: D) -> std::result::Result<bool, D::Error> {
+        serde::de::IgnoredAny::deserialize(d).map(|_| true)
+    }
+    match serde_json::from_str::<NamesALibrary>(json) {
+        Ok(NamesALibrary { ort: true }) => Err(Error::invalid(format!(
+            "the mask descriptor in {origin} names an ONNX Runtime library (\"ort\"): a virtual mask cannot name a library to load; \
+             remove the key (write the mask again with `cloudmask vrt`) and set CLOUDMASK_ORT_LIB to the absolute path of libonnxruntime.so if ONNX Runtime is not found"
+        ))),
+        _ => Ok(()),
     }
 }
 
@@ -454,7 +460,6 @@ mod tests {
         let r = d.resolved(
             "/m.onnx".into(),
             Some(vec![1, 2]),
-            None,
             (10, 20),
             vec!["clear".into()],
         );
@@ -490,10 +495,30 @@ mod tests {
         assert!(e.message.contains("version 2"), "{e}");
     }
 
-    /// What the code before the typed descriptor wrote into VRTs still opens, as version 1.
+    /// A descriptor cannot name a library, whatever the key's value; the message says what to do.
+    #[test]
+    fn a_descriptor_naming_a_library_is_refused() {
+        for value in ["\"/tmp/libevil.so\"", "null", "\"\"", "1"] {
+            let text = format!("CLOUDMASK:{{\"image\":\"/d/s.tif\",\"ort\":{value}}}");
+            let e = Descriptor::from_filename(&text).unwrap_err();
+            assert_eq!(e.kind, crate::ErrorKind::InvalidArgument);
+            assert!(
+                e.message
+                    .contains("a virtual mask cannot name a library to load")
+                    && e.message.contains("CLOUDMASK_ORT_LIB"),
+                "{e}"
+            );
+        }
+        assert!(!Descriptor::new("/d/s.tif", "m")
+            .connection()
+            .contains("\"ort\""));
+    }
+
+    /// What the code before the typed descriptor wrote into VRTs still opens, as version 1
+    /// (without the "ort" key, which is refused).
     #[test]
     fn reads_the_resolved_form_of_earlier_versions() {
-        let old = r#"CLOUDMASK:{"cloudmask":1,"image":"/d/s.tif","model":"/m/model_6b_l1c.onnx","bands":[1,2,3,4,5,6],"outputs":["classes","valid"],"buffer":{"cloud":4,"thin_cloud":4,"shadow":4,"nodata":0},"threads":0,"device":"cpu","ort":"/o/libonnxruntime.so.1.31.1","block":256,"cache_mb":256,"width":512,"height":512,"class_names":["clear","cloud","shadow"]}"#;
+        let old = r#"CLOUDMASK:{"cloudmask":1,"image":"/d/s.tif","model":"/m/model_6b_l1c.onnx","bands":[1,2,3,4,5,6],"outputs":["classes","valid"],"buffer":{"cloud":4,"thin_cloud":4,"shadow":4,"nodata":0},"threads":0,"device":"cpu","block":256,"cache_mb":256,"width":512,"height":512,"class_names":["clear","cloud","shadow"]}"#;
         let (d, _) = Descriptor::from_filename(old).unwrap();
         assert_eq!(d.version, 1);
         assert_eq!(d.products().unwrap(), [Product::Classes, Product::Valid]);

@@ -63,18 +63,23 @@ fn gdal_is_recent_enough() -> bool {
     true
 }
 
+/// Reports a model's notes (device fallback, threads capped) as GDAL warnings, once, when the
+/// process loads it.
+pub(crate) fn report_notes(model: &crate::model::Model) {
+    for note in model.notes() {
+        report(gdal_sys::CPLErr::CE_Warning, &format!("cloudmask: {note}"));
+    }
+}
+
 /// Reports an error through GDAL's error handler (`CPLError(CE_Failure, CPLE_AppDefined, "%s", …)`),
 /// the way GDAL programs and QGIS show errors.
 pub(crate) fn report_error(message: &str) {
+    report(gdal_sys::CPLErr::CE_Failure, message);
+}
+
+fn report(class: gdal_sys::CPLErr::Type, message: &str) {
     const CPLE_APP_DEFINED: i32 = 1;
     let text = std::ffi::CString::new(message.replace('\0', " ")).unwrap_or_default();
     // SAFETY: variadic CPLError with a "%s" format and one C string argument.
-    unsafe {
-        gdal_sys::CPLError(
-            gdal_sys::CPLErr::CE_Failure,
-            CPLE_APP_DEFINED,
-            c"%s".as_ptr(),
-            text.as_ptr(),
-        )
-    };
+    unsafe { gdal_sys::CPLError(class, CPLE_APP_DEFINED, c"%s".as_ptr(), text.as_ptr()) };
 }

@@ -38,7 +38,6 @@ use crate::raster::{MemorySource, Product, Products};
 use gdal_sys::{CPLErr, CSLConstList, GDALDataType};
 use std::ffi::{c_int, c_void, CStr, CString};
 use std::panic::catch_unwind;
-use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Once, OnceLock};
 
@@ -66,7 +65,6 @@ class and prob are accepted for classes and probabilities'>{values}</Argument>\
 <Argument name='threads' type='integer' default='0' min='0' description='ONNX Runtime intra-op threads per session (0 = all cores)'/>\
 <Argument name='device' type='string-select' default='{device}' description='Execution provider; cuda falls back to cpu with a warning'>\
 {devices}</Argument>\
-<Argument name='ort' type='string' description='Absolute path of libonnxruntime (default: CLOUDMASK_ORT_LIB, ORT_DYLIB_PATH, Python packages)'/>\
 </PixelFunctionArgumentsList>",
             default = Product::Classes.name(),
             names = Product::names(),
@@ -112,7 +110,6 @@ struct Arguments {
     nodata: Option<f32>,
     threads: usize,
     device: Device,
-    ort: Option<PathBuf>,
 }
 
 impl Arguments {
@@ -120,7 +117,8 @@ impl Arguments {
         ModelOptions {
             threads: self.threads,
             device: self.device,
-            ort_lib: self.ort.clone(),
+            // A VRT is data: it cannot name the library to load (see `parse`).
+            ort_lib: None,
         }
     }
 
@@ -180,17 +178,12 @@ impl Arguments {
                 Error::new(e.kind, format!("argument device=\"{name}\": {}", e.message))
             })?,
         };
-        let ort = match get("ort").map(|o| o.trim().to_string()) {
-            None => None,
-            Some(o) if o.is_empty() => None,
-            Some(o) if !Path::new(&o).is_absolute() => {
-                return Err(Error::invalid(format!(
-                    "argument ort=\"{o}\" must be an absolute path to libonnxruntime.so \
-                     (a relative one would depend on the program's working folder)"
-                )))
-            }
-            Some(o) => Some(PathBuf::from(o)),
-        };
+        if get("ort").is_some() {
+            return Err(Error::invalid(
+                "argument ort: a VRT cannot name a library to load (opening a raster must not run code it names); \
+                 remove the argument and set CLOUDMASK_ORT_LIB to the absolute path of libonnxruntime.so if ONNX Runtime is not found",
+            ));
+        }
         Ok(Arguments {
             model,
             output,
@@ -199,7 +192,6 @@ impl Arguments {
             nodata,
             threads,
             device,
-            ort,
         })
     }
 }
@@ -275,7 +267,7 @@ unsafe fn run(
         })
     })?;
     let model = cache::shared(&arguments.model, &arguments.model_options(), |m| {
-        if let Some(note) = &m.device_note {
+        for note in m.notes() {
             report_warning(&format!("cloudmask pixel function: {note}"));
         }
     })?;
@@ -454,10 +446,7 @@ mod tests {
     fn defaults_and_every_argument() {
         let a = parse(&[("model", "ukis-6b-l1c")]).unwrap();
         assert_eq!((a.output, a.class.clone()), (Product::Classes, None));
-        assert_eq!(
-            (a.buffer, a.threads, a.nodata, a.ort.clone()),
-            (4, 0, None, None)
-        );
+        assert_eq!((a.buffer, a.threads, a.nodata), (4, 0, None));
         assert_eq!(a.device, Device::Cpu);
         let a = parse(&[
             ("model", "/m/x.onnx"),
@@ -467,14 +456,12 @@ mod tests {
             ("nodata", "0"),
             ("threads", "1"),
             ("device", "cuda"),
-            ("ort", "/usr/lib/libonnxruntime.so"),
         ])
         .unwrap();
         assert_eq!(a.output, Product::Probabilities);
         assert_eq!(a.class.as_deref(), Some("cloud"));
         assert_eq!((a.buffer, a.threads, a.nodata), (2, 1, Some(0.0)));
         assert_eq!(a.device, Device::Cuda);
-        assert_eq!(a.ort, Some(PathBuf::from("/usr/lib/libonnxruntime.so")));
         assert_eq!(
             parse(&[("model", "m"), ("output", "valid")])
                 .unwrap()
@@ -496,7 +483,10 @@ mod tests {
         assert!(msg(&[("model", "m"), ("threads", "two")]).contains("threads"));
         assert!(msg(&[("model", "m"), ("nodata", "none")]).contains("nodata"));
         assert!(msg(&[("model", "m"), ("device", "gpu")]).contains("cpu or cuda"));
-        assert!(msg(&[("model", "m"), ("ort", "lib/ort.so")]).contains("absolute"));
+        for ort in ["/usr/lib/libonnxruntime.so", "lib/ort.so", ""] {
+            assert!(msg(&[("model", "m"), ("ort", ort)])
+                .contains("a VRT cannot name a library to load"));
+        }
     }
 
     #[test]
@@ -505,10 +495,11 @@ mod tests {
         assert!(text.starts_with("<PixelFunctionArgumentsList>"));
         assert!(text.ends_with("</PixelFunctionArgumentsList>"));
         for name in [
-            "model", "output", "class", "buffer", "nodata", "threads", "device", "ort",
+            "model", "output", "class", "buffer", "nodata", "threads", "device",
         ] {
             assert!(text.contains(&format!("name='{name}'")), "{name}");
         }
+        assert!(!text.contains("name='ort'"), "{text}");
         assert!(text.contains("<Value>probabilities</Value>"), "{text}");
         // SAFETY: parse and free a copy of the static string.
         unsafe {

@@ -6,6 +6,7 @@ pub mod card;
 pub mod classes;
 pub mod registry;
 mod session;
+pub mod threads;
 
 pub use card::{ModelCard, OutputKind};
 pub use classes::CommonClass;

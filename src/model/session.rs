@@ -7,13 +7,18 @@
 
 use super::card::{ModelCard, CARD_METADATA_KEY};
 use super::registry::{self, ModelEntry};
+use super::threads;
 use crate::error::{Error, Result};
 use crate::onnx;
 use crate::runtime;
 use ort::session::{builder::GraphOptimizationLevel, Session};
 use ort::value::TensorRef;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Mutex;
+
+/// ONNX Runtime's session option naming the folder of a model's external data (weights stored
+/// beside the .onnx file) when the model is given as bytes, as ours is (edited, see `onnx_bytes`).
+const EXTERNAL_DATA_FOLDER: &str = "session.model_external_initializers_file_folder_path";
 
 /// Where inference runs; its names (`cpu`, `cuda`) and serde form come from `options::choice!`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -30,7 +35,8 @@ crate::options::choice!(Device, "device", [
 
 #[derive(Debug, Clone)]
 pub struct ModelOptions {
-    /// ONNX Runtime intra-op threads per session; 0 = all cores.
+    /// ONNX Runtime intra-op threads per session; 0 = all cores. More than the machine's cores
+    /// (at most `threads::MAX_THREADS`) are capped to them with a note ([`Model::notes`]).
     pub threads: usize,
     pub device: Device,
     /// Absolute path to libonnxruntime; `None` searches (see `runtime`).
@@ -53,12 +59,16 @@ pub struct Model {
     input_name: String,
     /// The ONNX file with its spatial dimensions made symbolic, so any tile size runs.
     onnx_bytes: Vec<u8>,
+    /// The folder of the ONNX file (absolute), where its external data, if any, lies.
+    folder: PathBuf,
     threads: usize,
     device: Device,
     /// Which execution provider sessions actually use, e.g. "CPU" or "CUDA".
     pub provider: String,
     /// A note for the user when the requested device could not be used.
     pub device_note: Option<String>,
+    /// A note for the user when the requested threads were capped to the machine's cores.
+    pub threads_note: Option<String>,
     pool: Mutex<Vec<Session>>,
 }
 
@@ -74,6 +84,7 @@ impl Model {
         let raw = std::fs::read(&entry.onnx).map_err(|e| {
             Error::model(format!("cannot read model {}: {e}", entry.onnx.display()))
         })?;
+        let folder = model_folder(&entry.onnx)?;
         let info = onnx::inspect(&raw).map_err(|e| {
             Error::model(format!(
                 "{} is not a usable ONNX model: {e}",
@@ -85,22 +96,18 @@ impl Model {
         let onnx_bytes = onnx::with_dynamic_spatial_dims(&raw)
             .map_err(|e| Error::model(format!("{}: {e}", entry.onnx.display())))?;
         runtime::init(options.ort_lib.as_deref())?;
-        let threads = if options.threads == 0 {
-            std::thread::available_parallelism()
-                .map(|n| n.get())
-                .unwrap_or(1)
-        } else {
-            options.threads
-        };
+        let (threads, threads_note) = threads::effective(options.threads, threads::max_threads());
         let mut model = Model {
             entry,
             card,
             input_name,
             onnx_bytes,
+            folder,
             threads,
             device: options.device,
             provider: "CPU".to_string(),
             device_note: None,
+            threads_note,
             pool: Mutex::new(Vec::new()),
         };
         // Build the first session now so errors surface at load time, not mid-raster.
@@ -125,20 +132,61 @@ impl Model {
         self.card.classes.len()
     }
 
+    /// The threads each session uses (the request, capped to the machine's cores).
     pub fn threads(&self) -> usize {
         self.threads
     }
 
+    /// What the user should be told about how the model was loaded (device fallback, threads
+    /// capped); each shell shows them its own way (stderr, GDAL warnings).
+    pub fn notes(&self) -> impl Iterator<Item = &str> {
+        [&self.device_note, &self.threads_note]
+            .into_iter()
+            .flatten()
+            .map(String::as_str)
+    }
+
     fn new_session(&mut self) -> Result<Session> {
-        let (session, provider, note) = build_session(&self.onnx_bytes, self.threads, self.device)?;
+        let (session, provider, note) = self.build_session()?;
         self.provider = provider;
         self.device_note = note;
         Ok(session)
     }
 
+    fn build_session(&self) -> Result<(Session, String, Option<String>)> {
+        build_session(&self.onnx_bytes, &self.folder, self.threads, self.device)
+    }
+
     /// Runs the network on `batch` tiles of `size` x `size` pixels, laid out N, C, H, W, and
     /// returns the raw output (N, classes, H, W; one channel for a cloud-score model).
     pub fn run(&self, input: &[f32], batch: usize, size: usize) -> Result<Vec<f32>> {
+        self.run_named(input, batch, size, |k| format!("tile {k} of the batch"))
+    }
+
+    /// [`Model::run`], where `tile(k)` names tile k (its pixel window) in the error a
+    /// non-finite output gives: NaN or infinite outputs (a network with NaN weights, say) are an
+    /// error, never a class.
+    pub fn run_named(
+        &self,
+        input: &[f32],
+        batch: usize,
+        size: usize,
+        tile: impl Fn(usize) -> String,
+    ) -> Result<Vec<f32>> {
+        let data = self.infer(input, batch, size)?;
+        let per_tile = self.card.output_channels() * size * size;
+        match data.iter().position(|v| !v.is_finite()) {
+            None => Ok(data),
+            Some(i) => Err(Error::inference(format!(
+                "model {} gives a non-finite output ({}) for {}: the network is broken (NaN or infinite weights?) or the input is far outside what it was trained on (digital numbers read as reflectance? check the scaling)",
+                self.name(),
+                data[i],
+                tile(i / per_tile.max(1))
+            ))),
+        }
+    }
+
+    fn infer(&self, input: &[f32], batch: usize, size: usize) -> Result<Vec<f32>> {
         let c = self.n_bands();
         if input.len() != batch * c * size * size {
             return Err(Error::invalid(format!(
@@ -154,7 +202,7 @@ impl Model {
         }
         let mut session = match self.pool.lock().unwrap_or_else(|e| e.into_inner()).pop() {
             Some(s) => s,
-            None => build_session(&self.onnx_bytes, self.threads, self.device)?.0,
+            None => self.build_session()?.0,
         };
         let result = run_session(
             &mut session,
@@ -201,6 +249,7 @@ fn run_session(
 /// then the session is built on CPU.
 fn build_session(
     bytes: &[u8],
+    folder: &Path,
     threads: usize,
     device: Device,
 ) -> Result<(Session, String, Option<String>)> {
@@ -218,7 +267,9 @@ fn build_session(
             .with_intra_threads(threads)
             .map_err(|e| fail("threads", &e))?
             .with_inter_threads(1)
-            .map_err(|e| fail("threads", &e))
+            .map_err(|e| fail("threads", &e))?
+            .with_config_entry(EXTERNAL_DATA_FOLDER, folder.to_string_lossy())
+            .map_err(|e| fail("external data folder", &e))
     };
     let mut note = None;
     if device == Device::Cuda {
@@ -252,6 +303,20 @@ fn cuda_session(
     _bytes: &[u8],
 ) -> std::result::Result<Session, String> {
     Err("this cloudmask was built without the `cuda` feature; rebuild with `cargo build --features cuda` and use onnxruntime-gpu".to_string())
+}
+
+/// The absolute folder of a model file: its external data is read from there, whatever the
+/// current directory is when sessions are created.
+fn model_folder(onnx: &Path) -> Result<PathBuf> {
+    std::fs::canonicalize(onnx)
+        .ok()
+        .and_then(|f| f.parent().map(Path::to_path_buf))
+        .ok_or_else(|| {
+            Error::model(format!(
+                "cannot resolve the folder of model {}",
+                onnx.display()
+            ))
+        })
 }
 
 /// The card comes from the ONNX metadata (our models) or from the sidecar JSON.

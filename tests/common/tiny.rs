@@ -140,6 +140,63 @@ impl TinyNet {
         path
     }
 
+    /// Writes the network as `<dir>/<name>.onnx` with its weights as ONNX external data in
+    /// `<dir>/<name>.weights`, named relative to the model's folder (the layout of models over
+    /// 2 GB): `raw_data` of every initializer moves to the weights file.
+    pub fn write_external(&self, dir: &TempDir, name: &str) -> PathBuf {
+        use cloudmask::onnx::wire::{parse_fields, Encoder, Field};
+        // onnx.proto: ModelProto.graph 7, GraphProto.initializer 5, TensorProto.raw_data 9,
+        // .external_data 13 (StringStringEntryProto: key 1, value 2), .data_location 14.
+        fn fields<'a>(f: &Field<'a>) -> Vec<Field<'a>> {
+            f.message_fields().unwrap().map(Result::unwrap).collect()
+        }
+        let weights_file = format!("{name}.weights");
+        let mut weights: Vec<u8> = Vec::new();
+        let mut external = |raw: &[u8], tensor: &mut Encoder| {
+            let entries = [
+                ("location", weights_file.clone()),
+                ("offset", weights.len().to_string()),
+                ("length", raw.len().to_string()),
+            ];
+            weights.extend_from_slice(raw);
+            for (key, value) in entries {
+                let mut entry = Encoder::new();
+                entry.string(1, key);
+                entry.string(2, &value);
+                tensor.bytes(13, &entry.finish());
+            }
+            tensor.varint(14, 1);
+        };
+        let bytes = self.bytes();
+        let mut model = Encoder::new();
+        for field in parse_fields(&bytes, 0).unwrap() {
+            if field.number != 7 {
+                model.copy(&field);
+                continue;
+            }
+            let mut graph = Encoder::new();
+            for g in fields(&field) {
+                if g.number != 5 {
+                    graph.copy(&g);
+                    continue;
+                }
+                let mut tensor = Encoder::new();
+                for t in fields(&g) {
+                    match t.number {
+                        9 => external(t.payload, &mut tensor),
+                        _ => tensor.copy(&t),
+                    }
+                }
+                graph.bytes(5, &tensor.finish());
+            }
+            model.bytes(7, &graph.finish());
+        }
+        std::fs::write(dir.path(&weights_file), weights).unwrap();
+        let path = dir.path(&format!("{name}.onnx"));
+        std::fs::write(&path, model.finish()).unwrap();
+        path
+    }
+
     /// Writes and loads the network (one ONNX Runtime thread); fails with what to install when
     /// ONNX Runtime is missing.
     pub fn load(&self, dir: &TempDir, name: &str) -> Model {

@@ -128,9 +128,23 @@ pub struct RuntimeArgs {
     /// Execution provider; cuda falls back to cpu with a message when unavailable
     #[arg(long, value_parser = choice::<Device>(), default_value_t = ModelOptions::default().device)]
     pub device: Device,
-    /// Path to libonnxruntime.so (default: $CLOUDMASK_ORT_LIB, $ORT_DYLIB_PATH, Python packages)
-    #[arg(long)]
+    /// Path to libonnxruntime.so (default: the search `cloudmask doctor` shows: $CLOUDMASK_ORT_LIB,
+    /// $ORT_DYLIB_PATH, the package's .venv, Python environments, system folders)
+    #[arg(long, visible_alias = "ort")]
     pub ort_lib: Option<PathBuf>,
+}
+
+impl RuntimeArgs {
+    /// The library named on the command line, absolute: a relative path is the user's, typed
+    /// in this directory (the library itself never resolves one against the current directory).
+    pub fn ort_library(&self) -> Option<PathBuf> {
+        absolute(self.ort_lib.as_deref())
+    }
+}
+
+/// `path` made absolute against the current directory, where the user typed it.
+pub fn absolute(path: Option<&std::path::Path>) -> Option<PathBuf> {
+    path.map(|p| std::path::absolute(p).unwrap_or_else(|_| p.to_path_buf()))
 }
 
 /// The network a command runs (`--model`).
@@ -202,7 +216,8 @@ pub struct InfoArgs {
 
 #[derive(Args)]
 pub struct DoctorArgs {
-    #[arg(long)]
+    /// Check this libonnxruntime.so instead of searching for one
+    #[arg(long, visible_alias = "ort")]
     pub ort_lib: Option<PathBuf>,
 }
 

@@ -101,11 +101,44 @@ pub fn info(a: InfoArgs) -> Result<()> {
     Ok(())
 }
 
+/// Prints every place ONNX Runtime is searched, in order, and the library resolved, before
+/// anything is loaded; false when none resolves.
+fn show_runtime_search(explicit: Option<&std::path::Path>) -> bool {
+    println!("ONNX Runtime is searched in this order (the first found is loaded):");
+    for (n, place) in runtime::places(explicit).iter().enumerate() {
+        let outcome = match &place.outcome {
+            runtime::Outcome::Found(lib) => format!("found {}", lib.display()),
+            runtime::Outcome::Absent => "nothing".to_string(),
+            runtime::Outcome::Refused(why) => format!("refused: {why}"),
+        };
+        match &place.location {
+            Some(l) => println!(
+                "  {:>2}. {}: {}: {outcome}",
+                n + 1,
+                place.source,
+                l.display()
+            ),
+            None => println!("  {:>2}. {}: not set", n + 1, place.source),
+        }
+    }
+    match runtime::resolve(explicit) {
+        Ok(lib) => {
+            println!("ONNX Runtime resolved to {}", lib.display());
+            true
+        }
+        Err(e) => {
+            println!("ONNX Runtime resolved to nothing: {e}");
+            false
+        }
+    }
+}
+
 pub fn doctor(a: DoctorArgs) -> Result<()> {
     println!("cloudmask {}", cloudmask::VERSION);
     println!("GDAL {}", cloudmask::raster::gdal::version());
-    let mut healthy = true;
-    match runtime::init(a.ort_lib.as_deref()) {
+    let explicit = crate::args::absolute(a.ort_lib.as_deref());
+    let mut healthy = show_runtime_search(explicit.as_deref());
+    match runtime::init(explicit.as_deref()) {
         Ok(rt) => {
             println!("ONNX Runtime {} at {}", rt.version, rt.path.display());
             println!("execution providers: {}", rt.providers.join(", "));
@@ -127,7 +160,7 @@ pub fn doctor(a: DoctorArgs) -> Result<()> {
         }
         Err(e) => {
             healthy = false;
-            println!("ONNX Runtime: NOT FOUND: {e}");
+            println!("ONNX Runtime: NOT LOADED: {e}");
         }
     }
     let models = list_models();

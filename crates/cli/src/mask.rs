@@ -13,14 +13,14 @@ pub fn model_options(r: &RuntimeArgs) -> ModelOptions {
     ModelOptions {
         threads: r.threads,
         device: r.device,
-        ort_lib: r.ort_lib.clone(),
+        ort_lib: r.ort_library(),
     }
 }
 
-/// Loads a model and tells the user when the requested device could not be used.
+/// Loads a model and tells the user what the load changed (device fallback, threads capped).
 pub fn load_model(name: &str, options: &ModelOptions) -> Result<Model> {
     let model = Model::load(name, options)?;
-    if let Some(note) = &model.device_note {
+    for note in model.notes() {
         eprintln!("cloudmask: note: {note}");
     }
     Ok(model)

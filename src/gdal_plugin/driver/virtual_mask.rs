@@ -119,7 +119,11 @@ impl VirtualMask {
         let image = descriptor.image()?.to_string();
         let products = descriptor.products()?;
         let block = descriptor.block()?;
-        let model = cache::shared(&descriptor.model, &descriptor.model_options(), |_| ())?;
+        let model = cache::shared(
+            &descriptor.model,
+            &descriptor.model_options(),
+            crate::gdal_plugin::report_notes,
+        )?;
         let selection = descriptor.selection();
         let source = descriptor
             .input(&image, selection.clone())
@@ -143,12 +147,10 @@ impl VirtualMask {
             .clone()
             .map(BandSelection::Indices)
             .unwrap_or(selection);
-        let ort = crate::runtime::loaded().map(|r| r.path.clone());
         let class_names: Vec<String> = model.card.classes.iter().map(|c| c.name.clone()).collect();
         let resolved = descriptor.resolved(
             cache::model_file(&model).to_string_lossy().into_owned(),
             bands,
-            ort,
             (width, height),
             class_names.clone(),
         );
