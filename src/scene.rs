@@ -6,7 +6,7 @@ use crate::model::{CommonClass, Model};
 use crate::postprocess::{valid_mask, Buffers};
 use crate::raster::quicklook;
 use crate::raster::writer::{check_writable, Format, Georef, Product, ProductWriter, RasterInfo};
-use crate::raster::{BandSource, GdalSource, Input, Scaling};
+use crate::raster::{BandSource, GdalSource, Input};
 use std::path::{Path, PathBuf};
 
 /// What to mask and where to write it.
@@ -44,6 +44,7 @@ pub fn mask_scene(model: &Model, job: SceneJob, progress: StageProgress) -> Resu
     if let Some(q) = &job.quicklook {
         check_writable(q)?;
     }
+    crate::engine::check_options(model, &job.options)?;
     let input = job.input.name().to_string();
     let mut source = job.input.open_for(&model.card.band_names())?;
     let georef = Georef::of(source.dataset());
@@ -218,10 +219,10 @@ fn write_quicklook(
             "the quicklook needs red, green and blue bands named in the input",
         ));
     };
-    let gain = |band: usize| crate::raster::scaling::band_gain_bias(ds, band, Scaling::Auto);
+    let gain = |band: usize| crate::raster::scaling::band_gain_bias(ds, band, source.scaling());
     let mut rgb: [Vec<f32>; 3] = Default::default();
     for (k, band) in [r, gr, b].into_iter().enumerate() {
-        let (gn, bias) = gain(band);
+        let (gn, bias) = gain(band)?;
         rgb[k] = quicklook::read_decimated(ds, band, qw, qh)?
             .into_iter()
             .map(|v| (v as f64 * gn + bias) as f32)
