@@ -162,11 +162,14 @@ impl<'a> MemorySource<'a> {
                 "buffer of {bands} bands x {width} x {height} is empty"
             )));
         }
-        if data.len() != bands * width * height {
+        crate::limits::check_raster("the buffer", width as u64, height as u64)?;
+        // Checked: a product that wrapped could match a short buffer.
+        let needed = bands.checked_mul(width * height);
+        if needed != Some(data.len()) {
             return Err(Error::invalid(format!(
                 "buffer holds {} values but {bands} bands x {width} x {height} need {}",
                 data.len(),
-                bands * width * height
+                bands as u128 * (width * height) as u128
             )));
         }
         Ok(MemorySource {
