@@ -279,8 +279,8 @@ typedef struct cm_model cm_model;
  */
 typedef struct {
   /**
-   * ONNX Runtime threads per inference; 0 = all cores. More than the machine's cores are
-   * capped to them (cm_model_load prints a note on stderr).
+   * ONNX Runtime threads per inference, 0 to 1024; 0 = all cores. More than the machine's
+   * cores are capped to them (cm_model_load prints a note on stderr).
    */
   int32_t threads;
   /**
@@ -303,16 +303,16 @@ typedef struct {
    */
   int32_t tiling;
   /**
-   * Tiles per ONNX Runtime call, at least 1.
+   * Tiles per ONNX Runtime call, 1 to 1024 (and at most 2^26 tile pixels per call).
    */
   int32_t batch;
   /**
-   * Pixels around clouds and shadows that are also marked invalid in the valid mask;
-   * -1 = the library's default (4).
+   * Pixels around clouds and shadows that are also marked invalid in the valid mask, 0 to
+   * 1024; -1 = the library's default (4).
    */
   int32_t buffer;
   /**
-   * Tile size in pixels, a multiple of `cm_model_info.size_multiple`; -1 = the model's own
+   * Tile size in pixels, a multiple of `cm_model_info.size_multiple` up to 4096; -1 = the model's own
    * (`cm_model_info.tile_size`, what the network was trained on). Larger tiles run faster
    * but change the results of networks with global pooling (such as ukis-csmask's).
    */
@@ -356,7 +356,7 @@ typedef struct {
    */
   double resolution;
   /**
-   * Valid-mask buffer in pixels around clouds; -1 = `cm_mask_options.buffer`.
+   * Valid-mask buffer in pixels around clouds, 0 to 1024; -1 = `cm_mask_options.buffer`.
    */
   int32_t buffer_cloud;
   /**

@@ -9,6 +9,7 @@ pub mod error;
 pub mod eval;
 pub mod ffi;
 pub mod gdal_plugin;
+pub mod limits;
 pub mod model;
 pub mod onnx;
 pub mod options;

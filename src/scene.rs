@@ -8,7 +8,7 @@ use crate::raster::output_check::{self, input_files};
 use crate::raster::quicklook;
 use crate::raster::staging::{clean_stale, commit_all, Staged};
 use crate::raster::writer::{Format, Georef, Product, ProductWriter, RasterInfo};
-use crate::raster::{BandSource, GdalSource, Input, Scaling};
+use crate::raster::{BandSource, GdalSource, Input};
 use std::path::{Path, PathBuf};
 
 /// What to mask and where to write it.
@@ -64,6 +64,7 @@ pub fn check_outputs(job: &SceneJob, model: &ModelEntry) -> Result<()> {
 /// warnings.
 pub fn mask_scene(model: &Model, job: SceneJob, progress: StageProgress) -> Result<SceneReport> {
     check_outputs(&job, &model.entry)?;
+    crate::engine::check_options(model, &job.options)?;
     let mut warnings: Vec<String> = job
         .outputs
         .iter()
@@ -278,10 +279,10 @@ fn write_quicklook(
             "the quicklook needs red, green and blue bands named in the input",
         ));
     };
-    let gain = |band: usize| crate::raster::scaling::band_gain_bias(ds, band, Scaling::Auto);
+    let gain = |band: usize| crate::raster::scaling::band_gain_bias(ds, band, source.scaling());
     let mut rgb: [Vec<f32>; 3] = Default::default();
     for (k, band) in [r, gr, b].into_iter().enumerate() {
-        let (gn, bias) = gain(band);
+        let (gn, bias) = gain(band)?;
         rgb[k] = quicklook::read_decimated(ds, band, qw, qh)?
             .into_iter()
             .map(|v| (v as f64 * gn + bias) as f32)

@@ -2,6 +2,7 @@
 
 use super::{MaskResult, Products, Region, Strip};
 use crate::error::Result;
+use crate::limits::try_vec;
 use crate::postprocess::{valid_mask, Buffers};
 
 /// Collects strips of a region into whole arrays.
@@ -14,17 +15,25 @@ pub(super) struct Accumulator {
 }
 
 impl Accumulator {
-    pub(super) fn new(region: Region, n_classes: usize, products: Products) -> Self {
+    /// Memory for the whole region, or an error when the machine cannot give it.
+    pub(super) fn new(region: Region, n_classes: usize, products: Products) -> Result<Self> {
         let n = region.w * region.h;
-        Accumulator {
+        let probabilities = if products.probabilities {
+            Some(try_vec(
+                n_classes * n,
+                f32::NAN,
+                "the window's probabilities",
+            )?)
+        } else {
+            None
+        };
+        Ok(Accumulator {
             region,
-            classes: vec![0; n],
-            probabilities: products
-                .probabilities
-                .then(|| vec![f32::NAN; n_classes * n]),
+            classes: try_vec(n, 0, "the window's classes")?,
+            probabilities,
             n_classes,
             products,
-        }
+        })
     }
 
     pub(super) fn put(&mut self, s: Strip) -> Result<()> {

@@ -3,6 +3,7 @@
 
 use super::{Products, Region, Strip};
 use crate::error::Result;
+use crate::limits::try_vec;
 use crate::model::CommonClass;
 use crate::postprocess::{argmax, score_class};
 use crate::tiling::{blend::tukey, BlendGrid, TileRect};
@@ -48,21 +49,23 @@ impl BlendAssembler {
         codes: Vec<u8>,
         threshold: Option<f64>,
         products: Products,
-    ) -> Self {
+    ) -> Result<Self> {
         let rows = grid.tile;
         let top = grid.start(grid.covering(region.y, region.h.max(1)).0);
-        BlendAssembler {
+        // One row of tiles across the region: the one allocation that grows with its width.
+        let canvas = try_vec(codes.len() * rows * region.w, 0.0, "a row of tiles")?;
+        Ok(BlendAssembler {
             window: tukey(grid.tile, grid.taper()),
             top,
-            canvas: vec![0.0; codes.len() * rows * region.w],
-            nodata: vec![false; rows * region.w],
+            canvas,
+            nodata: try_vec(rows * region.w, false, "a row of tiles")?,
             emitted: region.y,
             grid,
             region,
             codes,
             threshold,
             products,
-        }
+        })
     }
 
     /// Hands raster rows up to `end` (exclusive) to the sink, then rolls the canvas to `new_top`.

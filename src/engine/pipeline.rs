@@ -5,7 +5,7 @@
 use super::accumulate::Accumulator;
 use super::assemble::BlendAssembler;
 use super::tiles::run_tiles;
-use super::validate::{check_bands, check_batch, check_grid, check_window};
+use super::validate::{check_bands, check_batch, check_buffers, check_grid, check_window};
 use super::{MaskOptions, MaskResult, Products, Progress, Region, Strip, Tiling};
 use crate::error::{Error, Result};
 use crate::model::Model;
@@ -42,7 +42,8 @@ impl<'a> Pipeline<'a> {
         )?;
         check_bands(model, source)?;
         let grid = check_grid(model, options)?;
-        check_batch(options)?;
+        check_batch(options, &grid)?;
+        check_buffers(options)?;
         Ok(Pipeline {
             model,
             source,
@@ -110,7 +111,7 @@ impl<'a> Pipeline<'a> {
             0
         };
         let region = grow(part, margin, self.source.width(), self.source.height());
-        let mut acc = Accumulator::new(region, self.model.n_classes(), self.products);
+        let mut acc = Accumulator::new(region, self.model.n_classes(), self.products)?;
         self.compute(region, &mut |s| acc.put(s), progress)?;
         Ok(acc.into_result(part, &self.options.buffers))
     }
@@ -162,7 +163,7 @@ impl<'a> Pipeline<'a> {
             card.common_codes(),
             card.output.threshold(),
             self.products,
-        );
+        )?;
         run_tiles(
             self.model,
             source,

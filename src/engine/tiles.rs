@@ -4,6 +4,7 @@
 use super::assemble::Assembler;
 use super::{MaskOptions, Progress, Strip, Tiling};
 use crate::error::{Error, Result};
+use crate::limits::{try_vec, try_with_capacity};
 use crate::model::{Model, OutputKind};
 use crate::postprocess::{score_planes, softmax_planes};
 use crate::raster::BandSource;
@@ -107,7 +108,7 @@ fn run_batch(
     let card = &model.card;
     let logits = card.output == OutputKind::Logits;
     let score = card.output.threshold().is_some();
-    let mut input = Vec::with_capacity(n * bands * plane);
+    let mut input = try_with_capacity(n * bands * plane, "a batch of tiles")?;
     let mut nodata = Vec::with_capacity(n);
     for _ in 0..n {
         let t = rx.recv().map_err(|_| {
@@ -181,7 +182,7 @@ fn read_tile(
         }
     }
     let scale = card.reflectance_scale;
-    let mut data = vec![0f32; card.bands.len() * n];
+    let mut data = try_vec(card.bands.len() * n, 0f32, "a tile")?;
     data.par_chunks_mut(n).enumerate().for_each(|(b, out)| {
         let (mean, std) = (card.mean[b], card.std[b]);
         let src = &block.data[b * bn..(b + 1) * bn];

@@ -3,18 +3,20 @@
 
 use super::{MaskOptions, Region, Tiling};
 use crate::error::{Error, Result};
+use crate::limits::{self, MAX_BATCH, MAX_BATCH_PIXELS, MAX_BUFFER, MAX_TILE};
 use crate::model::Model;
 use crate::raster::BandSource;
 use crate::tiling::{BlendGrid, UKIS_OVERLAP};
 
 pub fn check_window(source: &dyn BandSource, x: i64, y: i64, w: i64, h: i64) -> Result<Region> {
+    limits::check_raster("the raster", source.width() as u64, source.height() as u64)?;
     let (sw, sh) = (source.width() as i64, source.height() as i64);
     if w <= 0 || h <= 0 {
         return Err(Error::window(format!(
             "window {w} x {h} is empty: width and height must be at least 1"
         )));
     }
-    if x < 0 || y < 0 || x + w > sw || y + h > sh {
+    if x < 0 || y < 0 || x.saturating_add(w) > sw || y.saturating_add(h) > sh {
         return Err(Error::window(format!(
             "window {w} x {h} at ({x}, {y}) lies outside the raster ({sw} x {sh}); it must fit inside 0..{sw} x 0..{sh}"
         )));
@@ -45,7 +47,8 @@ pub fn check_bands(model: &Model, source: &dyn BandSource) -> Result<()> {
 pub(super) fn check_grid(model: &Model, options: &MaskOptions) -> Result<BlendGrid> {
     let card = &model.card;
     let tile = options.tile.unwrap_or(card.tile_size);
-    if tile == 0 || tile % card.size_multiple != 0 {
+    limits::check_usize("tile size", tile, 1, MAX_TILE)?;
+    if tile % card.size_multiple != 0 {
         return Err(Error::invalid(format!(
             "tile size {tile} must be a positive multiple of {} for model {}",
             card.size_multiple,
@@ -62,11 +65,36 @@ pub(super) fn check_grid(model: &Model, options: &MaskOptions) -> Result<BlendGr
     Ok(BlendGrid { tile, overlap })
 }
 
-pub(super) fn check_batch(options: &MaskOptions) -> Result<()> {
+/// A batch of at least one tile, whose tiles together stay within [`MAX_BATCH_PIXELS`].
+pub(super) fn check_batch(options: &MaskOptions, grid: &BlendGrid) -> Result<()> {
     if options.batch == 0 {
         return Err(Error::invalid(
             "batch 0 would run no tiles: give at least 1 tile per ONNX Runtime call",
         ));
     }
+    limits::check_usize("batch", options.batch, 1, MAX_BATCH)?;
+    let pixels = (options.batch * grid.tile * grid.tile) as u64;
+    if pixels > MAX_BATCH_PIXELS {
+        return Err(Error::invalid(format!(
+            "batch {} of {}-pixel tiles is {pixels} pixels per ONNX Runtime call, more than {MAX_BATCH_PIXELS}: use a batch of at most {}",
+            options.batch,
+            grid.tile,
+            (MAX_BATCH_PIXELS / (grid.tile * grid.tile) as u64).max(1)
+        )));
+    }
     Ok(())
+}
+
+/// Buffer radii within [`MAX_BUFFER`]: the valid mask computes classes that far around a window.
+pub(super) fn check_buffers(options: &MaskOptions) -> Result<()> {
+    limits::check_usize("buffer", options.buffers.max(), 0, MAX_BUFFER)?;
+    Ok(())
+}
+
+/// The options' sizes for this model (tile, overlap, batch, buffers), checked without a
+/// source: what callers that create files check before they create them.
+pub fn check_options(model: &Model, options: &MaskOptions) -> Result<()> {
+    let grid = check_grid(model, options)?;
+    check_batch(options, &grid)?;
+    check_buffers(options)
 }

@@ -157,3 +157,19 @@ pub(crate) fn or_default(value: i32, min: i32, name: &str) -> Result<Option<usiz
     }
     Ok(Some(value as usize))
 }
+
+/// An `int32_t` option that must lie in `min..=max` (a documented limit, `crate::limits`).
+pub(crate) fn in_range(value: i32, min: u64, max: u64, name: &str) -> Result<usize> {
+    crate::limits::check(name, value, min, max).map(|v| v as usize)
+}
+
+/// An `int32_t` option where -1 means "the default" (`None`) and other values must lie in
+/// `min..=max`.
+pub(crate) fn or_default_in(value: i32, min: u64, max: u64, name: &str) -> Result<Option<usize>> {
+    if value == -1 {
+        return Ok(None);
+    }
+    in_range(value, min, max, name)
+        .map(Some)
+        .map_err(|e| Error::invalid(format!("{} (or -1 for the default)", e.message)))
+}

@@ -2,8 +2,9 @@
 //! --dn-offset, --nodata, --resolution and per-class --buffer): `cm_input_options`, its defaults,
 //! and its translation into the library's `raster::Input`, which checks the values.
 
-use super::args::{opt_arg, or_default, write_default};
+use super::args::{opt_arg, or_default_in, write_default};
 use crate::error::{Error, Result};
+use crate::limits::MAX_BUFFER;
 use crate::model::CommonClass;
 use crate::postprocess::Buffers;
 use crate::raster::{BandSelection, Input, Scaling};
@@ -26,7 +27,7 @@ pub struct cm_input_options {
     pub nodata: f64,
     /// Resample the input to this pixel size, in its CRS units, before masking; 0 = native.
     pub resolution: f64,
-    /// Valid-mask buffer in pixels around clouds; -1 = `cm_mask_options.buffer`.
+    /// Valid-mask buffer in pixels around clouds, 0 to 1024; -1 = `cm_mask_options.buffer`.
     pub buffer_cloud: i32,
     /// Valid-mask buffer in pixels around thin clouds; -1 = `cm_mask_options.buffer`.
     pub buffer_thin_cloud: i32,
@@ -128,7 +129,8 @@ pub(crate) unsafe fn input_options(p: *const cm_input_options) -> Result<InputCh
             "input_options->buffer_nodata",
         ),
     ] {
-        choices.buffers[class as usize] = or_default(value, 0, name)?.map(|r| r as u32);
+        choices.buffers[class as usize] =
+            or_default_in(value, 0, MAX_BUFFER, name)?.map(|r| r as u32);
     }
     Ok(choices)
 }

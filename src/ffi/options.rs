@@ -1,9 +1,10 @@
 //! Option structs for loading models and masking, their defaults, and their translation into the
 //! library's own option types (which own every default).
 
-use super::args::{at_least, opt_arg, opt_text, or_default, write_default};
+use super::args::{in_range, opt_arg, opt_text, or_default_in, write_default};
 use crate::engine::{MaskOptions, Tiling};
 use crate::error::{Error, Result};
+use crate::limits::{MAX_BATCH, MAX_BUFFER, MAX_THREADS, MAX_TILE};
 use crate::model::{Device, ModelOptions};
 use crate::postprocess::Buffers;
 use crate::raster::Scaling;
@@ -50,8 +51,8 @@ pub enum cm_scaling {
 #[repr(C)]
 #[derive(Debug, Clone, Copy)]
 pub struct cm_model_options {
-    /// ONNX Runtime threads per inference; 0 = all cores. More than the machine's cores are
-    /// capped to them (cm_model_load prints a note on stderr).
+    /// ONNX Runtime threads per inference, 0 to 1024; 0 = all cores. More than the machine's
+    /// cores are capped to them (cm_model_load prints a note on stderr).
     pub threads: i32,
     /// A `cm_device` value.
     pub device: i32,
@@ -66,12 +67,12 @@ pub struct cm_model_options {
 pub struct cm_mask_options {
     /// A `cm_tiling` value.
     pub tiling: i32,
-    /// Tiles per ONNX Runtime call, at least 1.
+    /// Tiles per ONNX Runtime call, 1 to 1024 (and at most 2^26 tile pixels per call).
     pub batch: i32,
-    /// Pixels around clouds and shadows that are also marked invalid in the valid mask;
-    /// -1 = the library's default (4).
+    /// Pixels around clouds and shadows that are also marked invalid in the valid mask, 0 to
+    /// 1024; -1 = the library's default (4).
     pub buffer: i32,
-    /// Tile size in pixels, a multiple of `cm_model_info.size_multiple`; -1 = the model's own
+    /// Tile size in pixels, a multiple of `cm_model_info.size_multiple` up to 4096; -1 = the model's own
     /// (`cm_model_info.tile_size`, what the network was trained on). Larger tiles run faster
     /// but change the results of networks with global pooling (such as ukis-csmask's).
     pub tile: i32,
@@ -181,7 +182,7 @@ pub(crate) unsafe fn model_options(p: *const cm_model_options) -> Result<ModelOp
     let Some(c) = opt_arg(p, "options")? else {
         return Ok(options);
     };
-    options.threads = at_least(c.threads, 0, "options->threads")?;
+    options.threads = in_range(c.threads, 0, MAX_THREADS, "options->threads")?;
     options.device = c_value(c.device, "options->device")?;
     options.ort_lib = opt_text(c.ort_library, "options->ort_library")?.map(PathBuf::from);
     Ok(options)
@@ -197,11 +198,11 @@ pub(crate) unsafe fn mask_options(p: *const cm_mask_options) -> Result<MaskOptio
         return Ok(options);
     };
     options.tiling = c_value(c.tiling, "options->tiling")?;
-    options.batch = at_least(c.batch, 1, "options->batch")?;
-    if let Some(b) = or_default(c.buffer, 0, "options->buffer")? {
+    options.batch = in_range(c.batch, 1, MAX_BATCH, "options->batch")?;
+    if let Some(b) = or_default_in(c.buffer, 0, MAX_BUFFER, "options->buffer")? {
         options.buffers = Buffers::uniform(b as u32);
     }
-    options.tile = or_default(c.tile, 1, "options->tile")?;
+    options.tile = or_default_in(c.tile, 1, MAX_TILE, "options->tile")?;
     if c.overlap != -1.0 {
         // The engine checks the range, with its own message.
         options.overlap = c.overlap;

@@ -20,9 +20,12 @@
 
 use crate::engine::DEFAULT_OVERLAP;
 use crate::error::{Error, Result};
+use crate::limits::{
+    self, MAX_BLOCK, MAX_BUFFER, MAX_CACHE_MB, MAX_RASTER_SIDE, MAX_THREADS, MIN_BLOCK,
+};
 use crate::model::{CommonClass, Device, ModelOptions, DEFAULT_MODEL};
 use crate::postprocess::Buffers;
-use crate::raster::scaling::DEFAULT_QUANTIFICATION;
+use crate::raster::scaling::{check_digital_numbers, DEFAULT_QUANTIFICATION};
 use crate::raster::{BandSelection, Input, Product, Scaling};
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
@@ -80,6 +83,31 @@ impl BufferSpec {
                 b.radius[CommonClass::Nodata as usize] = nodata;
                 b
             }
+        }
+    }
+
+    /// Every radius within [`MAX_BUFFER`] (the JSON number is a `u32`, so it cannot wrap).
+    pub fn check(&self) -> Result<()> {
+        for (name, r) in self.radii() {
+            limits::check(name, r, 0, MAX_BUFFER)?;
+        }
+        Ok(())
+    }
+
+    fn radii(&self) -> Vec<(&'static str, u32)> {
+        match *self {
+            BufferSpec::Uniform(n) => vec![("buffer", n)],
+            BufferSpec::PerClass {
+                cloud,
+                thin_cloud,
+                shadow,
+                nodata,
+            } => vec![
+                ("buffer.cloud", cloud),
+                ("buffer.thin_cloud", thin_cloud),
+                ("buffer.shadow", shadow),
+                ("buffer.nodata", nodata),
+            ],
         }
     }
 
@@ -234,7 +262,35 @@ impl Descriptor {
                 crate::VERSION
             )));
         }
+        d.check_sizes().map_err(|e| {
+            Error::new(
+                e.kind,
+                format!("the mask descriptor in {origin}: {}", e.message),
+            )
+        })?;
         Ok(d)
+    }
+
+    /// Sizes and numbers within the documented limits (`crate::limits`), before anything is
+    /// opened or allocated: a descriptor is a data file, and `"width": 4294967297` must not open
+    /// as a 1-pixel raster, nor `"threads": 2000` start 2000 threads, nor a buffer wrap.
+    fn check_sizes(&self) -> Result<()> {
+        limits::check_usize("threads", self.threads, 0, MAX_THREADS)?;
+        limits::check_usize("block", self.block, MIN_BLOCK, MAX_BLOCK)?;
+        limits::check_usize("cache_mb", self.cache_mb, 0, MAX_CACHE_MB)?;
+        self.buffer.check()?;
+        if self.width.is_some() || self.height.is_some() {
+            let (w, h) = (self.width.unwrap_or(0), self.height.unwrap_or(0));
+            limits::check_usize("width", w, 1, MAX_RASTER_SIDE)?;
+            limits::check_usize("height", h, 1, MAX_RASTER_SIDE)?;
+        }
+        if let Scaling::DigitalNumbers { .. } = self.scaling {
+            check_digital_numbers(
+                self.quantification.unwrap_or(DEFAULT_QUANTIFICATION),
+                self.dn_offset.unwrap_or(0.0),
+            )?;
+        }
+        Ok(())
     }
 
     /// The connection string GDAL opens: `CLOUDMASK:{json}`.
@@ -325,13 +381,8 @@ impl Descriptor {
     }
 
     pub fn block(&self) -> Result<usize> {
-        let b = self.block;
-        if !(16..=8192).contains(&b) {
-            return Err(Error::invalid(format!(
-                "block size {b} in the mask descriptor must be between 16 and 8192 pixels"
-            )));
-        }
-        Ok(b)
+        limits::check_usize("block", self.block, MIN_BLOCK, MAX_BLOCK)
+            .map_err(|e| Error::invalid(format!("the mask descriptor: {}", e.message)))
     }
 
     pub fn cache_bytes(&self) -> usize {

@@ -32,6 +32,7 @@
 use crate::engine::{mask_window, MaskOptions, Plane, Region, Tiling};
 use crate::error::guarded;
 use crate::error::{Error, Result};
+use crate::limits::{self, MAX_BUFFER, MAX_THREADS};
 use crate::model::{cache, Device, Model, ModelOptions};
 use crate::postprocess::{Buffers, DEFAULT_BUFFER};
 use crate::raster::{MemorySource, Product, Products};
@@ -152,19 +153,22 @@ impl Arguments {
             ),
             _ => None,
         };
-        let whole = |name: &str, default: usize| -> Result<usize> {
+        // Parsed wide and checked against the documented limits, so no value wraps.
+        let whole = |name: &str, default: u64, max: u64| -> Result<u64> {
             match get(name) {
                 None => Ok(default),
-                Some(v) => v.trim().parse::<usize>().map_err(|_| {
-                    Error::invalid(format!(
-                        "argument {name}=\"{v}\" is not a whole number (0 or more)"
-                    ))
-                }),
+                Some(v) => {
+                    let n = v.trim().parse::<i128>().map_err(|_| {
+                        Error::invalid(format!(
+                            "argument {name}=\"{v}\" is not a whole number (0 to {max})"
+                        ))
+                    })?;
+                    limits::check(&format!("argument {name}"), n, 0, max)
+                }
             }
         };
-        let buffer = u32::try_from(whole("buffer", DEFAULT_BUFFER as usize)?)
-            .map_err(|_| Error::invalid("argument buffer is too large"))?;
-        let threads = whole("threads", 0)?;
+        let buffer = whole("buffer", DEFAULT_BUFFER.into(), MAX_BUFFER)? as u32;
+        let threads = whole("threads", 0, MAX_THREADS)? as usize;
         let nodata =
             match get("nodata") {
                 None => None,

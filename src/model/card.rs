@@ -6,6 +6,7 @@
 use super::bands::{canonical_band, wavelength_nm};
 use super::classes::CommonClass;
 use crate::error::{Error, Result};
+use crate::limits::{self, MAX_CONTEXT, MAX_TILE};
 use serde::{Deserialize, Serialize};
 
 /// Key of the card in ONNX `metadata_props`.
@@ -176,10 +177,30 @@ impl ModelCard {
                 )));
             }
         }
-        if self.size_multiple == 0
-            || self.tile_size == 0
-            || self.tile_size % self.size_multiple != 0
-        {
+        self.validate_sizes()
+    }
+
+    /// Tile geometry and scaling within the documented limits (`crate::limits`): a card is a data
+    /// file, and a tile of 2^30 pixels or a scale of 0 must be refused, not run.
+    fn validate_sizes(&self) -> Result<()> {
+        let card = |e: Error| Error::model(format!("model card: {}", e.message));
+        limits::check_usize("tile size", self.tile_size, 1, MAX_TILE).map_err(card)?;
+        limits::check_usize("size multiple", self.size_multiple, 1, MAX_TILE).map_err(card)?;
+        limits::check_usize("context", self.context, 0, MAX_CONTEXT).map_err(card)?;
+        if !(self.reflectance_scale.is_finite() && self.reflectance_scale > 0.0) {
+            return Err(Error::model(format!(
+                "model card: reflectance_scale {} must be a positive number (1 when the network reads reflectance 0..1)",
+                self.reflectance_scale
+            )));
+        }
+        if let Some(i) = self.mean.iter().position(|m| !m.is_finite()) {
+            return Err(Error::model(format!(
+                "model card: mean of band {} ({}) must be a finite number",
+                i + 1,
+                self.bands[i].name
+            )));
+        }
+        if self.tile_size % self.size_multiple != 0 {
             return Err(Error::model(format!(
                 "model card: tile size {} must be a positive multiple of {}",
                 self.tile_size, self.size_multiple
@@ -252,7 +273,18 @@ fn from_ukis_sidecar(v: &serde_json::Value, name: &str) -> Result<ModelCard> {
         colour: common.colour(),
         common: common.name().to_string(),
     };
-    let tile = v["data"]["target_size"][0].as_u64().unwrap_or(256) as usize;
+    // Absent: ukis-csmask's 256. Present, it must be a whole number (the card's limits apply).
+    let tile = match &v["data"]["target_size"][0] {
+        serde_json::Value::Null => 256,
+        t => t
+            .as_u64()
+            .map(|t| t.min(usize::MAX as u64) as usize)
+            .ok_or_else(|| {
+                Error::model(format!(
+                "ukis-csmask model card: data.target_size[0] is {t}, not a whole number of pixels"
+            ))
+            })?,
+    };
     let version = v["model"]["version"]
         .as_str()
         .unwrap_or("unknown")

@@ -6,10 +6,10 @@
 //! was a SIGSEGV). So a request above [`max_threads`] is capped to it, with a note for the user,
 //! when the model loads. Results do not depend on the thread count.
 
-/// The most intra-op threads any session gets, whatever the machine: the cap on machines with
-/// more cores than this. Every request is capped to `min(cores, MAX_THREADS)` ([`max_threads`]);
-/// option validators that refuse absurd values should use this number too.
-pub const MAX_THREADS: usize = 256;
+/// The most intra-op threads any session gets, whatever the machine: the option limit of
+/// [`crate::limits::MAX_THREADS`] (options above it are refused before a model loads). Every
+/// request is capped to `min(cores, MAX_THREADS)` ([`max_threads`]).
+pub const MAX_THREADS: usize = crate::limits::MAX_THREADS as usize;
 
 /// The machine's cores available to this process (its CPU affinity and cgroup quota), at most
 /// [`MAX_THREADS`].

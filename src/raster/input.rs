@@ -86,16 +86,7 @@ impl Input {
             offset,
         } = self.scaling
         {
-            if !(quantification.is_finite() && quantification > 0.0) {
-                return Err(Error::invalid(format!(
-                    "quantification {quantification} must be a positive number"
-                )));
-            }
-            if !offset.is_finite() {
-                return Err(Error::invalid(format!(
-                    "DN offset {offset} must be a finite number"
-                )));
-            }
+            super::scaling::check_digital_numbers(quantification, offset)?;
         }
         Ok(())
     }

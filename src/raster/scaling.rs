@@ -1,6 +1,7 @@
 //! Turning stored pixel values into the reflectance a model expects.
 
-use super::gdal::Dataset;
+use super::gdal::{Dataset, ValueKind};
+use crate::error::{Error, Result};
 use crate::options::Choice;
 
 /// Sentinel-2's quantification value: reflectance = DN / 10000 (before any offset).
@@ -63,20 +64,55 @@ impl Choice for Scaling {
 
 crate::options::choice_strings!(Scaling);
 
-/// Gain and bias for one raster band (1-based) under a scaling choice.
-pub fn band_gain_bias(ds: &Dataset, band: usize, scaling: Scaling) -> (f64, f64) {
-    match scaling {
+/// Gain and bias for one raster band (1-based) under a scaling choice. Values that no scaling
+/// makes reflectance (complex numbers), and Byte or Int8 bands under automatic scaling (they
+/// cannot hold Sentinel-2 digital numbers, so DN / 10000 would make every pixel dark, "clear"),
+/// are errors that say what to give instead.
+pub fn band_gain_bias(ds: &Dataset, band: usize, scaling: Scaling) -> Result<(f64, f64)> {
+    let kind = ds.band_kind(band);
+    let name = &ds.description;
+    if kind == ValueKind::Complex {
+        return Err(Error::input(format!(
+            "band {band} of {name} holds complex values ({}), which are not reflectance: write the amplitude or the real part to a real-valued raster first (e.g. gdal_translate -ot Float32 or gdal_calc.py)",
+            ds.band_type_name(band)
+        )));
+    }
+    Ok(match scaling {
         Scaling::Reflectance => (1.0, 0.0),
         Scaling::DigitalNumbers {
             quantification,
             offset,
         } => (1.0 / quantification, offset / quantification),
-        Scaling::Auto if ds.band_is_integer(band) => {
-            let (q, o) = sentinel2_quantification(ds, band);
-            (1.0 / q, o / q)
-        }
-        Scaling::Auto => (1.0, 0.0),
+        Scaling::Auto => match kind {
+            ValueKind::SmallInteger => {
+                return Err(Error::input(format!(
+                    "band {band} of {name} is {}, too narrow for Sentinel-2 digital numbers, so automatic scaling cannot tell what its values mean: give the scaling, --scaling dn --quantification Q [--dn-offset O] (reflectance = (value + O) / Q) or --scaling reflectance",
+                    ds.band_type_name(band)
+                )))
+            }
+            ValueKind::Integer => {
+                let (q, o) = sentinel2_quantification(ds, band);
+                (1.0 / q, o / q)
+            }
+            ValueKind::Float | ValueKind::Complex => (1.0, 0.0),
+        },
+    })
+}
+
+/// Refuses quantification values that would make every reflectance infinite, zero or negated,
+/// and offsets that are not numbers.
+pub fn check_digital_numbers(quantification: f64, offset: f64) -> Result<()> {
+    if !(quantification.is_finite() && quantification > 0.0) {
+        return Err(Error::invalid(format!(
+            "quantification {quantification} must be a positive number (Sentinel-2: {DEFAULT_QUANTIFICATION})"
+        )));
     }
+    if !offset.is_finite() {
+        return Err(Error::invalid(format!(
+            "DN offset {offset} must be a finite number"
+        )));
+    }
+    Ok(())
 }
 
 /// Sentinel-2 products state their quantification value and, from processing baseline 04.00 on,

@@ -32,6 +32,8 @@ pub struct GdalSource {
     bands: Vec<usize>,
     gain_bias: Vec<(f64, f64)>,
     nodata: Vec<Option<f64>>,
+    /// How values were asked to become reflectance (the quicklook scales its colours the same).
+    scaling: Scaling,
     looks_like_dn: bool,
     scratch: Vec<f32>,
 }
@@ -47,11 +49,12 @@ impl GdalSource {
         scaling: Scaling,
         nodata_override: Option<f64>,
     ) -> Result<Self> {
+        crate::limits::check_raster(&ds.description, ds.width() as u64, ds.height() as u64)?;
         let bands = map_bands(&ds, model_bands, selection)?;
         let gain_bias = bands
             .iter()
             .map(|&b| band_gain_bias(&ds, b, scaling))
-            .collect();
+            .collect::<Result<_>>()?;
         let nodata = bands
             .iter()
             .map(|&b| nodata_override.or(ds.band_nodata(b)))
@@ -61,6 +64,7 @@ impl GdalSource {
             bands,
             gain_bias,
             nodata,
+            scaling,
             looks_like_dn: false,
             scratch: Vec::new(),
         })
@@ -68,6 +72,10 @@ impl GdalSource {
 
     pub fn dataset(&self) -> &Dataset {
         &self.ds
+    }
+
+    pub fn scaling(&self) -> Scaling {
+        self.scaling
     }
 
     /// 1-based raster band feeding each model band.
@@ -154,11 +162,14 @@ impl<'a> MemorySource<'a> {
                 "buffer of {bands} bands x {width} x {height} is empty"
             )));
         }
-        if data.len() != bands * width * height {
+        crate::limits::check_raster("the buffer", width as u64, height as u64)?;
+        // Checked: a product that wrapped could match a short buffer.
+        let needed = bands.checked_mul(width * height);
+        if needed != Some(data.len()) {
             return Err(Error::invalid(format!(
                 "buffer holds {} values but {bands} bands x {width} x {height} need {}",
                 data.len(),
-                bands * width * height
+                bands as u128 * (width * height) as u128
             )));
         }
         Ok(MemorySource {

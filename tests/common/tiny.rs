@@ -116,6 +116,12 @@ impl TinyNet {
 
     /// The ONNX file, written with the library's own graph writer.
     pub fn bytes(&self) -> Vec<u8> {
+        self.bytes_with_card(Some(&self.card()))
+    }
+
+    /// The ONNX file with `card` embedded (it may contradict the network), or none (for a
+    /// sidecar card beside the file).
+    pub fn bytes_with_card(&self, card: Option<&ModelCard>) -> Vec<u8> {
         let (b, k, s) = (self.bands.len(), self.classes.len(), self.kernel as i64);
         let mut graph = GraphBuilder::new();
         let w = graph.weight("w", &[k as i64, b as i64, s, s], &self.weights);
@@ -129,8 +135,11 @@ impl TinyNet {
             ],
         );
         graph.identity(&logits, "logits");
-        let card = (CARD_METADATA_KEY.to_string(), self.card().to_json());
-        graph.finish("image", b, "logits", k, &[card])
+        let card: Vec<(String, String)> = card
+            .map(|c| (CARD_METADATA_KEY.to_string(), c.to_json()))
+            .into_iter()
+            .collect();
+        graph.finish("image", b, "logits", k, &card)
     }
 
     /// Writes the network as `<dir>/<name>.onnx`.

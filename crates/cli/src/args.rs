@@ -4,6 +4,7 @@
 use clap::builder::{PossibleValue, PossibleValuesParser, TypedValueParser};
 use clap::{Args, Parser, Subcommand};
 use cloudmask::engine::{MaskOptions, Tiling, DEFAULT_OVERLAP};
+use cloudmask::limits::{MAX_BATCH, MAX_THREADS, MAX_TILE};
 use cloudmask::options::Choice;
 use cloudmask::postprocess::DEFAULT_BUFFER;
 use cloudmask::raster::scaling::DEFAULT_QUANTIFICATION;
@@ -23,6 +24,27 @@ where
         .iter()
         .map(|v| PossibleValue::new(v.name()).help(v.help()));
     PossibleValuesParser::new(values).try_map(|name| name.parse::<T>())
+}
+
+/// A whole number in `min..=max`, a documented limit (`cloudmask::limits`): parsed as a wide
+/// integer, so no value wraps, and refused with the range.
+pub fn bounded(min: u64, max: u64) -> impl TypedValueParser<Value = usize> {
+    clap::builder::RangedU64ValueParser::<usize>::new().range(min..=max)
+}
+
+/// A quantification value: a positive, finite number.
+fn quantification(s: &str) -> Result<f64, String> {
+    let q: f64 = s.trim().parse().map_err(|e| format!("{e}"))?;
+    cloudmask::raster::scaling::check_digital_numbers(q, 0.0).map_err(|e| e.message)?;
+    Ok(q)
+}
+
+/// A DN offset: a finite number.
+fn dn_offset(s: &str) -> Result<f64, String> {
+    let o: f64 = s.trim().parse().map_err(|e| format!("{e}"))?;
+    cloudmask::raster::scaling::check_digital_numbers(DEFAULT_QUANTIFICATION, o)
+        .map_err(|e| e.message)?;
+    Ok(o)
 }
 
 #[derive(Parser)]
@@ -86,11 +108,11 @@ pub struct ReadArgs {
     pub bands: Option<Vec<usize>>,
     #[arg(long, value_parser = choice::<Scaling>(), default_value_t = Scaling::default())]
     pub scaling: Scaling,
-    /// Quantification value for --scaling dn
-    #[arg(long, default_value_t = DEFAULT_QUANTIFICATION)]
+    /// Quantification value for --scaling dn (a positive number)
+    #[arg(long, default_value_t = DEFAULT_QUANTIFICATION, value_parser = quantification, allow_hyphen_values = true)]
     pub quantification: f64,
     /// Radiometric offset for --scaling dn (Sentinel-2 baseline 04.00 and later: -1000)
-    #[arg(long, default_value_t = 0.0, allow_hyphen_values = true)]
+    #[arg(long, default_value_t = 0.0, value_parser = dn_offset, allow_hyphen_values = true)]
     pub dn_offset: f64,
     /// Treat this input value as nodata (overrides the raster's own)
     #[arg(long, allow_hyphen_values = true)]
@@ -123,7 +145,7 @@ impl ReadArgs {
 #[derive(Args, Clone)]
 pub struct RuntimeArgs {
     /// ONNX Runtime intra-op threads (0 = all cores)
-    #[arg(long, default_value_t = ModelOptions::default().threads)]
+    #[arg(long, default_value_t = ModelOptions::default().threads, value_parser = bounded(0, MAX_THREADS))]
     pub threads: usize,
     /// Execution provider; cuda falls back to cpu with a message when unavailable
     #[arg(long, value_parser = choice::<Device>(), default_value_t = ModelOptions::default().device)]
@@ -177,7 +199,7 @@ pub struct MaskArgs {
     #[arg(long, value_parser = choice::<Tiling>(), default_value_t = MaskOptions::default().tiling)]
     pub tiling: Tiling,
     /// Tiles per ONNX Runtime call (more costs memory; on CPU it gains little)
-    #[arg(long, default_value_t = MaskOptions::default().batch)]
+    #[arg(long, default_value_t = MaskOptions::default().batch, value_parser = bounded(1, MAX_BATCH))]
     pub batch: usize,
     /// Valid-mask buffer in pixels: one number for all cloud and shadow classes, or per class,
     /// e.g. cloud=4,thin=2,shadow=3,nodata=1
@@ -189,7 +211,7 @@ pub struct MaskArgs {
     #[arg(long)]
     pub resolution: Option<f64>,
     /// Exact tiling: tile size (default: the model's)
-    #[arg(long)]
+    #[arg(long, value_parser = bounded(1, MAX_TILE))]
     pub tile: Option<usize>,
     #[arg(long, help = format!(
         "Exact tiling: overlap fraction between tiles (default {DEFAULT_OVERLAP}, as ukis-csmask)"

@@ -3,6 +3,7 @@
 use crate::args::{MaskArgs, RuntimeArgs};
 use crate::progress::ProgressBar;
 use cloudmask::engine::{MaskOptions, DEFAULT_OVERLAP};
+use cloudmask::limits;
 use cloudmask::model::CommonClass;
 use cloudmask::postprocess::Buffers;
 use cloudmask::raster::product::{output_paths, Product};
@@ -29,8 +30,12 @@ pub fn load_model(name: &str, options: &ModelOptions) -> Result<Model> {
 /// `4` → 4 pixels around every cloud and shadow class; `cloud=4,shadow=2` per class.
 pub fn parse_buffers(spec: &str) -> Result<Buffers> {
     let spec = spec.trim();
-    if let Ok(n) = spec.parse::<u32>() {
-        return Ok(Buffers::uniform(n));
+    // Radii are parsed wide and checked against the documented limit, so none can wrap.
+    let radius = |what: &str, n: i128| -> Result<u32> {
+        Ok(limits::check(what, n, 0, limits::MAX_BUFFER)? as u32)
+    };
+    if let Ok(n) = spec.parse::<i128>() {
+        return Ok(Buffers::uniform(radius("--buffer", n)?));
     }
     let mut b = Buffers::uniform(0);
     for part in spec.split(',') {
@@ -49,12 +54,12 @@ pub fn parse_buffers(spec: &str) -> Result<Buffers> {
                 "--buffer: unknown class '{name}' (use cloud, thin, shadow or nodata)"
             ))
         })?;
-        let px = value.trim().parse::<u32>().map_err(|_| {
+        let px = value.trim().parse::<i128>().map_err(|_| {
             Error::invalid(format!(
                 "--buffer: '{value}' is not a whole number of pixels"
             ))
         })?;
-        b.radius[class.code() as usize] = px;
+        b.radius[class.code() as usize] = radius(&format!("--buffer {}", name.trim()), px)?;
     }
     Ok(b)
 }

@@ -8,11 +8,12 @@
 //! driver then copies that dataset (georeferencing, colours, category names, nodata) into the
 //! VRT, which is written beside the target and renamed into place.
 
-use crate::args::{ModelArg, ReadArgs, RuntimeArgs};
+use crate::args::{bounded, ModelArg, ReadArgs, RuntimeArgs};
 use crate::mask::{model_options, parse_buffers};
 use clap::Args;
 use cloudmask::gdal_plugin::descriptor::{BufferSpec, DEFAULT_BLOCK, DEFAULT_CACHE_MB};
 use cloudmask::gdal_plugin::{write_virtual_mask, Descriptor};
+use cloudmask::limits::{MAX_BLOCK, MAX_CACHE_MB, MIN_BLOCK};
 use cloudmask::raster::Product;
 use cloudmask::Result;
 use std::path::PathBuf;
@@ -39,10 +40,10 @@ pub struct VrtArgs {
     #[command(flatten)]
     pub read: ReadArgs,
     /// Block size of the virtual mask in pixels (any size gives the same pixels)
-    #[arg(long, default_value_t = DEFAULT_BLOCK)]
+    #[arg(long, default_value_t = DEFAULT_BLOCK, value_parser = bounded(MIN_BLOCK, MAX_BLOCK))]
     pub block: usize,
     /// Tile cache per virtual mask, MiB
-    #[arg(long, default_value_t = DEFAULT_CACHE_MB)]
+    #[arg(long, default_value_t = DEFAULT_CACHE_MB, value_parser = bounded(0, MAX_CACHE_MB))]
     pub cache_mb: usize,
     #[command(flatten)]
     pub runtime: RuntimeArgs,

@@ -90,6 +90,25 @@ impl Dataset {
         )
     }
 
+    /// What a band's values are, for scaling them to reflectance (1-based index; a band that
+    /// does not exist reads as [`ValueKind::Float`], and reading it fails later with its reason).
+    pub fn band_kind(&self, index: usize) -> ValueKind {
+        let Ok(b) = self.band(index) else {
+            return ValueKind::Float;
+        };
+        // SAFETY: valid band.
+        let t = unsafe { g::GDALGetRasterDataType(b) };
+        match t {
+            g::GDALDataType::GDT_Byte | GDT_INT8 => ValueKind::SmallInteger,
+            g::GDALDataType::GDT_Float32 | g::GDALDataType::GDT_Float64 => ValueKind::Float,
+            g::GDALDataType::GDT_CInt16
+            | g::GDALDataType::GDT_CInt32
+            | g::GDALDataType::GDT_CFloat32
+            | g::GDALDataType::GDT_CFloat64 => ValueKind::Complex,
+            _ => ValueKind::Integer,
+        }
+    }
+
     /// Band description (GDAL's band name), 1-based index.
     pub fn band_description(&self, index: usize) -> String {
         self.band(index)
@@ -133,6 +152,24 @@ impl Dataset {
         // SAFETY: valid handle; string copied.
         opt_str(unsafe { g::GDALGetProjectionRef(self.handle()) }).unwrap_or_default()
     }
+}
+
+/// GDAL 3.7's `GDT_Int8` (GDAL 3.6 stores signed bytes as Byte with `PIXELTYPE=SIGNEDBYTE`,
+/// which is a Byte band here too); the bindings of GDAL 3.6 do not name it.
+const GDT_INT8: g::GDALDataType::Type = 14;
+
+/// The kinds of stored values that scale to reflectance differently.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ValueKind {
+    /// Byte and Int8: too narrow for Sentinel-2 digital numbers (0..10000), so their scaling
+    /// must be given.
+    SmallInteger,
+    /// 16 bits and wider: digital numbers.
+    Integer,
+    /// Float32, Float64: reflectance.
+    Float,
+    /// CInt16 … CFloat64: no reflectance.
+    Complex,
 }
 
 fn metadata_item(obj: g::GDALMajorObjectH, key: &str, domain: &str) -> Option<String> {

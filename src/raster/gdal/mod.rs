@@ -15,6 +15,7 @@ mod pixels;
 pub use cpl::silence_gdal_error_printing;
 pub(crate) use cpl::{collect_failures, cstring, take_last_error, CStringList};
 pub(crate) use metadata::set_metadata_item;
+pub use metadata::ValueKind;
 
 use cpl::opt_str;
 pub use pixels::{Pixel, PixelType};

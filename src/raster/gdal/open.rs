@@ -87,15 +87,25 @@ impl Dataset {
         let c_path = cstring(path)?;
         let mut opts = CStringList::new(options)?;
         let drv = driver_by_name(driver)?;
+        // GDAL sizes are C ints: a larger size must be an error, not a wrapped (smaller) raster.
+        let int = |v: usize| {
+            i32::try_from(v).map_err(|_| {
+                Error::output(format!(
+                    "cannot create {path}: {width} x {height} pixels x {bands} bands exceeds GDAL's limit of {} per dimension",
+                    i32::MAX
+                ))
+            })
+        };
+        let (width, height, bands) = (int(width)?, int(height)?, int(bands)?);
         // SAFETY: valid driver, C strings and a NULL-terminated option list; the handle becomes
         // ours.
         let handle = unsafe {
             g::GDALCreate(
                 drv,
                 c_path.as_ptr(),
-                width as i32,
-                height as i32,
-                bands as i32,
+                width,
+                height,
+                bands,
                 data_type.gdal(),
                 opts.as_ptr(),
             )

@@ -71,7 +71,14 @@ impl Dataset {
         buf_len: usize,
         pixel: PixelType,
     ) -> Result<()> {
-        if x + w > self.width() || y + h > self.height() || buf_len != buf_w * buf_h {
+        // The window lies inside the raster (whose sizes are C ints); the buffer's sizes, which
+        // GDAL also takes as C ints, must not wrap either.
+        let fits = i32::try_from(buf_w.max(buf_h)).is_ok();
+        if !fits
+            || x.saturating_add(w) > self.width()
+            || y.saturating_add(h) > self.height()
+            || Some(buf_len) != buf_w.checked_mul(buf_h)
+        {
             return Err(Error::window(format!(
                 "{} of {w}x{h} at ({x},{y}) does not fit {} ({}x{}) or its buffer",
                 io.verb(),
