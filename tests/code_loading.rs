@@ -291,7 +291,7 @@ fn a_model_with_external_data_loads_from_any_working_folder() {
 }
 
 #[test]
-fn threads_far_above_the_cores_are_capped_with_a_note_from_the_cli() {
+fn threads_above_the_cores_are_capped_with_a_note_from_the_cli() {
     common::require_runtime();
     let (dir, model, image) = scene("threads-cli");
     let run = |threads: &str| {
@@ -315,10 +315,10 @@ fn threads_far_above_the_cores_are_capped_with_a_note_from_the_cli() {
     };
     let (quiet, one) = run("1");
     assert!(!quiet.contains("note"), "{quiet}");
-    let (note, many) = run("100000");
+    let (note, many) = run("1024");
     let cores = cloudmask::model::threads::max_threads();
     assert!(
-        note.contains(&format!("cloudmask: note: 100000 threads requested, but this machine gives this process {cores} core")),
+        note.contains(&format!("cloudmask: note: 1024 threads requested, but this machine gives this process {cores} core")),
         "{note}"
     );
     assert_eq!(many, one);
@@ -362,7 +362,7 @@ int main(int argc, char **argv) {
 "#;
 
 #[test]
-fn threads_far_above_the_cores_are_capped_with_a_note_through_the_c_api() {
+fn threads_above_the_cores_are_capped_with_a_note_through_the_c_api() {
     common::require_runtime();
     let (dir, model, _) = scene("threads-capi");
     let source = dir.path("threads.c");
@@ -408,10 +408,10 @@ fn threads_far_above_the_cores_are_capped_with_a_note_through_the_c_api() {
         one.contains('1') && one.contains('2') && one.contains('4'),
         "{one}"
     );
-    let (many, note) = run("100000");
+    let (many, note) = run("1024");
     assert!(
         note.starts_with(
-            "cloudmask: note: 100000 threads requested, but this machine gives this process"
+            "cloudmask: note: 1024 threads requested, but this machine gives this process"
         ),
         "{note}"
     );
