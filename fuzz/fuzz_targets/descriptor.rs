@@ -39,7 +39,12 @@ fn exercise(filename: &str) {
     let _ = descriptor.buffers();
     let _ = descriptor.scaling();
     let _ = descriptor.selection();
-    let _ = descriptor.cache_bytes();
+    // The tile cache is `cache_mb` MiB, or unlimited when that passes the address space.
+    let bytes = descriptor.cache_bytes();
+    assert!(
+        bytes >> 20 == descriptor.cache_mb || bytes == usize::MAX,
+        "{bytes}"
+    );
     let _ = descriptor.tile_key();
 }
 
