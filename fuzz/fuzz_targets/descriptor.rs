@@ -9,8 +9,8 @@ use libfuzzer_sys::fuzz_target;
 use std::path::PathBuf;
 use std::sync::OnceLock;
 
-/// One folder per fuzzing process for the file form, removed by nobody: it lives under the
-/// system's temporary folder and holds one small file.
+/// The file form's one file, in a folder of this process under `$TMPDIR`: fuzz/run.sh points
+/// that at a folder of its own (in /dev/shm) and removes it afterwards.
 fn cmask_file() -> &'static PathBuf {
     static FILE: OnceLock<PathBuf> = OnceLock::new();
     FILE.get_or_init(|| {
