@@ -70,6 +70,7 @@ test: venv torch-venv lint qgis-venv
 	$(TRAIN_ENV) cargo build $(CARGO_TEST_FLAGS) --workspace
 	$(TRAIN_ENV) cargo test $(CARGO_TEST_FLAGS) --workspace
 	$(MAKE) test-qgis
+	$(MAKE) fuzz-smoke
 
 # Regenerates include/cloudmask.h from the Rust sources (tests fail while it differs).
 header:
@@ -147,3 +148,24 @@ qgis-venv: $(QGIS_VENV)/.ready
 # Real QGIS 3.22, headless: processing.run, qgis_process, cancel, virtual mask, render, zip install.
 test-qgis: venv qgis-venv qgis-plugin
 	QT_QPA_PLATFORM=offscreen PYTHONDONTWRITEBYTECODE=1 $(QGIS_VENV)/bin/python -m pytest -p no:qgis -p no:cacheprovider $(QGIS_PYTEST_FLAGS) tests/qgis
+
+# Coverage-guided fuzzing of the parsers that read what users hand us (docs/testing.md): model
+# cards, ukis-csmask sidecars, ONNX files, virtual-mask descriptors, split configs. libFuzzer
+# targets in fuzz/ (a workspace of its own), built with nightly Rust by fuzz/build.sh, the way
+# `cargo fuzz build` does, so nothing has to be installed. `make fuzz-smoke` (part of `make test`)
+# runs each target from the committed corpus fuzz/corpus/ for FUZZ_SMOKE_SECONDS; `make fuzz
+# TARGET=onnx SECONDS=600` is the longer run (no TARGET: every target in turn).
+FUZZ_SMOKE_SECONDS ?= 13
+SECONDS ?= 300
+TARGET ?=
+
+.PHONY: fuzz-build fuzz-smoke fuzz
+
+fuzz-build: deps
+	fuzz/build.sh
+
+fuzz-smoke: fuzz-build
+	fuzz/run.sh $(FUZZ_SMOKE_SECONDS)
+
+fuzz: fuzz-build
+	fuzz/run.sh $(SECONDS) $(TARGET)

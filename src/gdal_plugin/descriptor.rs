@@ -385,8 +385,10 @@ impl Descriptor {
             .map_err(|e| Error::invalid(format!("the mask descriptor: {}", e.message)))
     }
 
+    /// `cache_mb` in bytes; a size past the address space is no limit (a shift would wrap
+    /// 2^44 MiB to 0 and cache nothing).
     pub fn cache_bytes(&self) -> usize {
-        self.cache_mb << 20
+        self.cache_mb.saturating_mul(1 << 20)
     }
 
     /// Turns relative file paths into absolute ones (relative to `base`, else the working
@@ -587,5 +589,14 @@ mod tests {
                 offset: -1000.0
             }
         );
+    }
+
+    /// Caught by the descriptor fuzz target's check of `cache_bytes`: `cache_mb << 20` wrapped.
+    #[test]
+    fn a_huge_cache_is_no_limit_rather_than_a_wrapped_one() {
+        let (d, _) = Descriptor::from_filename("CLOUDMASK:{\"cache_mb\": 17592186044417}").unwrap();
+        assert_eq!(d.cache_bytes(), usize::MAX);
+        let (d, _) = Descriptor::from_filename("CLOUDMASK:{\"cache_mb\": 3}").unwrap();
+        assert_eq!(d.cache_bytes(), 3 << 20);
     }
 }

@@ -254,6 +254,7 @@ impl SplitConfig {
                 }
             }
         }
+        check_sum(self.splits.iter().map(|s| s.ratio), "the split ratios")?;
         if let Some(rare) = &self.rare {
             if rare.below == 0 {
                 return Err(Error::invalid(
@@ -266,6 +267,7 @@ impl SplitConfig {
                     "rare.ratios: {r} must be a number above 0"
                 )));
             }
+            check_sum(ratios.into_iter(), "rare.ratios")?;
         }
         if let Some((class, _)) = self.cap.iter().find(|(_, &v)| v == 0) {
             return Err(Error::invalid(format!(
@@ -396,6 +398,18 @@ fn invalid_field(
     }
 }
 
+/// Ratios are normalised by their sum: a sum past f64's range (1e308 + 1e308) would make every
+/// ratio 0 and every split empty.
+fn check_sum(ratios: impl Iterator<Item = f64>, what: &str) -> Result<()> {
+    let total: f64 = ratios.sum();
+    if !total.is_finite() {
+        return Err(Error::invalid(format!(
+            "{what} add up to {total}; use smaller numbers (they are normalised: 70/20/10 is 0.7/0.2/0.1)"
+        )));
+    }
+    Ok(())
+}
+
 fn normalise(v: Vec<f64>) -> Vec<f64> {
     let total: f64 = v.iter().sum();
     v.into_iter().map(|r| r / total).collect()
@@ -476,6 +490,16 @@ mod tests {
             (
                 serde_json::json!({"splits": [{"name": "a", "ratio": 1}], "cap": {"x": 0}}),
                 "cap of class 'x' is 0",
+            ),
+            // Fails the split_config fuzz target's check that ratios sum to 1: each ratio is
+            // finite, their sum is not, and every normalised ratio was 0.
+            (
+                serde_json::json!({"splits": [{"name": "a", "ratio": 1e308}, {"name": "b", "ratio": 1e308}]}),
+                "the split ratios add up to inf; use smaller numbers",
+            ),
+            (
+                serde_json::json!({"splits": [{"name": "a", "ratio": 1}, {"name": "b", "ratio": 1}], "rare": {"below": 5, "ratios": [1.7e308, 1.7e308]}}),
+                "rare.ratios add up to inf",
             ),
         ];
         for (value, needle) in cases {
