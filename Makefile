@@ -84,10 +84,12 @@ valgrind: venv build
 ASAN_TARGET := x86_64-unknown-linux-gnu
 ASAN_TESTS := --test c_api --test c_api_input --test c_api_eval --test c_api_select
 ASAN_SKIP := --skip the_c_example --skip the_python_example
+# c_api_input compares with the `cloudmask` program, built (instrumented too) first.
+ASAN_ENV := RUSTFLAGS=-Zsanitizer=address CARGO_TARGET_DIR=target/asan ASAN_OPTIONS=detect_leaks=1
 asan: venv
-	RUSTFLAGS=-Zsanitizer=address CARGO_TARGET_DIR=target/asan \
-	  ASAN_OPTIONS=detect_leaks=1 LSAN_OPTIONS=suppressions=$(abspath tests/lsan.supp) \
-	  cargo +nightly test --release --target $(ASAN_TARGET) -p cloudmask $(ASAN_TESTS) -- $(ASAN_SKIP)
+	$(ASAN_ENV) cargo +nightly build --release --target $(ASAN_TARGET) -p cloudmask-cli
+	$(ASAN_ENV) cargo +nightly test --release --target $(ASAN_TARGET) --no-fail-fast -p cloudmask \
+	  $(ASAN_TESTS) -- $(ASAN_SKIP)
 
 # Regenerates include/cloudmask.h from the Rust sources (tests fail while it differs).
 header:
