@@ -8,12 +8,13 @@ MODEL ?= ukis-6b-l1c
 OUT ?= out/demo
 VENV := .venv
 PYTHON := $(VENV)/bin/python
-APT_PACKAGES := libgdal-dev gdal-bin python3-gdal pkg-config python3-venv gcc g++
+# valgrind: tests/valgrind.rs runs the C programs of examples/ under memcheck (docs/testing.md).
+APT_PACKAGES := libgdal-dev gdal-bin python3-gdal pkg-config python3-venv gcc g++ valgrind
 # QGIS 3.22 for the Processing plugin and its tests (make qgis-plugin / make test-qgis).
 QGIS_APT_PACKAGES := qgis python3-qgis qgis-providers
 CARGO_TEST_FLAGS ?= --release
 
-.PHONY: demo test deps venv torch-venv build train lint header bench bench-train clean
+.PHONY: demo test deps venv torch-venv build train lint header bench bench-train clean valgrind asan
 
 # Debian packages, installed only when missing (needs root or sudo).
 deps:
@@ -71,6 +72,25 @@ test: venv torch-venv lint qgis-venv
 	$(TRAIN_ENV) cargo test $(CARGO_TEST_FLAGS) --workspace
 	$(MAKE) test-qgis
 	$(MAKE) fuzz-smoke
+
+# The C example and the C API bad-input program under valgrind alone (make test runs them too).
+valgrind: venv build
+	cargo test $(CARGO_TEST_FLAGS) --test valgrind
+
+# AddressSanitizer over the C API tests (docs/testing.md, "Sanitizers"): the library, the CLI
+# and the test programs rebuilt by the nightly toolchain with -Zsanitizer=address, in their own
+# target folder (RUSTFLAGS with --target reach neither build scripts nor proc macros). The C
+# programs the tests compile (examples/*.c) link the instrumented libcloudmask.so, so they are
+# built with -fsanitize=address (gcc's runtime); the Python example is skipped, python3 having
+# no sanitizer runtime to give the library. c_api_input compares with the instrumented CLI.
+ASAN_TARGET := x86_64-unknown-linux-gnu
+ASAN_TESTS := --test c_api --test c_api_input --test c_api_eval --test c_api_select --test c_api_bad_input
+ASAN_ENV := RUSTFLAGS=-Zsanitizer=address CARGO_TARGET_DIR=target/asan ASAN_OPTIONS=detect_leaks=1 \
+  CLOUDMASK_TEST_CFLAGS=-fsanitize=address
+asan: venv
+	$(ASAN_ENV) cargo +nightly build --release --target $(ASAN_TARGET) -p cloudmask -p cloudmask-cli
+	$(ASAN_ENV) cargo +nightly test --release --target $(ASAN_TARGET) --no-fail-fast -p cloudmask \
+	  $(ASAN_TESTS) -- --skip the_python_example
 
 # Regenerates include/cloudmask.h from the Rust sources (tests fail while it differs).
 header:

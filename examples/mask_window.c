@@ -9,9 +9,10 @@
  *      examples/mask_window.c -Ltarget/debug -lcloudmask -lgdal -o target/mask_window
  *   LD_LIBRARY_PATH=target/debug target/mask_window ../shared/data/ukis-s2/s2_6band.tif classes.tif
  *
- * ONNX Runtime and the ukis-csmask models are found as the library finds them (the project's
- * .venv above target/<profile>/libcloudmask.so, or $CLOUDMASK_ORT_LIB; `cloudmask doctor` lists
- * the places). Exit status 0 on success.
+ * A third argument names another model (a name or an .onnx path; tests/valgrind.rs gives a tiny
+ * generated one). ONNX Runtime and the ukis-csmask models are found as the library finds them
+ * (the project's .venv above target/<profile>/libcloudmask.so, or $CLOUDMASK_ORT_LIB; `cloudmask
+ * doctor` lists the places). Exit status 0 on success.
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -46,6 +47,7 @@ static bool on_progress(double fraction, const char *stage, void *user_data) {
 int main(int argc, char **argv) {
     const char *input = argc > 1 ? argv[1] : "../shared/data/ukis-s2/s2_6band.tif";
     const char *output = argc > 2 ? argv[2] : "mask_window_classes.tif";
+    const char *model_name = argc > 3 ? argv[3] : "ukis-6b-l1c";
     static uint8_t classes[WIN_W * WIN_H];
     static uint8_t valid[WIN_W * WIN_H];
     size_t counts[5] = {0, 0, 0, 0, 0};
@@ -63,14 +65,14 @@ int main(int argc, char **argv) {
     printf("cloudmask %s (header %s)\n", cm_version(), CLOUDMASK_VERSION);
 
     cm_model_options_default(&model_options);
-    if (cm_model_load("ukis-6b-l1c", &model_options, &model) != CM_OK) {
+    if (cm_model_load(model_name, &model_options, &model) != CM_OK) {
         return fail("cm_model_load");
     }
     if (cm_model_get_info(model, &info) != CM_OK) {
         rc = fail("cm_model_get_info");
         goto done;
     }
-    printf("model ukis-6b-l1c: %zu classes, tile %zu, bands:", info.n_classes, info.tile_size);
+    printf("model %s: %zu classes, tile %zu, bands:", model_name, info.n_classes, info.tile_size);
     for (i = 0; i < info.n_bands; i++) {
         char name[64];
         if (cm_model_band_name(model, i, name, sizeof name) != CM_OK) {

@@ -405,6 +405,13 @@ typedef void *cm_gdal_dataset;
  * Progress callback: `fraction` goes from 0 to 1, `stage` names the step ("masking",
  * "valid mask", "done"; valid during the call only). Return false to cancel. It is called on
  * the thread that called cloudmask.
+ *
+ * It must return normally. A C++ exception thrown out of it (or a longjmp out of it) would
+ * unwind through cloudmask's frames, which is undefined behaviour: typically the process aborts,
+ * and no cleanup of the call's temporary files runs. In C++, catch everything inside the
+ * callback and cancel instead: `try { ...; return true; } catch (...) { return false; }`;
+ * the call then returns CM_ERROR_CANCELLED, and a `std::exception_ptr` kept through
+ * `user_data` can rethrow the exception after it (docs/engine.md shows a wrapper).
  */
 typedef bool (*cm_progress_fn)(double fraction, const char *stage, void *user_data);
 

@@ -49,8 +49,10 @@ pub fn expect(status: cm_status, want: cm_status, needle: &str) {
 }
 
 /// Compiles `examples/<source>` against include/cloudmask.h and this build's libcloudmask.so
-/// with `-std=c99 -Wall -Wextra -Wpedantic -Werror` (plus `extra` flags, e.g. GDAL's) into
-/// `exe`, failing the test with the compiler's messages.
+/// with `-std=c99 -Wall -Wextra -Wpedantic -Werror` (plus `extra` flags, e.g. GDAL's, and those
+/// of `$CLOUDMASK_TEST_CFLAGS`: `make asan` gives `-fsanitize=address`, since a library built
+/// with AddressSanitizer needs its runtime in the program) into `exe`, failing the test with
+/// the compiler's messages.
 pub fn compile_example(source: &str, exe: &Path, extra: &[&str]) {
     let lib = lib_dir();
     assert!(
@@ -71,6 +73,11 @@ pub fn compile_example(source: &str, exe: &Path, extra: &[&str]) {
     .arg(format!("-L{}", lib.display()))
     .arg("-lcloudmask")
     .args(extra)
+    .args(
+        std::env::var("CLOUDMASK_TEST_CFLAGS")
+            .unwrap_or_default()
+            .split_whitespace(),
+    )
     .arg("-o")
     .arg(exe)
     .current_dir(root());
