@@ -217,7 +217,7 @@ static cm_model *check_loading(const char *model_path, const scratch_paths *p) {
     cm_model_options_default(&options);
     options.threads = -1;
     expect("cm_model_load(threads -1)", cm_model_load(model_path, &options, &model),
-           CM_ERROR_INVALID_ARGUMENT, "options->threads is -1");
+           CM_ERROR_INVALID_ARGUMENT, "options->threads -1 is out of range");
     expect_true("out_model untouched by the failures", model == sentinel);
 
     cm_model_options_default(&options);
@@ -295,9 +295,9 @@ static void check_mask_options(const cm_model *model, const float *bands, size_t
     } cases[] = {
         {"tiling 2", 2, 1, -1, -1, -1.0, CM_ERROR_INVALID_ARGUMENT, "options->tiling is 2"},
         {"tiling -1", -1, 1, -1, -1, -1.0, CM_ERROR_INVALID_ARGUMENT, "options->tiling is -1"},
-        {"batch 0", 0, 0, -1, -1, -1.0, CM_ERROR_INVALID_ARGUMENT, "options->batch is 0"},
-        {"buffer -2", 0, 1, -2, -1, -1.0, CM_ERROR_INVALID_ARGUMENT, "options->buffer is -2"},
-        {"tile 0", 0, 1, -1, 0, -1.0, CM_ERROR_INVALID_ARGUMENT, "options->tile is 0"},
+        {"batch 0", 0, 0, -1, -1, -1.0, CM_ERROR_INVALID_ARGUMENT, "options->batch 0 is out of range"},
+        {"buffer -2", 0, 1, -2, -1, -1.0, CM_ERROR_INVALID_ARGUMENT, "options->buffer -2 is out of range"},
+        {"tile 0", 0, 1, -1, 0, -1.0, CM_ERROR_INVALID_ARGUMENT, "options->tile 0 is out of range"},
         {"tile 17", 0, 1, -1, 17, -1.0, CM_ERROR_INVALID_ARGUMENT, "17"},
         {"overlap 0.9", 0, 1, -1, -1, 0.9, CM_ERROR_INVALID_ARGUMENT, "overlap"},
         {"overlap 0", 0, 1, -1, -1, 0.0, CM_ERROR_INVALID_ARGUMENT, "overlap"},
@@ -501,7 +501,7 @@ static void check_mask_files(const cm_model *model, const char *raster, const sc
     input.buffer_shadow = -7;
     expect("cm_mask_to_files_ex(buffer_shadow -7)",
            cm_mask_to_files_ex(model, raster, &input, &paths, NULL, 0, NULL, NULL, NULL),
-           CM_ERROR_INVALID_ARGUMENT, "input_options->buffer_shadow is -7");
+           CM_ERROR_INVALID_ARGUMENT, "input_options->buffer_shadow -7 is out of range");
     cm_input_options_default(&input);
     input.resolution = -10.0;
     expect("cm_mask_to_files_ex(resolution -10)",
@@ -543,7 +543,7 @@ static void check_virtual_mask(const char *model_path, const char *raster, const
     mask.buffer = -3;
     expect("cm_write_virtual_mask(buffer -3)",
            cm_write_virtual_mask(raster, model_path, NULL, &mask, NULL, p->vrt),
-           CM_ERROR_INVALID_ARGUMENT, "options->buffer is -3");
+           CM_ERROR_INVALID_ARGUMENT, "options->buffer -3 is out of range");
     cm_input_options_default(&input);
     input.scaling = -1;
     expect("cm_write_virtual_mask_ex(scaling -1)",
@@ -553,7 +553,7 @@ static void check_virtual_mask(const char *model_path, const char *raster, const
     input.buffer_nodata = -2;
     expect("cm_write_virtual_mask_ex(buffer_nodata -2)",
            cm_write_virtual_mask_ex(raster, &input, model_path, NULL, NULL, NULL, p->vrt),
-           CM_ERROR_INVALID_ARGUMENT, "input_options->buffer_nodata is -2");
+           CM_ERROR_INVALID_ARGUMENT, "input_options->buffer_nodata -2 is out of range");
     expect_true("no virtual mask left by the failures", !exists(p->vrt));
 }
 
