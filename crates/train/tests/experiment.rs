@@ -109,7 +109,7 @@ fn cpu_isa_pins_the_code_paths_of_onednn_whatever_the_environment_says() {
                 "train",
                 "bench",
                 "--arch",
-                "resnet18:16",
+                "unet:8,16",
                 "--batch",
                 "2",
                 "--size",
