@@ -174,9 +174,13 @@ pub struct ComputeArgs {
     /// auto (CUDA when libtorch sees a GPU, else CPU), cpu or cuda.
     #[arg(long, default_value = "auto")]
     pub device: String,
-    /// CPU threads (default: all cores).
+    /// CPU threads (default: all cores). Sums depend on it: fix it to compare runs.
     #[arg(long)]
     pub threads: Option<usize>,
+    /// CPU code paths of libtorch: native (this CPU's widest), avx2 (the same on every x86-64
+    /// CPU with AVX2) or baseline (SSE). Default: avx2 for `experiment`, native otherwise.
+    #[arg(long, value_enum)]
+    pub cpu_isa: Option<crate::cpu_isa::CpuIsa>,
 }
 
 #[derive(Args, Debug)]
@@ -333,8 +337,15 @@ pub struct ExperimentArgs {
     /// F-beta's beta in the table (2 = CNES's F2, recall weighted).
     #[arg(long, default_value_t = 2.0)]
     pub beta: f64,
-    #[arg(long, default_value_t = 0)]
-    pub seed: u64,
+    /// Seeds, comma-separated: every cell (pretraining included) runs once per seed, and the
+    /// table gives each seed's scores and their mean, standard deviation and range.
+    #[arg(
+        long = "seeds",
+        visible_alias = "seed",
+        value_delimiter = ',',
+        default_value = "0"
+    )]
+    pub seeds: Vec<u64>,
     /// Results folder: results.md, results.json, and one run folder per cell.
     #[arg(short, long, value_name = "DIR")]
     pub out: PathBuf,

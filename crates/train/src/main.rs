@@ -7,6 +7,7 @@
 mod bench;
 mod checkpoint;
 mod cli;
+mod cpu_isa;
 mod data;
 mod evaluate;
 mod experiment;
@@ -37,6 +38,10 @@ use std::process::ExitCode;
 fn main() -> ExitCode {
     cloudmask::raster::gdal::silence_gdal_error_printing();
     let cli = Cli::parse();
+    if let Err(e) = pin_cpu_isa(&cli) {
+        eprintln!("cloudmask train: error: {e}");
+        return ExitCode::from(e.kind as u8);
+    }
     let result = match cli.command {
         Some(Command::Export(a)) => run_export(a),
         Some(Command::Bench(a)) => bench::run(a),
@@ -51,6 +56,20 @@ fn main() -> ExitCode {
             ExitCode::from(e.kind as u8)
         }
     }
+}
+
+/// Pins libtorch's CPU code paths before any tensor exists (see cpu_isa.rs). The experiment
+/// compares methods, so it pins AVX2 unless told otherwise; training alone runs native.
+fn pin_cpu_isa(cli: &Cli) -> Result<()> {
+    use cpu_isa::CpuIsa;
+    let (compute, default) = match &cli.command {
+        Some(Command::Export(_)) => return Ok(()),
+        Some(Command::Bench(a)) => (&a.compute, CpuIsa::Native),
+        Some(Command::Pretrain(a)) => (&a.compute, CpuIsa::Native),
+        Some(Command::Experiment(a)) => (&a.compute, cpu_isa::EXPERIMENT_DEFAULT),
+        None => (&cli.train.compute, CpuIsa::Native),
+    };
+    cpu_isa::pin(compute.cpu_isa.unwrap_or(default))
 }
 
 /// Picks the device and thread count.
