@@ -20,16 +20,6 @@ fn job(input: &str, output: &Path) -> SceneJob {
     common::scene_job(input, outputs)
 }
 
-/// Files in a folder, hidden temporaries included.
-fn files_in(dir: &Path) -> Vec<String> {
-    let mut v: Vec<String> = std::fs::read_dir(dir)
-        .unwrap()
-        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .collect();
-    v.sort();
-    v
-}
-
 /// The first `n` bands of the sample scene as planes.
 fn sample_planes(scene: &str, n: usize) -> (usize, usize, Vec<Vec<f32>>) {
     let ds = Dataset::open(scene).unwrap();
@@ -111,9 +101,11 @@ fn input_problems_are_reported_before_any_work() {
 
     assert!(!out.exists());
     assert!(
-        files_in(&tmp.0).iter().all(|f| !f.starts_with('.')),
+        common::file_names(&tmp.0)
+            .iter()
+            .all(|f| !f.starts_with('.')),
         "temporary files left: {:?}",
-        files_in(&tmp.0)
+        common::file_names(&tmp.0)
     );
 }
 
@@ -132,7 +124,7 @@ fn cancelling_midway_leaves_no_file() {
     assert_eq!(e.kind, ErrorKind::Cancelled);
     assert!(calls >= 2, "progress was reported {calls} times");
     assert_eq!(
-        files_in(&tmp.0),
+        common::file_names(&tmp.0),
         Vec::<String>::new(),
         "cancel left files behind"
     );

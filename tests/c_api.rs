@@ -11,7 +11,7 @@ use cloudmask::ffi::*;
 use cloudmask::raster::{BandSelection, Dataset, GdalSource, Scaling};
 use std::ffi::CStr;
 use std::os::raw::{c_char, c_void};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::Command;
 use std::ptr::{null, null_mut};
 use std::sync::OnceLock;
@@ -54,16 +54,6 @@ fn mask_defaults() -> cm_mask_options {
     cm_mask_options_default(o.as_mut_ptr());
     // SAFETY: written by cm_mask_options_default.
     unsafe { o.assume_init() }
-}
-
-/// Files in a folder, hidden ones included.
-fn listing(dir: &Path) -> Vec<String> {
-    let mut names: Vec<String> = std::fs::read_dir(dir)
-        .unwrap()
-        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .collect();
-    names.sort();
-    names
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -452,7 +442,11 @@ fn missing_inputs_and_unwritable_outputs_fail_without_leaving_files() {
         cm_status::CM_ERROR_INPUT,
         "/no/such/input.tif does not exist",
     );
-    assert!(listing(&tmp.0).is_empty(), "{:?}", listing(&tmp.0));
+    assert!(
+        common::file_names(&tmp.0).is_empty(),
+        "{:?}",
+        common::file_names(&tmp.0)
+    );
 
     let unwritable = tmp.path("no-such-folder").join("classes.tif");
     expect(
@@ -483,7 +477,11 @@ fn missing_inputs_and_unwritable_outputs_fail_without_leaving_files() {
         cm_status::CM_ERROR_OUTPUT,
         "does not exist",
     );
-    assert!(listing(&tmp.0).is_empty(), "{:?}", listing(&tmp.0));
+    assert!(
+        common::file_names(&tmp.0).is_empty(),
+        "{:?}",
+        common::file_names(&tmp.0)
+    );
 }
 
 /// Progress user data: the stages seen, and the stage at which to cancel.
@@ -529,9 +527,9 @@ fn a_cancel_from_the_progress_callback_leaves_no_file() {
         );
         assert_eq!(cancel.seen.last().map(String::as_str), Some(stage));
         assert!(
-            listing(&tmp.0).is_empty(),
+            common::file_names(&tmp.0).is_empty(),
             "after a cancel at {stage:?}: {:?}",
-            listing(&tmp.0)
+            common::file_names(&tmp.0)
         );
     }
     // Without a cancel the same call writes both files (and their category sidecars).
@@ -557,9 +555,11 @@ fn a_cancel_from_the_progress_callback_leaves_no_file() {
     assert!(all.seen.iter().any(|s| s == "valid mask"));
     assert!(out.is_file() && valid.is_file());
     assert!(
-        listing(&tmp.0).iter().all(|f| !f.starts_with('.')),
+        common::file_names(&tmp.0)
+            .iter()
+            .all(|f| !f.starts_with('.')),
         "hidden temporary files left: {:?}",
-        listing(&tmp.0)
+        common::file_names(&tmp.0)
     );
 }
 

@@ -70,15 +70,6 @@ fn scene(tag: &str) -> (TempDir, PathBuf, String) {
     (dir, model, image)
 }
 
-fn names_in(dir: &Path) -> Vec<String> {
-    let mut names: Vec<String> = std::fs::read_dir(dir)
-        .unwrap()
-        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .collect();
-    names.sort();
-    names
-}
-
 #[test]
 fn a_runtime_planted_in_the_working_folder_is_never_loaded() {
     let real = common::ort_library();
@@ -238,7 +229,7 @@ fn a_network_with_nan_weights_is_an_error_naming_the_tile_and_writes_nothing() {
         ..TinyNet::threshold()
     }
     .write(&dir, "nan");
-    let before = names_in(&dir.0);
+    let before = common::file_names(&dir.0);
     let o = Command::new(common::cloudmask_exe())
         .args(["mask", &image, "-q", "--output", "classes,valid", "--model"])
         .arg(&nan)
@@ -253,7 +244,7 @@ fn a_network_with_nan_weights_is_an_error_naming_the_tile_and_writes_nothing() {
         text.contains("model nan gives a non-finite output (NaN) for the tile at pixel columns -6..26, rows -6..26"),
         "{text}"
     );
-    assert_eq!(names_in(&dir.0), before, "{text}");
+    assert_eq!(common::file_names(&dir.0), before, "{text}");
 }
 
 #[test]

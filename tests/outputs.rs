@@ -74,18 +74,8 @@ impl Fixture {
     }
 
     fn files(&self) -> Vec<String> {
-        listing(&self.tmp.0)
+        common::file_names(&self.tmp.0)
     }
-}
-
-/// File names in a folder, hidden ones included, sorted.
-fn listing(dir: &Path) -> Vec<String> {
-    let mut names: Vec<String> = std::fs::read_dir(dir)
-        .unwrap()
-        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .collect();
-    names.sort();
-    names
 }
 
 fn text(p: &Path) -> &str {
@@ -163,7 +153,7 @@ fn a_full_disk_leaves_no_output_and_no_temporary_for_one_or_three_products() {
         assert!(!all.contains("wrote "), "{products}: {all}");
     }
     assert_eq!(
-        listing(&full),
+        common::file_names(&full),
         Vec::<String>::new(),
         "the mount did not leak"
     );
