@@ -5,9 +5,8 @@
 use super::descriptor::Descriptor;
 pub use super::descriptor::{DEFAULT_BLOCK, DEFAULT_CACHE_MB};
 use crate::error::{Error, Result};
-use crate::raster::gdal::collect_failures;
 use crate::raster::output_check::check_outputs;
-use crate::raster::staging::{clean_stale, commit_all, full_note, Staged};
+use crate::raster::staging::{checked, clean_stale, commit_all, Staged};
 use crate::raster::Dataset;
 use std::path::{Path, PathBuf};
 
@@ -33,15 +32,6 @@ pub fn write_virtual_mask(descriptor: &Descriptor, out: &Path) -> Result<()> {
     })?;
     clean_stale(out);
     let staged = Staged::new(out, "vrt")?;
-    let (copied, failures) = collect_failures(|| mask.copy_to("VRT", staged.path()));
-    copied?;
-    if !failures.is_empty() {
-        return Err(Error::output(format!(
-            "writing {} failed: {}{}",
-            out.display(),
-            failures.join("; "),
-            full_note(out)
-        )));
-    }
+    checked(out, || mask.copy_to("VRT", staged.path()))?;
     commit_all(vec![staged]).map(|_| ())
 }

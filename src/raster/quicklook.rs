@@ -1,7 +1,7 @@
 //! A PNG quicklook: the scene in true colour with the mask's clouds and shadows drawn over it.
 
-use super::gdal::{collect_failures, Dataset, PixelType};
-use super::staging::{aux_xml, commit_all, full_note, Staged};
+use super::gdal::{Dataset, PixelType};
+use super::staging::{aux_xml, checked, commit_all, Staged};
 use crate::error::{Error, Result};
 use crate::model::CommonClass;
 use std::path::Path;
@@ -44,25 +44,20 @@ pub fn encode_png(
     w: usize,
     h: usize,
 ) -> Result<()> {
-    let (result, failures) = collect_failures(|| -> Result<()> {
-        let ds = Dataset::create("MEM", "", w, h, 3, PixelType::U8, &[])?;
-        for (b, plane) in planes.iter().enumerate() {
-            ds.write(b + 1, (0, 0, w, h), plane)?;
-        }
-        ds.copy_to("PNG", file)
+    let result = checked(target, || {
+        let draw = || -> Result<()> {
+            let ds = Dataset::create("MEM", "", w, h, 3, PixelType::U8, &[])?;
+            for (b, plane) in planes.iter().enumerate() {
+                ds.write(b + 1, (0, 0, w, h), plane)?;
+            }
+            ds.copy_to("PNG", file)
+        };
+        // Any failure of the picture is an output error (which gets the full-disk note).
+        draw().map_err(|e| Error::output(e.message))
     });
     // GDAL's PNG driver writes no sidecar we want (the MEM source has no georeferencing).
     let _ = std::fs::remove_file(aux_xml(file));
-    result.map_err(|e| Error::output(format!("{}{}", e.message, full_note(target))))?;
-    if !failures.is_empty() {
-        return Err(Error::output(format!(
-            "writing {} failed: {}{}",
-            target.display(),
-            failures.join("; "),
-            full_note(target)
-        )));
-    }
-    Ok(())
+    result
 }
 
 /// Reads a whole band decimated to `w` x `h` (GDAL picks nearest pixels).

@@ -8,7 +8,8 @@
 //! recognised by the next run that writes the same target ([`clean_stale`]): their name says
 //! which target and process they belong to, and nobody holds their lock any more.
 
-use crate::error::{Error, Result};
+use super::gdal::collect_failures;
+use crate::error::{Error, ErrorKind, Result};
 use std::fs::{File, OpenOptions};
 use std::os::unix::io::AsRawFd;
 use std::path::{Path, PathBuf};
@@ -238,6 +239,28 @@ pub(crate) fn full_note(target: &Path) -> String {
             dir.display()
         ),
         _ => String::new(),
+    }
+}
+
+/// Runs a GDAL step of writing `target`: its own error, or any failure GDAL reported through
+/// its error handler meanwhile, becomes an output error that says when the disk is full. Every
+/// writer of a run's files (products, quicklook, VRT) goes through it.
+pub(crate) fn checked<T>(target: &Path, f: impl FnOnce() -> Result<T>) -> Result<T> {
+    let (result, failures) = collect_failures(f);
+    match result {
+        Err(mut e) => {
+            if e.kind == ErrorKind::Output {
+                e.message.push_str(&full_note(target));
+            }
+            Err(e)
+        }
+        Ok(_) if !failures.is_empty() => Err(Error::output(format!(
+            "writing {} failed: {}{}",
+            target.display(),
+            failures.join("; "),
+            full_note(target)
+        ))),
+        Ok(v) => Ok(v),
     }
 }
 

@@ -4,13 +4,11 @@
 //! and checked, and renamed into place only when every output of the run is complete
 //! ([`commit_all`]), so a failure or a cancel never leaves a half-written output.
 
-use super::gdal::{
-    collect_failures, cstring, set_metadata_item, take_last_error, CStringList, Dataset,
-};
+use super::gdal::{cstring, set_metadata_item, take_last_error, CStringList, Dataset};
 pub use super::output_check::check_writable;
 pub use super::product::Product;
-use super::staging::{commit_all, full_note, Staged};
-use crate::error::{Error, ErrorKind, Result};
+use super::staging::{checked, commit_all, Staged};
+use crate::error::{Error, Result};
 use gdal_sys as g;
 use std::path::{Path, PathBuf};
 
@@ -334,27 +332,6 @@ impl ProductWriter {
         // SAFETY: we own the returned dataset; closing failures reach the caller's `checked`.
         unsafe { g::GDALClose(out) };
         Ok(cog)
-    }
-}
-
-/// Runs a GDAL step of writing `target`: its own error, or any failure GDAL reported through
-/// its error handler meanwhile, becomes an output error that says when the disk is full.
-fn checked<T>(target: &Path, f: impl FnOnce() -> Result<T>) -> Result<T> {
-    let (result, failures) = collect_failures(f);
-    match result {
-        Err(mut e) => {
-            if e.kind == ErrorKind::Output {
-                e.message.push_str(&full_note(target));
-            }
-            Err(e)
-        }
-        Ok(_) if !failures.is_empty() => Err(Error::output(format!(
-            "writing {} failed: {}{}",
-            target.display(),
-            failures.join("; "),
-            full_note(target)
-        ))),
-        Ok(v) => Ok(v),
     }
 }
 
