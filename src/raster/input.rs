@@ -6,7 +6,6 @@ use super::bandmap::BandSelection;
 use super::gdal::{cstring, take_last_error, CStringList, Dataset};
 use super::scaling::Scaling;
 use super::source::GdalSource;
-use super::stack;
 use crate::error::{Error, Result};
 use gdal_sys as g;
 
@@ -97,7 +96,10 @@ impl Input {
         self.validate()?;
         let ds = match self.raster {
             Raster::Path(ref path) => {
-                let (ds, stacked) = stack::open_product(path, model_bands, self.resolution)?;
+                let super::products::Opened {
+                    dataset: ds,
+                    stacked,
+                } = super::products::open(path, model_bands, self.resolution)?;
                 if stacked {
                     if matches!(self.bands, BandSelection::Indices(_)) {
                         return Err(Error::bands(format!(

@@ -7,6 +7,7 @@ pub mod input;
 pub mod mosaic;
 pub mod output_check;
 pub mod product;
+pub mod products;
 pub mod quicklook;
 pub mod scaling;
 pub mod source;

