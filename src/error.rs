@@ -38,6 +38,27 @@ pub enum ErrorKind {
     Data,
 }
 
+impl ErrorKind {
+    /// The kind's stable name in machine-readable reports (`cloudmask mask --json`): the C
+    /// status name without its prefix, in lower case (`input`, `band_mapping`).
+    pub fn name(self) -> &'static str {
+        match self {
+            ErrorKind::InvalidArgument => "invalid_argument",
+            ErrorKind::Input => "input",
+            ErrorKind::RuntimeNotFound => "runtime_not_found",
+            ErrorKind::Model => "model",
+            ErrorKind::BandMapping => "band_mapping",
+            ErrorKind::Window => "window",
+            ErrorKind::Inference => "inference",
+            ErrorKind::Output => "output",
+            ErrorKind::Cancelled => "cancelled",
+            ErrorKind::BufferTooSmall => "buffer_too_small",
+            ErrorKind::Internal => "internal",
+            ErrorKind::Data => "data",
+        }
+    }
+}
+
 /// An error with the kind and a message that tells the user what to fix.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Error {

@@ -8,6 +8,7 @@ pub mod engine;
 pub mod error;
 pub mod eval;
 pub mod ffi;
+pub mod fractions;
 pub mod gdal_plugin;
 pub mod limits;
 pub mod model;

@@ -2,6 +2,7 @@
 
 use crate::engine::{MaskOptions, Pipeline, Products, Region, Strip};
 use crate::error::{Error, Result};
+use crate::fractions::ClassFractions;
 use crate::model::{CommonClass, Model, ModelEntry};
 use crate::postprocess::{valid_mask, Buffers};
 use crate::raster::output_check::{self, input_files};
@@ -40,19 +41,35 @@ pub type StageProgress<'a> = &'a mut dyn FnMut(f64, &str) -> bool;
 /// the model's files, and two outputs (the quicklook included) that are one file. What
 /// [`mask_scene`] checks first, and what `cloudmask mask` checks before it loads the model.
 pub fn check_outputs(job: &SceneJob, model: &ModelEntry) -> Result<()> {
-    if job.outputs.is_empty() {
+    check_batch_outputs(&[job], &[model])
+}
+
+/// [`check_outputs`] for a batch of jobs, before any of them runs: no output may be a file of
+/// any job's input or of any of the models, and no two outputs of the batch may be one file.
+pub fn check_batch_outputs(jobs: &[&SceneJob], models: &[&ModelEntry]) -> Result<()> {
+    if jobs.iter().any(|j| j.outputs.is_empty()) {
         return Err(Error::invalid("no output requested"));
     }
-    let mut inputs = input_files(&job.input);
-    inputs.push(model.onnx.clone());
-    inputs.extend(model.sidecar.clone());
-    let mut outputs: Vec<(String, PathBuf)> = job
-        .outputs
-        .iter()
-        .map(|(p, path)| (format!("{} output", p.name()), path.clone()))
-        .collect();
-    if let Some(q) = &job.quicklook {
-        outputs.push(("quicklook".to_string(), q.clone()));
+    let mut inputs: Vec<PathBuf> = jobs.iter().flat_map(|j| input_files(&j.input)).collect();
+    for model in models {
+        inputs.push(model.onnx.clone());
+        inputs.extend(model.sidecar.clone());
+    }
+    let mut outputs: Vec<(String, PathBuf)> = Vec::new();
+    for job in jobs {
+        // In a batch, messages say which input an output belongs to.
+        let of = match jobs.len() {
+            1 => String::new(),
+            _ => format!(" of {}", job.input.name()),
+        };
+        outputs.extend(
+            job.outputs
+                .iter()
+                .map(|(p, path)| (format!("{} output{of}", p.name()), path.clone())),
+        );
+        if let Some(q) = &job.quicklook {
+            outputs.push((format!("quicklook{of}"), q.clone()));
+        }
     }
     output_check::check_outputs(&inputs, &outputs)
 }
@@ -160,9 +177,17 @@ fn write_products(
         probabilities.as_mut(),
         &mut |f| progress(f * infer_share, "masking"),
     )?;
+    // Known only now that every pixel has streamed: into each product's metadata before it is
+    // finished and committed.
+    let fractions = ClassFractions::from_counts(&counts).metadata();
+    classes.add_metadata(&fractions)?;
+    if let Some(pw) = &probabilities {
+        pw.add_metadata(&fractions)?;
+    }
     let mut valid = None;
     if let Some(target) = &valid_target {
         let mut vw = ProductWriter::create(target, Product::Valid, job.format, info)?;
+        vw.add_metadata(&fractions)?;
         write_valid(&classes, &mut vw, w, h, &job.options.buffers, &mut |f| {
             progress(infer_share + f * (1.0 - infer_share), "valid mask")
         })?;

@@ -120,6 +120,9 @@ mod tests {
         for (i, kind) in kinds.into_iter().enumerate() {
             assert_eq!(kind as i32, i as i32 + 1);
             assert_eq!(cm_status::from(kind) as i32, kind as i32, "{kind:?}");
+            // The report name is the status name without its prefix, in lower case.
+            let status = format!("{:?}", cm_status::from(kind));
+            assert_eq!(status.to_lowercase(), format!("cm_error_{}", kind.name()));
         }
         assert_eq!(cm_status::CM_OK as i32, 0);
     }

@@ -14,26 +14,34 @@ use super::input::{Input, Raster};
 use super::staging::parent_dir;
 use crate::error::{Error, Result};
 use gdal_sys as g;
+use std::collections::HashMap;
 use std::fs;
 use std::os::unix::fs::{FileTypeExt, MetadataExt};
 use std::path::{Path, PathBuf};
 
 /// Refuses `outputs` (each with what it is, e.g. "classes output", for messages) that cannot
-/// be written, that resolve to one of `inputs`, or to each other.
+/// be written, that resolve to one of `inputs`, or to each other. Paths are indexed once, so a
+/// batch of thousands of scenes is checked in linear time.
 pub fn check_outputs(inputs: &[PathBuf], outputs: &[(String, PathBuf)]) -> Result<()> {
+    let mut input_index = FileIndex::default();
+    for (i, input) in inputs.iter().enumerate() {
+        input_index.insert(input, i);
+    }
     for (what, path) in outputs {
         check_writable(path)?;
-        if let Some(input) = inputs.iter().find(|i| same_file(path, i)) {
+        if let Some(i) = input_index.find(path) {
             return Err(Error::output(format!(
                 "the {what} {}{} is the input {}: writing it would destroy the input; choose another output name",
                 path.display(),
                 resolved_note(path),
-                input.display()
+                inputs[i].display()
             )));
         }
     }
-    for (i, (what_a, a)) in outputs.iter().enumerate() {
-        if let Some((what_b, b)) = outputs[i + 1..].iter().find(|(_, b)| same_file(a, b)) {
+    let mut output_index = FileIndex::default();
+    for (k, (what_b, b)) in outputs.iter().enumerate() {
+        if let Some(j) = output_index.find(b) {
+            let (what_a, a) = &outputs[j];
             return Err(Error::output(format!(
                 "the {what_a} {}{} and the {what_b} {}{} are the same file: give each output its own name",
                 a.display(),
@@ -42,6 +50,7 @@ pub fn check_outputs(inputs: &[PathBuf], outputs: &[(String, PathBuf)]) -> Resul
                 resolved_note(b)
             )));
         }
+        output_index.insert(b, k);
     }
     Ok(())
 }
@@ -119,15 +128,27 @@ fn gdal_file_list(ds: &Dataset) -> Vec<PathBuf> {
     }
 }
 
-/// Whether `a` and `b` are one file: the same resolved path, or (when both exist) the same
-/// device and inode.
-fn same_file(a: &Path, b: &Path) -> bool {
-    if resolve(a) == resolve(b) {
-        return true;
+/// Files by what makes two paths one file: the same resolved path, or (for files that exist)
+/// the same device and inode, which catches hard links. Each maps to the first index inserted.
+#[derive(Default)]
+struct FileIndex {
+    by_path: HashMap<PathBuf, usize>,
+    by_inode: HashMap<(u64, u64), usize>,
+}
+
+impl FileIndex {
+    fn insert(&mut self, p: &Path, i: usize) {
+        self.by_path.entry(resolve(p)).or_insert(i);
+        if let Ok(m) = fs::metadata(p) {
+            self.by_inode.entry((m.dev(), m.ino())).or_insert(i);
+        }
     }
-    match (fs::metadata(a), fs::metadata(b)) {
-        (Ok(x), Ok(y)) => x.dev() == y.dev() && x.ino() == y.ino(),
-        _ => false,
+
+    fn find(&self, p: &Path) -> Option<usize> {
+        self.by_path.get(&resolve(p)).copied().or_else(|| {
+            let m = fs::metadata(p).ok()?;
+            self.by_inode.get(&(m.dev(), m.ino())).copied()
+        })
     }
 }
 

@@ -211,6 +211,18 @@ impl ProductWriter {
         })
     }
 
+    /// Adds dataset metadata known only once the pixels are written (the class fractions
+    /// counted while streaming); call it before [`ProductWriter::finish`].
+    pub fn add_metadata(&self, items: &[(String, String)]) -> Result<()> {
+        let h = self.handle() as g::GDALMajorObjectH;
+        checked(self.target(), || {
+            for (k, v) in items {
+                set_metadata_item(h, k, v)?;
+            }
+            Ok(())
+        })
+    }
+
     pub fn target(&self) -> &Path {
         self.staged.target()
     }

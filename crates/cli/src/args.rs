@@ -178,14 +178,51 @@ pub struct ModelArg {
 }
 
 #[derive(Args)]
+#[command(after_help = crate::exit::MASK_EXIT_HELP)]
 pub struct MaskArgs {
-    /// Input raster (GeoTIFF, COG, VRT, a Sentinel-2 subdataset, ...)
-    pub input: String,
-    /// Output file of the first product; further products get `_<product>` added to its name
-    #[arg(short = 'o', long = "out")]
-    pub out: PathBuf,
-    #[command(flatten)]
-    pub model: ModelArg,
+    /// Input rasters (GeoTIFF, COG, VRT, a Sentinel-2 subdataset, ...): files; folders (every
+    /// raster and product in them); globs (also expanded here, for quoted patterns in scripts);
+    /// product folders (a Sentinel-2 .SAFE, a Landsat scene folder) are one input each
+    #[arg(value_name = "INPUT", required_unless_present = "from_list")]
+    pub inputs: Vec<String>,
+    /// Also mask the inputs listed in FILE, one per line (`-`: standard input; blank lines and
+    /// lines starting with # are skipped; relative paths are taken from the current folder)
+    #[arg(long, value_name = "FILE")]
+    pub from_list: Option<String>,
+    /// Look for rasters in the sub-folders of input folders too
+    #[arg(long)]
+    pub recursive: bool,
+    /// Output file of the first product (one input only); further products get `_<product>`
+    /// added to its name
+    #[arg(short = 'o', long = "out", required_unless_present = "output_dir")]
+    pub out: Option<PathBuf>,
+    /// Folder for the outputs of every input (created when missing), named by --name-pattern
+    #[arg(long, value_name = "DIR", conflicts_with = "out")]
+    pub output_dir: Option<PathBuf>,
+    /// File name of each input's output in --output-dir: {stem} the input's name without its
+    /// extension (a product's name for a .SAFE, .zip or Landsat scene), {product} the product
+    /// (classes, valid, probabilities), {ext} the format's extension. Without {product},
+    /// further products get `_<product>` added
+    #[arg(long, value_name = "PATTERN", default_value = crate::mask_plan::DEFAULT_NAME_PATTERN)]
+    pub name_pattern: String,
+    /// Replace outputs that exist (without it, or --skip-existing, an existing output refuses
+    /// the run before any work)
+    #[arg(long, conflicts_with = "skip_existing")]
+    pub overwrite: bool,
+    /// Skip each input whose requested outputs all exist (resumes an interrupted batch)
+    #[arg(long)]
+    pub skip_existing: bool,
+    /// Print a machine-readable summary (JSON) on standard output instead of the text lines
+    #[arg(long)]
+    pub json: bool,
+    /// Model name (see `cloudmask models`) or path to an .onnx file (default: the model for the
+    /// product's level, l1c or l2a, when the input says it; else the default model)
+    #[arg(short = 'm', long = "model", value_name = "MODEL")]
+    pub model: Option<String>,
+    /// Refuse an input whose product level (l1c / l2a) differs from the model's, instead of
+    /// warning
+    #[arg(long)]
+    pub strict: bool,
     #[arg(
         long = "output",
         visible_alias = "products",
@@ -220,7 +257,8 @@ pub struct MaskArgs {
     /// Also write a PNG quicklook (true colour with clouds and shadows drawn over it)
     #[arg(long)]
     pub quicklook: Option<PathBuf>,
-    /// No progress bar
+    /// Print nothing on success: no progress, no "wrote" lines, no summary (errors and
+    /// warnings still go to standard error)
     #[arg(short, long)]
     pub quiet: bool,
     #[command(flatten)]

@@ -6,6 +6,10 @@
 //! need not know which kind of product they were given. The product's name and level travel as
 //! dataset metadata ([`PRODUCT_KEY`], [`LEVEL_KEY`]).
 
+pub mod folders;
+
+pub use folders::{is_product_folder, product_stem};
+
 use super::gdal::Dataset;
 use super::stack;
 use crate::error::Result;
