@@ -73,6 +73,9 @@ mod tests {
         assert_eq!(md[1], ("CLOUDMASK_FRACTION_CLOUD".into(), "0.2".into()));
         assert_eq!(md[2].0, "CLOUDMASK_FRACTION_THIN_CLOUD");
         assert_eq!(ClassFractions::from_counts(&[0; 5]).cloud_percent(), None);
-        assert_eq!(ClassFractions::from_counts(&[7, 0, 0, 0, 0]).cloud_percent(), None);
+        assert_eq!(
+            ClassFractions::from_counts(&[7, 0, 0, 0, 0]).cloud_percent(),
+            None
+        );
     }
 }

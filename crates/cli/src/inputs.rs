@@ -13,9 +13,7 @@ use std::path::{Path, PathBuf};
 
 /// File name endings taken from a folder: rasters GDAL reads and zipped products. Sidecars
 /// (`.aux.xml`, `.ovr`, `.msk`) and everything else are left out.
-const RASTER_EXTENSIONS: &[&str] = &[
-    "tif", "tiff", "vrt", "jp2", "img", "nc", "h5", "hdf", "zip",
-];
+const RASTER_EXTENSIONS: &[&str] = &["tif", "tiff", "vrt", "jp2", "img", "nc", "h5", "hdf", "zip"];
 
 /// Every input named by `args` and the list file, expanded.
 pub fn expand(args: &[String], from_list: Option<&str>, recursive: bool) -> Result<Vec<String>> {
@@ -41,10 +39,15 @@ pub fn expand(args: &[String], from_list: Option<&str>, recursive: bool) -> Resu
 fn read_list(list: &str) -> Result<Vec<String>> {
     let fail = |e: std::io::Error| Error::input(format!("--from-list {list}: {e}"));
     let lines: Vec<String> = if list == "-" {
-        std::io::stdin().lock().lines().collect::<Result<_, _>>()
+        std::io::stdin()
+            .lock()
+            .lines()
+            .collect::<std::io::Result<_>>()
     } else {
         let file = std::fs::File::open(list).map_err(fail)?;
-        std::io::BufReader::new(file).lines().collect::<Result<_, _>>()
+        std::io::BufReader::new(file)
+            .lines()
+            .collect::<std::io::Result<_>>()
     }
     .map_err(fail)?;
     Ok(lines
@@ -125,7 +128,13 @@ mod tests {
         let safe = dir.join("S2A_MSIL1C_X.SAFE");
         std::fs::create_dir_all(&sub).unwrap();
         std::fs::create_dir_all(safe.join("GRANULE")).unwrap();
-        for f in ["b.tif", "a.TIF", "a.tif.aux.xml", "notes.txt", ".a.tif.tmp.tif"] {
+        for f in [
+            "b.tif",
+            "a.TIF",
+            "a.tif.aux.xml",
+            "notes.txt",
+            ".a.tif.tmp.tif",
+        ] {
             std::fs::write(dir.join(f), "").unwrap();
         }
         std::fs::write(sub.join("c.vrt"), "").unwrap();
@@ -138,7 +147,10 @@ mod tests {
         let flat = expand(&[d.clone()], None, false).unwrap();
         assert_eq!(names(flat), ["S2A_MSIL1C_X.SAFE", "a.TIF", "b.tif"]);
         let deep = expand(&[d.clone()], None, true).unwrap();
-        assert_eq!(names(deep), ["S2A_MSIL1C_X.SAFE", "a.TIF", "b.tif", "sub/c.vrt"]);
+        assert_eq!(
+            names(deep),
+            ["S2A_MSIL1C_X.SAFE", "a.TIF", "b.tif", "sub/c.vrt"]
+        );
         // A glob, a name given twice, a list file with comments.
         let list = dir.join("list.txt");
         std::fs::write(&list, format!("# scenes\n\n {d}/b.tif \n")).unwrap();
@@ -153,7 +165,10 @@ mod tests {
         assert_eq!(e.kind, cloudmask::ErrorKind::Input);
         assert!(e.message.contains("no file matches"), "{}", e.message);
         // A name that does not exist is passed on: it fails later as its own scene.
-        assert_eq!(expand(&["/no/such.tif".into()], None, false).unwrap(), ["/no/such.tif"]);
+        assert_eq!(
+            expand(&["/no/such.tif".into()], None, false).unwrap(),
+            ["/no/such.tif"]
+        );
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }

@@ -4,8 +4,13 @@
 mod args;
 mod bench;
 mod eval;
+mod exit;
+mod inputs;
 mod inspect;
 mod mask;
+mod mask_plan;
+mod mask_report;
+mod model_cache;
 mod progress;
 mod select;
 mod signals;
@@ -13,7 +18,9 @@ mod split;
 mod train;
 mod vrt;
 
+use clap::error::ErrorKind as ClapErrorKind;
 use clap::Parser;
+use exit::Failure;
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
@@ -42,9 +49,12 @@ fn main() -> ExitCode {
             return ExitCode::from(e.kind as u8);
         }
     }
-    let cli = args::Cli::parse();
+    let cli = match args::Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => return usage_error(e),
+    };
     let result = match cli.command {
-        args::Command::Mask(a) => mask::run(a),
+        args::Command::Mask(a) => return exit_status(mask::run(a)),
         args::Command::Models => inspect::models(),
         args::Command::Info(a) => inspect::info(a),
         args::Command::Doctor(a) => inspect::doctor(a),
@@ -70,18 +80,44 @@ fn main() -> ExitCode {
         args::Command::Split(a) => split::run(a),
         args::Command::Select(a) => select::run(a),
     };
-    match result {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) if e.kind == cloudmask::ErrorKind::Cancelled && signals::caught().is_some() => {
+    exit_status(result.map_err(Failure::Error))
+}
+
+/// `--help` and `--version` print and succeed; every other parse error is a usage error (64),
+/// apart from the library's error codes.
+fn usage_error(e: clap::Error) -> ExitCode {
+    let _ = e.print();
+    match e.kind() {
+        ClapErrorKind::DisplayHelp | ClapErrorKind::DisplayVersion => ExitCode::SUCCESS,
+        _ => ExitCode::from(exit::USAGE),
+    }
+}
+
+/// The exit status of a command's outcome (the table in exit.rs), with its message.
+fn exit_status(result: Result<(), Failure>) -> ExitCode {
+    let e = match result {
+        Ok(()) => return ExitCode::SUCCESS,
+        Err(Failure::Usage(message)) => {
+            eprintln!("cloudmask: usage error: {message}");
+            return ExitCode::from(exit::USAGE);
+        }
+        // Each failed scene and the summary were reported as the batch ran.
+        Err(Failure::ScenesFailed { failed, total }) => {
+            eprintln!("cloudmask: {failed} of {total} scenes failed");
+            return ExitCode::from(exit::SCENES_FAILED);
+        }
+        Err(Failure::Error(e)) => e,
+    };
+    match signals::caught() {
+        Some(signal) if e.kind == cloudmask::ErrorKind::Cancelled => {
             // Only `mask` catches signals; the job stopped at the signal, its temporaries gone.
-            let signal = signals::caught().unwrap_or_default();
             eprintln!(
                 "cloudmask: interrupted by {}: stopped; no output was written and the temporary files were removed",
                 signals::name(signal)
             );
             ExitCode::from((128 + signal) as u8)
         }
-        Err(e) => {
+        _ => {
             eprintln!("cloudmask: error: {e}");
             // Exit status = the library's stable error code, so scripts can tell failures apart.
             ExitCode::from(e.kind as u8)

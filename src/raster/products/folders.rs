@@ -85,12 +85,18 @@ mod tests {
             product_stem(&safe),
             "S2B_MSIL2A_20240101T101010_N0510_R022_T32TQM_20240101T120000"
         );
-        assert_eq!(product_stem(&landsat), landsat.file_name().unwrap().to_str().unwrap());
+        assert_eq!(
+            product_stem(&landsat),
+            landsat.file_name().unwrap().to_str().unwrap()
+        );
         assert_eq!(
             product_stem(&mtl),
             "LC09_L2SP_193027_20240101_20240102_02_T1"
         );
-        assert_eq!(product_stem(Path::new("/x/S2A_MSIL1C_X.SAFE.zip")), "S2A_MSIL1C_X");
+        assert_eq!(
+            product_stem(Path::new("/x/S2A_MSIL1C_X.SAFE.zip")),
+            "S2A_MSIL1C_X"
+        );
         assert_eq!(product_stem(Path::new("/x/scene.v2.tif")), "scene.v2");
         assert_eq!(product_stem(&plain.join("a.tif")), "a");
         std::fs::remove_dir_all(&dir).unwrap();
