@@ -56,7 +56,7 @@ build: deps
 # Masks the sample scene (or SCENE=path) with the default model and draws a quicklook.
 demo: venv build
 	@mkdir -p $(OUT)
-	./target/release/cloudmask mask "$(SCENE)" --model $(MODEL) -o $(OUT)/mask.tif \
+	./target/release/cloudmask mask "$(SCENE)" --model $(MODEL) -o $(OUT)/mask.tif --overwrite \
 	  --output classes,valid --quicklook $(OUT)/quicklook.png
 	@echo "class map: $(OUT)/mask.tif, valid mask: $(OUT)/mask_valid.tif, quicklook: $(OUT)/quicklook.png"
 

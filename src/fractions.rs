@@ -38,7 +38,7 @@ impl ClassFractions {
     /// Cloud cover as scene catalogues give it: cloud and thin cloud, in percent of the pixels
     /// that hold data (nodata left out). `None` when no pixel holds data.
     pub fn cloud_percent(&self) -> Option<f64> {
-        let data = 1.0 - self.nodata;
+        let data = self.clear + self.cloud + self.thin_cloud + self.shadow;
         (data > 0.0).then(|| 100.0 * (self.cloud + self.thin_cloud) / data)
     }
 

@@ -154,7 +154,7 @@ fn cli_sizes_beyond_the_limits_are_refused_with_the_range() {
         1,
         "--buffer shadow 99999999999999 is out of range: it must be between 0 and 1024",
     );
-    // clap's usage errors exit with 2.
+    // Usage errors (clap's included) exit with 64.
     for (flag, value, range) in [
         ("--batch", "2147483647", "1..=1024"),
         ("--batch", "0", "1..=1024"),
@@ -164,10 +164,15 @@ fn cli_sizes_beyond_the_limits_are_refused_with_the_range() {
         f.mask_refused(
             &r,
             &[flag, value],
-            2,
+            64,
             &format!("invalid value '{value}' for '{flag} <"),
         );
-        f.mask_refused(&r, &[flag, value], 2, &format!("{value} is not in {range}"));
+        f.mask_refused(
+            &r,
+            &[flag, value],
+            64,
+            &format!("{value} is not in {range}"),
+        );
     }
     // Within the limits, a batch too large for its tiles is still refused by the engine.
     f.mask_refused(

@@ -181,14 +181,14 @@ fn complex_rasters_are_refused_whatever_the_scaling() {
 fn scaling_values_that_are_not_positive_numbers_are_refused() {
     let f = fixture("values-scale");
     let (path, _) = f.raster("u16", g::GDALDataType::GDT_UInt16, 10000.0);
-    // --quantification 0 gave an all-clear or all-cloud mask with exit 0; clap's usage errors
-    // exit with 2. The value is refused whatever --scaling says.
+    // --quantification 0 gave an all-clear or all-cloud mask with exit 0; usage errors (clap's
+    // included) exit with 64. The value is refused whatever --scaling says.
     for q in ["0", "-10000", "nan", "inf"] {
         for scaling in ["dn", "auto"] {
             f.refused(
                 &path,
                 &["--scaling", scaling, "--quantification", q],
-                2,
+                64,
                 &format!(
                     "quantification {} must be a positive number (Sentinel-2: 10000)",
                     q.replace("nan", "NaN")
@@ -199,7 +199,7 @@ fn scaling_values_that_are_not_positive_numbers_are_refused() {
     f.refused(
         &path,
         &["--scaling", "dn", "--dn-offset", "inf"],
-        2,
+        64,
         "DN offset inf must be a finite number",
     );
 

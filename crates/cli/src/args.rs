@@ -286,9 +286,13 @@ pub struct BenchArgs {
     /// Sample scene the benchmark mosaics are made from
     #[arg(long, default_value = "../shared/data/ukis-s2/s2_6band.tif")]
     pub scene: String,
-    /// Side of the mosaic for the speed comparison
+    /// Side of the mosaic for the speed comparison (0 = skip it and the memory measurement)
     #[arg(long, default_value_t = 4096)]
     pub size: usize,
+    /// Also time this many 512 x 512 scenes masked by one batch run against as many separate
+    /// runs (0 = skip)
+    #[arg(long, default_value_t = 0)]
+    pub batch_scenes: usize,
     /// Side of the mosaic for the peak-memory measurement (0 = skip)
     #[arg(long, default_value_t = 10980)]
     pub memory_size: usize,

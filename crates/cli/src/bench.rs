@@ -16,13 +16,13 @@ use std::process::Command;
 use std::time::Instant;
 
 /// Wall time and peak memory of one child process.
-struct Measured {
-    seconds: f64,
-    peak_mb: f64,
-    stdout: String,
+pub struct Measured {
+    pub seconds: f64,
+    pub peak_mb: f64,
+    pub stdout: String,
 }
 
-fn measure(cmd: &mut Command) -> Result<Measured> {
+pub fn measure(cmd: &mut Command) -> Result<Measured> {
     let shown = format!("{cmd:?}");
     let start = Instant::now();
     let child = cmd
@@ -104,7 +104,7 @@ fn read_reference_classes(path: &Path, n: usize) -> Result<Vec<u8>> {
         .collect())
 }
 
-fn read_classes(path: &Path) -> Result<Vec<u8>> {
+pub fn read_classes(path: &Path) -> Result<Vec<u8>> {
     let ds = Dataset::open(&path.to_string_lossy())?;
     let (w, h) = (ds.width(), ds.height());
     let mut buf = vec![0f32; w * h];
@@ -131,6 +131,32 @@ fn ukis_peak_bytes(n: usize, bands: usize, classes: usize) -> f64 {
 }
 
 pub fn run(a: BenchArgs) -> Result<()> {
+    std::fs::create_dir_all(&a.workdir)
+        .map_err(|e| Error::output(format!("{}: {e}", a.workdir.display())))?;
+    let exe = std::env::current_exe().map_err(|e| Error::invalid(e.to_string()))?;
+    if a.size > 0 {
+        let md = against_reference(&a, &exe)?;
+        println!("{md}");
+        write_markdown(&a, "cloudmask-bench", &md)?;
+    }
+    if a.batch_scenes > 0 {
+        let md = crate::bench_batch::run(&a, &exe)?;
+        println!("{md}");
+        write_markdown(&a, "cloudmask-bench-batch", &md)?;
+    }
+    Ok(())
+}
+
+fn write_markdown(a: &BenchArgs, marker: &str, md: &str) -> Result<()> {
+    if let Some(path) = &a.markdown {
+        cloudmask_tools::benchdoc::write_section(path, marker, md)?;
+        println!("updated {}", path.display());
+    }
+    Ok(())
+}
+
+/// Speed and memory against ukis-csmask: the document section.
+fn against_reference(a: &BenchArgs, exe: &Path) -> Result<String> {
     let reference_model = a
         .model
         .strip_prefix("ukis-")
@@ -144,11 +170,9 @@ pub fn run(a: BenchArgs) -> Result<()> {
             )));
         }
     }
-    std::fs::create_dir_all(&a.workdir)
-        .map_err(|e| Error::output(format!("{}: {e}", a.workdir.display())))?;
     let bench = Bench {
-        a: &a,
-        exe: std::env::current_exe().map_err(|e| Error::invalid(e.to_string()))?,
+        a,
+        exe: exe.to_path_buf(),
         threads: a.threads.to_string(),
     };
 
@@ -171,13 +195,7 @@ pub fn run(a: BenchArgs) -> Result<()> {
         memory_rows.push(bench.memory_row()?);
     }
 
-    let md = markdown(&a, &rows, &memory_rows);
-    println!("{md}");
-    if let Some(path) = &a.markdown {
-        cloudmask_tools::benchdoc::write_section(path, "cloudmask-bench", &md)?;
-        println!("updated {}", path.display());
-    }
-    Ok(())
+    Ok(markdown(a, &rows, &memory_rows))
 }
 
 /// One bench run: its arguments, this program (to run `cloudmask mask` as a child) and the
@@ -213,6 +231,7 @@ impl Bench<'_> {
                     "--threads",
                     &self.threads,
                     "--quiet",
+                    "--overwrite",
                 ])
                 .args(flags),
         )

@@ -65,7 +65,12 @@ fn expand_one(arg: &str, recursive: bool) -> Result<Vec<String>> {
     if !arg.contains(['*', '?', '[']) {
         return Ok(vec![arg.to_string()]);
     }
-    let matches = glob::glob(arg)
+    // As a shell expands it: hidden files (the temporaries of a run) only when named with a dot.
+    let options = glob::MatchOptions {
+        require_literal_leading_dot: true,
+        ..glob::MatchOptions::new()
+    };
+    let matches = glob::glob_with(arg, options)
         .map_err(|e| Error::invalid(format!("input pattern '{arg}': {e}")))?
         .filter_map(|m| m.ok())
         .collect::<Vec<_>>();
@@ -144,9 +149,9 @@ mod tests {
                 .map(|p| p.strip_prefix(&format!("{d}/")).unwrap_or(p).to_string())
                 .collect()
         };
-        let flat = expand(&[d.clone()], None, false).unwrap();
+        let flat = expand(std::slice::from_ref(&d), None, false).unwrap();
         assert_eq!(names(flat), ["S2A_MSIL1C_X.SAFE", "a.TIF", "b.tif"]);
-        let deep = expand(&[d.clone()], None, true).unwrap();
+        let deep = expand(std::slice::from_ref(&d), None, true).unwrap();
         assert_eq!(
             names(deep),
             ["S2A_MSIL1C_X.SAFE", "a.TIF", "b.tif", "sub/c.vrt"]

@@ -217,7 +217,7 @@ fn mask_one(
     }
     // In a batch, the bar only on a terminal: logs get the "[i/n] name" lines.
     let mut bar = ProgressBar::new(a.quiet || (batch && !std::io::stderr().is_terminal()));
-    let report = mask_scene(model, scene.job(a, options), &mut |f, stage| {
+    let report = mask_scene(&model, scene.job(a, options), &mut |f, stage| {
         bar.update(f, stage);
         crate::signals::caught().is_none()
     })?;
