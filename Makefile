@@ -14,7 +14,7 @@ APT_PACKAGES := libgdal-dev gdal-bin python3-gdal pkg-config python3-venv gcc g+
 QGIS_APT_PACKAGES := qgis python3-qgis qgis-providers
 CARGO_TEST_FLAGS ?= --release
 
-.PHONY: demo test deps venv torch-venv build train lint header bench bench-train clean valgrind asan
+.PHONY: demo test deps venv torch-venv build train lint header bench bench-batch bench-train clean valgrind asan
 
 # Debian packages, installed only when missing (needs root or sudo).
 deps:
@@ -98,6 +98,10 @@ header:
 
 bench: venv build
 	./target/release/cloudmask bench --markdown docs/BENCHMARKS.md
+
+# 20 scenes masked by one batch run against 20 separate runs (same run of the bench).
+bench-batch: venv build
+	./target/release/cloudmask bench --size 0 --memory-size 0 --batch-scenes 20 --threads 2 --markdown docs/BENCHMARKS.md
 
 # Training step time against PyTorch on the same networks (same run, same threads).
 bench-train: train
