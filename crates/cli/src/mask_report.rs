@@ -19,7 +19,7 @@ pub enum Status {
 /// Why a scene failed: the library's error kind, its code (the exit status a single-input run
 /// would have) and message.
 #[derive(Debug, Serialize)]
-pub struct Failure {
+pub struct SceneError {
     pub kind: &'static str,
     pub code: u8,
     pub message: String,
@@ -33,7 +33,7 @@ pub struct SceneSummary {
     pub outputs: Vec<PathBuf>,
     pub model: Option<String>,
     pub status: Status,
-    pub error: Option<Failure>,
+    pub error: Option<SceneError>,
     pub width: Option<usize>,
     pub height: Option<usize>,
     /// Fractions of all pixels per class (masked scenes only).
@@ -77,7 +77,7 @@ impl SceneSummary {
 
     pub fn failed(&mut self, e: Error) {
         self.status = Status::Failed;
-        self.error = Some(Failure {
+        self.error = Some(SceneError {
             kind: e.kind.name(),
             code: e.kind as u8,
             message: e.message.clone(),
