@@ -315,7 +315,8 @@ fn choose<'a>(item: &'a Item, path: &str, model_bands: &[String]) -> Result<Vec<
         for (key, asset) in item.assets.iter().filter(|(k, a)| !is_preview(k, a)) {
             for (i, info) in band_infos(key, asset).into_iter().enumerate() {
                 let exact = info.key == Some(want);
-                if !exact && !(want == "nir" && info.key == Some("nir08")) {
+                let narrow_nir = want == "nir" && info.key == Some("nir08");
+                if !(exact || narrow_nir) {
                     continue;
                 }
                 let rank = (
@@ -323,7 +324,7 @@ fn choose<'a>(item: &'a Item, path: &str, model_bands: &[String]) -> Result<Vec<
                     asset.roles.iter().any(|r| r == "data"),
                     asset.media_type.as_deref().unwrap_or("").contains("tiff"),
                 );
-                if best.as_ref().is_none_or(|(r, _)| rank > *r) {
+                if best.as_ref().map_or(true, |(r, _)| rank > *r) {
                     let choice = Choice {
                         asset: key,
                         band: i + 1,
