@@ -8,15 +8,35 @@ use crate::error::{Error, Result};
 use crate::model::bands::canonical_band;
 use gdal_sys as g;
 
-/// One source band found in a subdataset.
-struct Found {
-    subdataset: String,
-    band: usize,
-    data_type: String,
-    nodata: Option<f64>,
-    metadata: Vec<(String, String)>,
-    size: (usize, usize),
-    geo: [f64; 6],
+/// One source band to stack: a band of a subdataset, or of one asset of a STAC item.
+pub(super) struct Found {
+    /// The GDAL name the VRT opens it by.
+    pub subdataset: String,
+    pub band: usize,
+    pub data_type: String,
+    pub nodata: Option<f64>,
+    pub metadata: Vec<(String, String)>,
+    pub size: (usize, usize),
+    pub geo: [f64; 6],
+    /// GDAL `<Scale>` and `<Offset>` for the stacked band (reflectance = value * scale +
+    /// offset), when the product says.
+    pub scale_offset: Option<(f64, f64)>,
+}
+
+impl Found {
+    /// Band `band` of `ds`, opened as `name`; `None` when it has no georeferencing.
+    pub(super) fn read(ds: &Dataset, name: &str, band: usize) -> Option<Found> {
+        Some(Found {
+            subdataset: name.to_string(),
+            band,
+            data_type: ds.band_type_name(band),
+            nodata: ds.band_nodata(band),
+            metadata: ds.metadata_list(Some(band), ""),
+            size: (ds.width(), ds.height()),
+            geo: ds.geo_transform()?,
+            scale_offset: None,
+        })
+    }
 }
 
 /// Opens `path` for masking: a raster with bands as it is, a product with bands only in
@@ -49,9 +69,9 @@ pub fn open_product(
         let Ok(sub) = Dataset::open(name) else {
             continue;
         };
-        let Some(geo) = sub.geo_transform() else {
+        if sub.geo_transform().is_none() {
             continue;
-        };
+        }
         for b in 1..=sub.band_count() {
             // A recognised band name on the band wins; a single-band subdataset is otherwise
             // named by its own description ("B02 - B02" for a GeoPackage table called B02).
@@ -72,15 +92,7 @@ pub fn open_product(
             let Some(key) = key else { continue };
             for (i, want) in model_bands.iter().enumerate() {
                 if found[i].is_none() && model_band_key(want) == key {
-                    found[i] = Some(Found {
-                        subdataset: name.clone(),
-                        band: b,
-                        data_type: sub.band_type_name(b),
-                        nodata: sub.band_nodata(b),
-                        metadata: sub.metadata_list(Some(b), ""),
-                        size: (sub.width(), sub.height()),
-                        geo,
-                    });
+                    found[i] = Found::read(&sub, name, b);
                 }
             }
         }
@@ -103,9 +115,24 @@ pub fn open_product(
         )));
     }
     let found: Vec<Found> = found.into_iter().flatten().collect();
-    let xml = stack_vrt(&ds, model_bands, &found, resolution)?;
+    let metadata = ds.metadata_list(None, "");
+    let handle = open_stack(path, model_bands, &found, &metadata, resolution)?;
+    Ok((Dataset::derived(handle, ds), true))
+}
+
+/// Opens a VRT in memory stacking `found` (one per model band, named after `names`) on the grid
+/// of the coarsest one (or `resolution`), with dataset metadata `metadata`. The handle is the
+/// caller's to own.
+pub(super) fn open_stack(
+    path: &str,
+    names: &[String],
+    found: &[Found],
+    metadata: &[(String, String)],
+    resolution: Option<f64>,
+) -> Result<g::GDALDatasetH> {
+    let xml = stack_vrt(metadata, names, found, resolution)?;
     let c = cstring(&xml)?;
-    // SAFETY: GDAL opens VRT XML given in place of a file name; the handle is ours.
+    // SAFETY: GDAL opens VRT XML given in place of a file name; the handle is the caller's.
     let handle = unsafe { g::GDALOpen(c.as_ptr(), g::GDALAccess::GA_ReadOnly) };
     if handle.is_null() {
         return Err(Error::input(format!(
@@ -113,7 +140,7 @@ pub fn open_product(
             take_last_error()
         )));
     }
-    Ok((Dataset::derived(handle, ds), true))
+    Ok(handle)
 }
 
 fn escape(s: &str) -> String {
@@ -125,7 +152,7 @@ fn escape(s: &str) -> String {
 
 /// VRT XML stacking the found bands on the grid of the coarsest one (or `resolution`).
 fn stack_vrt(
-    product: &Dataset,
+    metadata: &[(String, String)],
     names: &[String],
     found: &[Found],
     resolution: Option<f64>,
@@ -161,8 +188,8 @@ fn stack_vrt(
     );
     // Product-level metadata (quantification, radiometric offsets, baseline) for scaling.
     xml += "  <Metadata>\n";
-    for (k, v) in product.metadata_list(None, "") {
-        xml += &format!("    <MDI key=\"{}\">{}</MDI>\n", escape(&k), escape(&v));
+    for (k, v) in metadata {
+        xml += &format!("    <MDI key=\"{}\">{}</MDI>\n", escape(k), escape(v));
     }
     xml += "  </Metadata>\n";
     for (i, (name, f)) in names.iter().zip(found).enumerate() {
@@ -174,6 +201,9 @@ fn stack_vrt(
         xml += &format!("    <Description>{}</Description>\n", escape(name));
         if let Some(nd) = f.nodata {
             xml += &format!("    <NoDataValue>{nd}</NoDataValue>\n");
+        }
+        if let Some((scale, offset)) = f.scale_offset {
+            xml += &format!("    <Scale>{scale}</Scale>\n    <Offset>{offset}</Offset>\n");
         }
         xml += "    <Metadata>\n";
         for (k, v) in &f.metadata {

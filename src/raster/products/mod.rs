@@ -6,6 +6,8 @@
 //! need not know which kind of product they were given. The product's name and level travel as
 //! dataset metadata ([`PRODUCT_KEY`], [`LEVEL_KEY`]).
 
+pub mod stac;
+
 use super::gdal::Dataset;
 use super::stack;
 use crate::error::Result;
@@ -55,6 +57,9 @@ pub struct Opened {
 /// Opens `path` for a model whose bands are `model_bands`: a recognised product through its
 /// opener, anything else as GDAL opens it (a product with bands only in subdatasets stacked).
 pub fn open(path: &str, model_bands: &[String], resolution: Option<f64>) -> Result<Opened> {
+    if let Some(item) = stac::Item::probe(path)? {
+        return stac::open(path, &item, model_bands, resolution);
+    }
     let (dataset, stacked) = stack::open_product(path, model_bands, resolution)?;
     Ok(Opened { dataset, stacked })
 }
@@ -63,6 +68,8 @@ pub fn open(path: &str, model_bands: &[String], resolution: Option<f64>) -> Resu
 /// decoded), so a caller can choose the model before loading one. `None` when the input does
 /// not say (a plain GeoTIFF).
 pub fn product_level(path: &str) -> Result<Option<ProductLevel>> {
-    let _ = path;
+    if let Some(item) = stac::Item::probe(path)? {
+        return Ok(item.level());
+    }
     Ok(None)
 }
