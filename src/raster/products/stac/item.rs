@@ -179,7 +179,7 @@ impl Item {
         }
     }
 
-    /// What `CLOUDMASK_PRODUCT` says of the item.
+    /// What `CLOUDMASK_INPUT_PRODUCT` says of the item.
     pub(super) fn product_name(&self) -> String {
         match &self.collection {
             Some(c) => format!("STAC item {}, collection {c}", self.id),
