@@ -116,7 +116,8 @@ pub fn open_product(
     Ok((Dataset::derived(handle, ds), true))
 }
 
-fn escape(s: &str) -> String {
+/// `s` as XML text or attribute value.
+pub(crate) fn escape(s: &str) -> String {
     s.replace('&', "&amp;")
         .replace('<', "&lt;")
         .replace('>', "&gt;")

@@ -6,6 +6,8 @@
 //! need not know which kind of product they were given. The product's name and level travel as
 //! dataset metadata ([`PRODUCT_KEY`], [`LEVEL_KEY`]).
 
+mod landsat;
+
 use super::gdal::Dataset;
 use super::stack;
 use crate::error::Result;
@@ -54,6 +56,9 @@ pub struct Opened {
 /// Opens `path` for a model whose bands are `model_bands`: a recognised product through its
 /// opener, anything else as GDAL opens it (a product with bands only in subdatasets stacked).
 pub fn open(path: &str, model_bands: &[String], resolution: Option<f64>) -> Result<Opened> {
+    if let Some(opened) = landsat::open(path, model_bands, resolution)? {
+        return Ok(opened);
+    }
     let (dataset, stacked) = stack::open_product(path, model_bands, resolution)?;
     Ok(Opened { dataset, stacked })
 }
@@ -62,6 +67,8 @@ pub fn open(path: &str, model_bands: &[String], resolution: Option<f64>) -> Resu
 /// decoded), so a caller can choose the model before loading one. `None` when the input does
 /// not say (a plain GeoTIFF).
 pub fn product_level(path: &str) -> Result<Option<ProductLevel>> {
-    let _ = path;
+    if let Some(level) = landsat::product_level(path)? {
+        return Ok(Some(level));
+    }
     Ok(None)
 }
