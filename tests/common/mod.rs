@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 pub mod capi;
+pub mod landsat;
 pub mod training;
 
 use cloudmask::raster::Dataset;
