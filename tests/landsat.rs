@@ -107,7 +107,7 @@ fn file_list(ds: &Dataset) -> Vec<String> {
 
 #[test]
 fn level_1_oli_scene_masks_like_its_top_of_atmosphere_reflectance() {
-    const SIZE: usize = 512;
+    const SIZE: usize = 256;
     let tmp = common::TempDir::new("landsat-l1");
     let folder = tmp.path("LC08_L1TP_193026_20200423_20200822_02_T1");
     let reference = tmp.path("toa.tif").to_string_lossy().into_owned();
@@ -154,7 +154,7 @@ fn level_1_oli_scene_masks_like_its_top_of_atmosphere_reflectance() {
 
 #[test]
 fn level_2_tm_scene_masks_like_its_surface_reflectance() {
-    const SIZE: usize = 512;
+    const SIZE: usize = 256;
     let tmp = common::TempDir::new("landsat-l2");
     let folder = tmp.path("LT05_L2SP_193026_20100716_20200823_02_T1");
     let reference = tmp.path("sr.tif").to_string_lossy().into_owned();
