@@ -1,14 +1,16 @@
 //! Landsat Collection 2 scenes (Level-1 top-of-atmosphere, Level-2 surface reflectance) opened
 //! from their MTL (.txt, .json), their folder or their .tar mask exactly like a float GeoTIFF
-//! of the same reflectance. Fixtures: tests/common/landsat.rs.
+//! of the same reflectance. Fixtures: tests/landsat/fixture.rs.
 
 mod common;
+#[path = "landsat/fixture.rs"]
+mod fixture;
 
 use cloudmask::error::ErrorKind;
 use cloudmask::raster::products::{self, ProductLevel, LEVEL_KEY, PRODUCT_KEY};
 use cloudmask::raster::Dataset;
 use cloudmask::{MaskOptions, Model, Products, Region};
-use common::landsat::{make, Kind, COMMON};
+use fixture::{make, Kind, COMMON};
 use std::path::Path;
 use std::process::Command;
 
@@ -40,7 +42,7 @@ fn mask(model: &Model, path: &str, size: usize) -> Vec<u8> {
 }
 
 /// A .tar of the scene's files, flat as USGS packs them.
-fn tar(scene: &common::landsat::Scene, archive: &str) {
+fn tar(scene: &fixture::Scene, archive: &str) {
     let o = Command::new("tar")
         .args(["-cf", archive, "-C"])
         .arg(&scene.dir)
@@ -52,7 +54,7 @@ fn tar(scene: &common::landsat::Scene, archive: &str) {
 
 /// The stack holds exactly the model's bands, scaled as the MTL says, fill as nodata, and
 /// reads none of the QA or thermal files.
-fn check_stack(path: &str, scene: &common::landsat::Scene, product: &str, level: &str) {
+fn check_stack(path: &str, scene: &fixture::Scene, product: &str, level: &str) {
     let bands: Vec<String> = COMMON.iter().map(|s| s.to_string()).collect();
     let opened = products::open(path, &bands, None).unwrap();
     assert!(opened.stacked);

@@ -3,7 +3,6 @@
 #![allow(dead_code)]
 
 pub mod capi;
-pub mod landsat;
 pub mod training;
 
 use cloudmask::raster::Dataset;

@@ -3,8 +3,10 @@
 //! scaling and written as USGS names it (`<ID>_B4.TIF`, `<ID>_SR_B3.TIF`), a QA_PIXEL and a
 //! thermal band beside them, and an MTL (.txt and .json) in USGS's layout. The reference is a
 //! float32 GeoTIFF of the same digital numbers scaled with the same arithmetic.
+//!
+//! Not in tests/common: that module is shared with packages that do not depend on gdal-sys.
 
-use super::{data_dir, UTM33_WKT};
+use crate::common::{data_dir, UTM33_WKT};
 use cloudmask::raster::gdal::PixelType;
 use cloudmask::raster::Dataset;
 use std::path::{Path, PathBuf};
