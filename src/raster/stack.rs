@@ -143,7 +143,8 @@ pub(super) fn open_stack(
     Ok(handle)
 }
 
-fn escape(s: &str) -> String {
+/// `s` as XML text or attribute value.
+pub(crate) fn escape(s: &str) -> String {
     s.replace('&', "&amp;")
         .replace('<', "&lt;")
         .replace('>', "&gt;")

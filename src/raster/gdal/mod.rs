@@ -5,12 +5,14 @@
 //!
 //! One job a file: `cpl` C strings and GDAL's error state, `open` opening and creating
 //! datasets, `pixels` reading and writing band windows, `metadata` what a dataset says about
-//! itself; this file holds the handle itself.
+//! itself, `vsi` GDAL's virtual file system (folders and archives); this file holds the handle
+//! itself.
 
 mod cpl;
 mod metadata;
 mod open;
 mod pixels;
+pub mod vsi;
 
 pub use cpl::silence_gdal_error_printing;
 pub(crate) use cpl::{collect_failures, cstring, take_last_error, CStringList};

@@ -6,6 +6,7 @@
 //! need not know which kind of product they were given. The product's name and level travel as
 //! dataset metadata ([`PRODUCT_KEY`], [`LEVEL_KEY`]).
 
+mod landsat;
 pub mod stac;
 
 use super::gdal::Dataset;
@@ -60,6 +61,9 @@ pub fn open(path: &str, model_bands: &[String], resolution: Option<f64>) -> Resu
     if let Some(item) = stac::Item::probe(path)? {
         return stac::open(path, &item, model_bands, resolution);
     }
+    if let Some(opened) = landsat::open(path, model_bands, resolution)? {
+        return Ok(opened);
+    }
     let (dataset, stacked) = stack::open_product(path, model_bands, resolution)?;
     Ok(Opened { dataset, stacked })
 }
@@ -70,6 +74,9 @@ pub fn open(path: &str, model_bands: &[String], resolution: Option<f64>) -> Resu
 pub fn product_level(path: &str) -> Result<Option<ProductLevel>> {
     if let Some(item) = stac::Item::probe(path)? {
         return Ok(item.level());
+    }
+    if let Some(level) = landsat::product_level(path)? {
+        return Ok(Some(level));
     }
     Ok(None)
 }
