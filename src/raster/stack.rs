@@ -8,29 +8,59 @@ use crate::error::{Error, Result};
 use crate::model::bands::canonical_band;
 use gdal_sys as g;
 
-/// One source band found in a subdataset.
-struct Found {
-    subdataset: String,
-    band: usize,
+/// One source band found in a subdataset, and how the stack presents it.
+pub struct Found {
+    pub subdataset: String,
+    pub band: usize,
     data_type: String,
-    nodata: Option<f64>,
-    metadata: Vec<(String, String)>,
+    pub nodata: Option<f64>,
+    /// The source band's metadata (`BANDNAME`, `WAVELENGTH`, …), carried onto the stack.
+    pub metadata: Vec<(String, String)>,
     size: (usize, usize),
     geo: [f64; 6],
+    /// GDAL scale and offset for the stacked band (reflectance = value * scale + offset), when
+    /// the product states them.
+    pub scale_offset: Option<(f64, f64)>,
+    /// GDAL open options for the source (`OVERVIEW_LEVEL=NONE`).
+    pub open_options: Vec<(String, String)>,
 }
 
-/// Opens `path` for masking: a raster with bands as it is, a product with bands only in
-/// subdatasets as a stack of the model's bands at the coarsest of their resolutions (or at
-/// `resolution`, map units), each band averaged onto that grid.
+impl Found {
+    /// The source's size in pixels.
+    pub fn size(&self) -> (usize, usize) {
+        self.size
+    }
+}
+
+/// Opens `ds` (opened from `path`) for masking: a raster with bands as it is, a product with
+/// bands only in subdatasets as a stack of the model's bands at the coarsest of their
+/// resolutions (or at `resolution`, map units), each band averaged onto that grid.
 pub fn open_product(
+    ds: Dataset,
     path: &str,
     model_bands: &[String],
     resolution: Option<f64>,
 ) -> Result<(Dataset, bool)> {
-    let ds = Dataset::open_container(path)?;
     if ds.band_count() > 0 {
         return Ok((ds, false));
     }
+    let found = find_bands(&ds, path, model_bands, &|_, _| true)?;
+    let metadata = ds.metadata_list(None, "");
+    Ok((
+        stack(ds, path, model_bands, &found, resolution, &metadata)?,
+        true,
+    ))
+}
+
+/// Finds, for each model band, the subdataset band holding it (never one of the true-colour
+/// preview), skipping bands `has_data` rejects (a product may list a band whose file is
+/// missing). A model band found nowhere is a band-mapping error naming it.
+pub fn find_bands(
+    ds: &Dataset,
+    path: &str,
+    model_bands: &[String],
+    has_data: &dyn Fn(&Dataset, usize) -> bool,
+) -> Result<Vec<Found>> {
     let subdatasets = ds.subdatasets();
     if subdatasets.is_empty() {
         return Err(Error::input(format!(
@@ -71,7 +101,7 @@ pub fn open_product(
                 .or_else(|| band_key(&sub, b));
             let Some(key) = key else { continue };
             for (i, want) in model_bands.iter().enumerate() {
-                if found[i].is_none() && model_band_key(want) == key {
+                if found[i].is_none() && model_band_key(want) == key && has_data(&sub, b) {
                     found[i] = Some(Found {
                         subdataset: name.clone(),
                         band: b,
@@ -80,6 +110,8 @@ pub fn open_product(
                         metadata: sub.metadata_list(Some(b), ""),
                         size: (sub.width(), sub.height()),
                         geo,
+                        scale_offset: None,
+                        open_options: Vec::new(),
                     });
                 }
             }
@@ -102,8 +134,20 @@ pub fn open_product(
                 .join(", ")
         )));
     }
-    let found: Vec<Found> = found.into_iter().flatten().collect();
-    let xml = stack_vrt(&ds, model_bands, &found, resolution)?;
+    Ok(found.into_iter().flatten().collect())
+}
+
+/// The stack of `found` (one per model band, named `model_bands`) on one grid, as a VRT in
+/// memory that keeps `product` open, with `metadata` as its dataset metadata.
+pub fn stack(
+    product: Dataset,
+    path: &str,
+    model_bands: &[String],
+    found: &[Found],
+    resolution: Option<f64>,
+    metadata: &[(String, String)],
+) -> Result<Dataset> {
+    let xml = stack_vrt(model_bands, found, resolution, metadata)?;
     let c = cstring(&xml)?;
     // SAFETY: GDAL opens VRT XML given in place of a file name; the handle is ours.
     let handle = unsafe { g::GDALOpen(c.as_ptr(), g::GDALAccess::GA_ReadOnly) };
@@ -113,7 +157,7 @@ pub fn open_product(
             take_last_error()
         )));
     }
-    Ok((Dataset::derived(handle, ds), true))
+    Ok(Dataset::derived(handle, product))
 }
 
 fn escape(s: &str) -> String {
@@ -125,10 +169,10 @@ fn escape(s: &str) -> String {
 
 /// VRT XML stacking the found bands on the grid of the coarsest one (or `resolution`).
 fn stack_vrt(
-    product: &Dataset,
     names: &[String],
     found: &[Found],
     resolution: Option<f64>,
+    metadata: &[(String, String)],
 ) -> Result<String> {
     let first = &found[0];
     let pixel = match resolution {
@@ -161,7 +205,7 @@ fn stack_vrt(
     );
     // Product-level metadata (quantification, radiometric offsets, baseline) for scaling.
     xml += "  <Metadata>\n";
-    for (k, v) in product.metadata_list(None, "") {
+    for (k, v) in metadata {
         xml += &format!("    <MDI key=\"{}\">{}</MDI>\n", escape(&k), escape(&v));
     }
     xml += "  </Metadata>\n";
@@ -180,6 +224,9 @@ fn stack_vrt(
             xml += &format!("      <MDI key=\"{}\">{}</MDI>\n", escape(k), escape(v));
         }
         xml += "    </Metadata>\n";
+        if let Some((scale, offset)) = f.scale_offset {
+            xml += &format!("    <Offset>{offset:?}</Offset>\n    <Scale>{scale:?}</Scale>\n");
+        }
         // Where the source's pixels land on the target grid.
         let dx = (f.geo[0] - x0) / pixel;
         let dy = (y0 - f.geo[3]) / pixel;
@@ -190,6 +237,13 @@ fn stack_vrt(
             "      <SourceFilename relativeToVRT=\"0\">{}</SourceFilename>\n",
             escape(&f.subdataset)
         );
+        if !f.open_options.is_empty() {
+            xml += "      <OpenOptions>\n";
+            for (k, v) in &f.open_options {
+                xml += &format!("        <OOI key=\"{}\">{}</OOI>\n", escape(k), escape(v));
+            }
+            xml += "      </OpenOptions>\n";
+        }
         xml += &format!("      <SourceBand>{}</SourceBand>\n", f.band);
         xml += &format!(
             "      <SrcRect xOff=\"0\" yOff=\"0\" xSize=\"{}\" ySize=\"{}\"/>\n",

@@ -5,12 +5,13 @@
 //!
 //! One job a file: `cpl` C strings and GDAL's error state, `open` opening and creating
 //! datasets, `pixels` reading and writing band windows, `metadata` what a dataset says about
-//! itself; this file holds the handle itself.
+//! itself, `xml` metadata documents GDAL hands over as text; this file holds the handle itself.
 
 mod cpl;
 mod metadata;
 mod open;
 mod pixels;
+mod xml;
 
 pub use cpl::silence_gdal_error_printing;
 pub(crate) use cpl::{collect_failures, cstring, take_last_error, CStringList};
@@ -19,6 +20,7 @@ pub use metadata::ValueKind;
 
 use cpl::opt_str;
 pub use pixels::{Pixel, PixelType};
+pub use xml::{XmlDoc, XmlNode};
 
 use crate::error::{Error, Result};
 use gdal_sys as g;

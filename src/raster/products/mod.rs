@@ -6,6 +6,8 @@
 //! need not know which kind of product they were given. The product's name and level travel as
 //! dataset metadata ([`PRODUCT_KEY`], [`LEVEL_KEY`]).
 
+mod sentinel2;
+
 use super::gdal::Dataset;
 use super::stack;
 use crate::error::Result;
@@ -54,7 +56,14 @@ pub struct Opened {
 /// Opens `path` for a model whose bands are `model_bands`: a recognised product through its
 /// opener, anything else as GDAL opens it (a product with bands only in subdatasets stacked).
 pub fn open(path: &str, model_bands: &[String], resolution: Option<f64>) -> Result<Opened> {
-    let (dataset, stacked) = stack::open_product(path, model_bands, resolution)?;
+    let ds = Dataset::open_container(path)?;
+    if sentinel2::level(&ds).is_some() {
+        return Ok(Opened {
+            dataset: sentinel2::open(ds, path, model_bands, resolution)?,
+            stacked: true,
+        });
+    }
+    let (dataset, stacked) = stack::open_product(ds, path, model_bands, resolution)?;
     Ok(Opened { dataset, stacked })
 }
 
@@ -62,6 +71,6 @@ pub fn open(path: &str, model_bands: &[String], resolution: Option<f64>) -> Resu
 /// decoded), so a caller can choose the model before loading one. `None` when the input does
 /// not say (a plain GeoTIFF).
 pub fn product_level(path: &str) -> Result<Option<ProductLevel>> {
-    let _ = path;
-    Ok(None)
+    let ds = Dataset::open_container(path)?;
+    Ok(sentinel2::level(&ds))
 }
