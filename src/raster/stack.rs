@@ -206,7 +206,7 @@ fn stack_vrt(
     // Product-level metadata (quantification, radiometric offsets, baseline) for scaling.
     xml += "  <Metadata>\n";
     for (k, v) in metadata {
-        xml += &format!("    <MDI key=\"{}\">{}</MDI>\n", escape(&k), escape(&v));
+        xml += &format!("    <MDI key=\"{}\">{}</MDI>\n", escape(k), escape(v));
     }
     xml += "  </Metadata>\n";
     for (i, (name, f)) in names.iter().zip(found).enumerate() {
