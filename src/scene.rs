@@ -5,6 +5,7 @@ use crate::error::{Error, Result};
 use crate::model::{CommonClass, Model, ModelEntry};
 use crate::postprocess::{valid_mask, Buffers};
 use crate::raster::output_check::{self, input_files};
+use crate::raster::products::{LEVEL_KEY, PRODUCT_KEY};
 use crate::raster::quicklook;
 use crate::raster::staging::{clean_stale, commit_all, Staged};
 use crate::raster::writer::{Format, Georef, Product, ProductWriter, RasterInfo};
@@ -94,7 +95,7 @@ pub fn mask_scene(model: &Model, job: SceneJob, progress: StageProgress) -> Resu
         height: h,
         class_names: model.card.classes.iter().map(|c| c.name.clone()).collect(),
         georef,
-        provenance: provenance(model, &job.options, &name, source.band_indices()),
+        provenance: provenance(model, &job.options, &name, &source),
     };
     let (staged, counts) = write_products(model, &job, &mut source, &info, progress)?;
     let mut written = commit_all(staged)?;
@@ -282,7 +283,7 @@ fn write_quicklook(
     let gain = |band: usize| crate::raster::scaling::band_gain_bias(ds, band, source.scaling());
     let mut rgb: [Vec<f32>; 3] = Default::default();
     for (k, band) in [r, gr, b].into_iter().enumerate() {
-        let (gn, bias) = gain(band)?;
+        let crate::raster::scaling::BandScale { gain: gn, bias, .. } = gain(band)?;
         rgb[k] = quicklook::read_decimated(ds, band, qw, qh)?
             .into_iter()
             .map(|v| (v as f64 * gn + bias) as f32)
@@ -315,10 +316,16 @@ pub fn provenance(
     model: &Model,
     options: &MaskOptions,
     input: &str,
-    bands: &[usize],
+    source: &GdalSource,
 ) -> Vec<(String, String)> {
     let b = &options.buffers.radius;
-    vec![
+    let bands = source.band_indices();
+    let ds = source.dataset();
+    // What a product opener recognised the input as (Sentinel-2 L1C, Landsat, a STAC item).
+    let product = [PRODUCT_KEY, LEVEL_KEY]
+        .into_iter()
+        .filter_map(|key| ds.metadata_item(key, "").map(|v| (key.to_string(), v)));
+    let mut items = vec![
         ("CLOUDMASK_VERSION".into(), crate::VERSION.into()),
         ("CLOUDMASK_MODEL".into(), model.name().into()),
         ("CLOUDMASK_MODEL_VERSION".into(), model.card.version.clone()),
@@ -343,8 +350,14 @@ pub fn provenance(
                 .join(","),
         ),
         (
+            "CLOUDMASK_SCALING".into(),
+            source.scaling_record(&model.card.band_names()),
+        ),
+        (
             "CLOUDMASK_CLASS_CODES".into(),
             "0=nodata,1=clear,2=cloud,3=thin cloud,4=cloud shadow".into(),
         ),
-    ]
+    ];
+    items.extend(product);
+    items
 }

@@ -86,7 +86,16 @@ fn bands_in_subdatasets_are_stacked_by_name() {
         "the fixture must have bands only in subdatasets"
     );
 
-    let o = cloudmask(&["mask", &p("dn20.tif"), "-o", &p("direct.tif"), "-q"]);
+    // Plain UInt16 says nothing of its scaling: it is given (a .SAFE's metadata would say it).
+    let o = cloudmask(&[
+        "mask",
+        &p("dn20.tif"),
+        "-o",
+        &p("direct.tif"),
+        "-q",
+        "--scaling",
+        "dn",
+    ]);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let o = cloudmask(&[
         "mask",
@@ -94,6 +103,8 @@ fn bands_in_subdatasets_are_stacked_by_name() {
         "-o",
         &p("stacked.tif"),
         "-q",
+        "--scaling",
+        "dn",
         "--quicklook",
         &p("q.png"),
     ]);
@@ -120,6 +131,8 @@ fn bands_in_subdatasets_are_stacked_by_name() {
         "-o",
         &p("coarse.tif"),
         "-q",
+        "--scaling",
+        "dn",
         "--resolution",
         "40",
     ]);
@@ -143,6 +156,8 @@ fn bands_in_subdatasets_are_stacked_by_name() {
         "-o",
         &p("x.tif"),
         "-q",
+        "--scaling",
+        "dn",
         "--model",
         "ukis-4b-l1c",
     ]);

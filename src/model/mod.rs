@@ -3,12 +3,14 @@
 pub mod bands;
 pub mod cache;
 pub mod card;
+pub mod choose;
 pub mod classes;
 pub mod registry;
 mod session;
 pub mod threads;
 
 pub use card::{ModelCard, OutputKind};
+pub use choose::{check_level, choose_model};
 pub use classes::CommonClass;
 pub use registry::{list_models, resolve, ModelEntry, DEFAULT_MODEL};
 pub use session::{Device, Model, ModelOptions};

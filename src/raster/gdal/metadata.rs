@@ -109,6 +109,24 @@ impl Dataset {
         }
     }
 
+    /// The band's GDAL scale and offset (stored value * scale + offset), when either is set to
+    /// anything but the identity. Formats differ in whether they report an unset scale as
+    /// "not set" or as 1, so the identity counts as unset.
+    pub fn band_scale_offset(&self, index: usize) -> Option<(f64, f64)> {
+        let b = self.band(index).ok()?;
+        let (mut has_scale, mut has_offset) = (0, 0);
+        // SAFETY: valid band, out-parameters on our stack.
+        let (scale, offset) = unsafe {
+            (
+                g::GDALGetRasterScale(b, &mut has_scale),
+                g::GDALGetRasterOffset(b, &mut has_offset),
+            )
+        };
+        let scale = if has_scale != 0 { scale } else { 1.0 };
+        let offset = if has_offset != 0 { offset } else { 0.0 };
+        (scale != 1.0 || offset != 0.0).then_some((scale, offset))
+    }
+
     /// Band description (GDAL's band name), 1-based index.
     pub fn band_description(&self, index: usize) -> String {
         self.band(index)

@@ -13,10 +13,11 @@ use super::stack;
 use crate::error::Result;
 
 /// Dataset metadata naming the product an opener recognised ("Sentinel-2 L1C, processing
-/// baseline 05.09").
-pub const PRODUCT_KEY: &str = "CLOUDMASK_PRODUCT";
+/// baseline 05.09"); the outputs carry it on. (Not `CLOUDMASK_PRODUCT`: that names the mask
+/// product of a virtual mask.)
+pub const PRODUCT_KEY: &str = "CLOUDMASK_INPUT_PRODUCT";
 /// Dataset metadata giving the product's level as a model card's `product_level` names it.
-pub const LEVEL_KEY: &str = "CLOUDMASK_PRODUCT_LEVEL";
+pub const LEVEL_KEY: &str = "CLOUDMASK_INPUT_LEVEL";
 
 /// What a product's reflectance is: the model card's `product_level`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
