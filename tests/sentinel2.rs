@@ -240,7 +240,17 @@ fn a_product_without_a_band_the_model_needs_names_it() {
         .err()
         .expect("a product without B12 must be refused");
     assert_eq!(e.kind, ErrorKind::BandMapping, "{e}");
-    assert!(e.to_string().contains("swir22"), "{e}");
+    assert!(e.to_string().contains("swir22 = B12"), "{e}");
+    // The CLI says the same, exit 5, and leaves no output.
+    let out = tmp.path("mask.tif");
+    let o = std::process::Command::new(common::cloudmask_exe())
+        .args(["mask", &product.safe.to_string_lossy(), "-o"])
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(5), "{}", common::output_text(&o));
+    assert!(common::output_text(&o).contains("swir22"));
+    assert!(!out.exists());
     // The bands it has still open.
     let five = &bands[..5];
     assert_eq!(

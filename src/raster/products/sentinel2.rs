@@ -11,7 +11,7 @@
 //! from there with GDAL's XML parser.
 
 use super::{ProductLevel, LEVEL_KEY, PRODUCT_KEY};
-use crate::error::{Error, Result};
+use crate::error::{Error, ErrorKind, Result};
 use crate::model::bands::canonical_band;
 use crate::raster::gdal::{Dataset, XmlDoc};
 use crate::raster::stack;
@@ -187,6 +187,27 @@ fn read_full_resolution(f: &mut stack::Found) {
     }
 }
 
+/// A band-mapping error that also gives the Sentinel-2 names of the model's bands, since a
+/// product lacks a band when its image file is missing.
+fn missing_bands(e: Error, model_bands: &[String]) -> Error {
+    if e.kind != ErrorKind::BandMapping {
+        return e;
+    }
+    let names: Vec<String> = model_bands
+        .iter()
+        .filter_map(|m| {
+            let key = canonical_band(m)?;
+            let id = BAND_IDS.iter().find(|id| canonical_band(id) == Some(key))?;
+            Some(format!("{m} = {id}"))
+        })
+        .collect();
+    Error::bands(format!(
+        "{}; in Sentinel-2 terms the model needs {}, each with its image file in the product (a download may be incomplete)",
+        e.message,
+        names.join(", ")
+    ))
+}
+
 /// The kind of product, when `ds` is a Sentinel-2 L1C or L2A product.
 fn recognise(ds: &Dataset) -> Option<&'static Kind> {
     if ds.driver_name() != DRIVER {
@@ -217,7 +238,8 @@ pub fn open(
     let scaling = Scaling::read(&ds, path, kind)?;
     let mut found = stack::find_bands(&ds, path, model_bands, &|sub, b| {
         band_file(sub, b).is_some()
-    })?;
+    })
+    .map_err(|e| missing_bands(e, model_bands))?;
     for f in &mut found {
         let name = f
             .metadata
