@@ -264,3 +264,51 @@ pub fn open(
     metadata.push((LEVEL_KEY.to_string(), kind.level.card_name().to_string()));
     stack::stack(ds, path, model_bands, &found, resolution, &metadata)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn scaling(kind: &'static Kind, baseline: &str, offsets: Vec<Option<f64>>) -> Scaling {
+        Scaling {
+            kind,
+            baseline: baseline.to_string(),
+            quantification: 10000.0,
+            offsets,
+        }
+    }
+
+    #[test]
+    fn gdal_band_names_are_sentinel2_band_ids() {
+        assert_eq!(band_id("B2"), Some("B02"));
+        assert_eq!(band_id("B8A"), Some("B8A"));
+        assert_eq!(band_id("B12"), Some("B12"));
+        assert_eq!(band_id("AOT"), None);
+        assert_eq!(
+            kind("S2MSI1C").map(|k| k.level),
+            Some(ProductLevel::TopOfAtmosphere)
+        );
+        assert_eq!(
+            kind("S2MSI2Ap").map(|k| k.level),
+            Some(ProductLevel::Surface)
+        );
+        assert!(kind("S2MSI1B").is_none());
+    }
+
+    #[test]
+    fn offsets_apply_from_baseline_04_on_and_must_be_stated() {
+        let old = scaling(&L1C, "02.09", vec![None; 13]);
+        assert_eq!(old.scale_offset("B02", "p").unwrap(), (1e-4, 0.0));
+        let mut offsets = vec![Some(-1000.0); 13];
+        offsets[12] = None;
+        let new = scaling(&L2A, "04.00", offsets);
+        assert_eq!(new.scale_offset("B8A", "p").unwrap(), (1e-4, -0.1));
+        let e = new.scale_offset("B12", "p").unwrap_err();
+        assert!(e.message.contains("BOA_ADD_OFFSET for band B12"), "{e}");
+        assert!(e.message.contains("--dn-offset"), "{e}");
+        assert_eq!(
+            new.description(),
+            "Sentinel-2 L2A, processing baseline 04.00"
+        );
+    }
+}
