@@ -184,24 +184,26 @@ pub fn check_digital_numbers(quantification: f64, offset: f64) -> Result<()> {
     Ok(())
 }
 
-/// Sentinel-2 products state their quantification value and, from processing baseline 04.00 on,
-/// a radiometric offset per band. GDAL's SENTINEL2 driver exposes them as metadata; `None` when
-/// the raster carries none of it (it is not a Sentinel-2 product).
-fn sentinel2_quantification(ds: &Dataset, band: usize) -> Option<(f64, f64)> {
+/// Sentinel-2 digital numbers outside a product opener (e.g. a subdataset copied to GeoTIFF);
+/// `None` when the raster carries no Sentinel-2 metadata. GDAL 3.6's SENTINEL2 driver exposes
+/// the quantification as dataset metadata `QUANTIFICATION_VALUE` (L1C) or
+/// `BOA_QUANTIFICATION_VALUE` (L2A), and `PROCESSING_BASELINE`, but no per-band offset
+/// (tests/sentinel2.rs asserts this): the offsets of baseline 04.00 on (−1000 for every band so
+/// far) are only in the product's XML, which `products::sentinel2` reads and puts on the bands
+/// as GDAL offset.
+fn sentinel2_quantification(ds: &Dataset, _band: usize) -> Option<(f64, f64)> {
     let num = |s: Option<String>| s.and_then(|v| v.trim().parse::<f64>().ok());
     let q = num(ds.metadata_item("QUANTIFICATION_VALUE", ""))
         .or_else(|| num(ds.metadata_item("BOA_QUANTIFICATION_VALUE", "")))
         .filter(|q| *q > 0.0);
-    let band_offset = num(ds.band_metadata_item(band, "RADIO_ADD_OFFSET", ""))
-        .or_else(|| num(ds.band_metadata_item(band, "BOA_ADD_OFFSET", "")));
     let baseline = num(ds.metadata_item("PROCESSING_BASELINE", ""));
-    if q.is_none() && band_offset.is_none() && baseline.is_none() {
+    if q.is_none() && baseline.is_none() {
         return None;
     }
-    let offset = band_offset.unwrap_or(if baseline.unwrap_or(0.0) >= 4.0 {
+    let offset = if baseline.unwrap_or(0.0) >= 4.0 {
         -1000.0
     } else {
         0.0
-    });
+    };
     Some((q.unwrap_or(DEFAULT_QUANTIFICATION), offset))
 }

@@ -8,24 +8,27 @@ use crate::error::{Error, Result};
 use crate::model::bands::canonical_band;
 use gdal_sys as g;
 
-/// One source band to stack: a band of a subdataset, or of one asset of a STAC item.
-pub(super) struct Found {
-    /// The GDAL name the VRT opens it by.
+/// One source band found in a subdataset, and how the stack presents it.
+pub struct Found {
     pub subdataset: String,
     pub band: usize,
-    pub data_type: String,
+    data_type: String,
     pub nodata: Option<f64>,
+    /// The source band's metadata (`BANDNAME`, `WAVELENGTH`, …), carried onto the stack.
     pub metadata: Vec<(String, String)>,
-    pub size: (usize, usize),
-    pub geo: [f64; 6],
-    /// GDAL `<Scale>` and `<Offset>` for the stacked band (reflectance = value * scale +
-    /// offset), when the product says.
+    size: (usize, usize),
+    geo: [f64; 6],
+    /// GDAL scale and offset for the stacked band (reflectance = value * scale + offset), when
+    /// the product states them.
     pub scale_offset: Option<(f64, f64)>,
+    /// GDAL open options for the source (`OVERVIEW_LEVEL=NONE`).
+    pub open_options: Vec<(String, String)>,
 }
 
 impl Found {
-    /// Band `band` of `ds`, opened as `name`; `None` when it has no georeferencing.
-    pub(super) fn read(ds: &Dataset, name: &str, band: usize) -> Option<Found> {
+    /// Band `band` of `ds`, opened as `name` (an asset of a STAC item); `None` when it has no
+    /// georeferencing.
+    pub fn read(ds: &Dataset, name: &str, band: usize) -> Option<Found> {
         Some(Found {
             subdataset: name.to_string(),
             band,
@@ -35,22 +38,45 @@ impl Found {
             size: (ds.width(), ds.height()),
             geo: ds.geo_transform()?,
             scale_offset: None,
+            open_options: Vec::new(),
         })
+    }
+
+    /// The source's size in pixels.
+    pub fn size(&self) -> (usize, usize) {
+        self.size
     }
 }
 
-/// Opens `path` for masking: a raster with bands as it is, a product with bands only in
-/// subdatasets as a stack of the model's bands at the coarsest of their resolutions (or at
-/// `resolution`, map units), each band averaged onto that grid.
+/// Opens `ds` (opened from `path`) for masking: a raster with bands as it is, a product with
+/// bands only in subdatasets as a stack of the model's bands at the coarsest of their
+/// resolutions (or at `resolution`, map units), each band averaged onto that grid.
 pub fn open_product(
+    ds: Dataset,
     path: &str,
     model_bands: &[String],
     resolution: Option<f64>,
 ) -> Result<(Dataset, bool)> {
-    let ds = Dataset::open_container(path)?;
     if ds.band_count() > 0 {
         return Ok((ds, false));
     }
+    let found = find_bands(&ds, path, model_bands, &|_, _| true)?;
+    let metadata = ds.metadata_list(None, "");
+    Ok((
+        stack(ds, path, model_bands, &found, resolution, &metadata)?,
+        true,
+    ))
+}
+
+/// Finds, for each model band, the subdataset band holding it (never one of the true-colour
+/// preview), skipping bands `has_data` rejects (a product may list a band whose file is
+/// missing). A model band found nowhere is a band-mapping error naming it.
+pub fn find_bands(
+    ds: &Dataset,
+    path: &str,
+    model_bands: &[String],
+    has_data: &dyn Fn(&Dataset, usize) -> bool,
+) -> Result<Vec<Found>> {
     let subdatasets = ds.subdatasets();
     if subdatasets.is_empty() {
         return Err(Error::input(format!(
@@ -69,9 +95,9 @@ pub fn open_product(
         let Ok(sub) = Dataset::open(name) else {
             continue;
         };
-        if sub.geo_transform().is_none() {
+        let Some(geo) = sub.geo_transform() else {
             continue;
-        }
+        };
         for b in 1..=sub.band_count() {
             // A recognised band name on the band wins; a single-band subdataset is otherwise
             // named by its own description ("B02 - B02" for a GeoPackage table called B02).
@@ -91,8 +117,18 @@ pub fn open_product(
                 .or_else(|| band_key(&sub, b));
             let Some(key) = key else { continue };
             for (i, want) in model_bands.iter().enumerate() {
-                if found[i].is_none() && model_band_key(want) == key {
-                    found[i] = Found::read(&sub, name, b);
+                if found[i].is_none() && model_band_key(want) == key && has_data(&sub, b) {
+                    found[i] = Some(Found {
+                        subdataset: name.clone(),
+                        band: b,
+                        data_type: sub.band_type_name(b),
+                        nodata: sub.band_nodata(b),
+                        metadata: sub.metadata_list(Some(b), ""),
+                        size: (sub.width(), sub.height()),
+                        geo,
+                        scale_offset: None,
+                        open_options: Vec::new(),
+                    });
                 }
             }
         }
@@ -114,23 +150,34 @@ pub fn open_product(
                 .join(", ")
         )));
     }
-    let found: Vec<Found> = found.into_iter().flatten().collect();
-    let metadata = ds.metadata_list(None, "");
-    let handle = open_stack(path, model_bands, &found, &metadata, resolution)?;
-    Ok((Dataset::derived(handle, ds), true))
+    Ok(found.into_iter().flatten().collect())
+}
+
+/// The stack of `found` (one per model band, named `model_bands`) on one grid, as a VRT in
+/// memory that keeps `product` open, with `metadata` as its dataset metadata.
+pub fn stack(
+    product: Dataset,
+    path: &str,
+    model_bands: &[String],
+    found: &[Found],
+    resolution: Option<f64>,
+    metadata: &[(String, String)],
+) -> Result<Dataset> {
+    let handle = open_stack(path, model_bands, found, metadata, resolution)?;
+    Ok(Dataset::derived(handle, product))
 }
 
 /// Opens a VRT in memory stacking `found` (one per model band, named after `names`) on the grid
 /// of the coarsest one (or `resolution`), with dataset metadata `metadata`. The handle is the
-/// caller's to own.
-pub(super) fn open_stack(
+/// caller's to own (a STAC item has no product dataset to keep open beside it).
+pub fn open_stack(
     path: &str,
     names: &[String],
     found: &[Found],
     metadata: &[(String, String)],
     resolution: Option<f64>,
 ) -> Result<g::GDALDatasetH> {
-    let xml = stack_vrt(metadata, names, found, resolution)?;
+    let xml = stack_vrt(names, found, resolution, metadata)?;
     let c = cstring(&xml)?;
     // SAFETY: GDAL opens VRT XML given in place of a file name; the handle is the caller's.
     let handle = unsafe { g::GDALOpen(c.as_ptr(), g::GDALAccess::GA_ReadOnly) };
@@ -143,7 +190,7 @@ pub(super) fn open_stack(
     Ok(handle)
 }
 
-/// `s` as XML text or attribute value.
+/// `s` escaped for XML text and attribute values.
 pub(crate) fn escape(s: &str) -> String {
     s.replace('&', "&amp;")
         .replace('<', "&lt;")
@@ -153,10 +200,10 @@ pub(crate) fn escape(s: &str) -> String {
 
 /// VRT XML stacking the found bands on the grid of the coarsest one (or `resolution`).
 fn stack_vrt(
-    metadata: &[(String, String)],
     names: &[String],
     found: &[Found],
     resolution: Option<f64>,
+    metadata: &[(String, String)],
 ) -> Result<String> {
     let first = &found[0];
     let pixel = match resolution {
@@ -203,14 +250,14 @@ fn stack_vrt(
         if let Some(nd) = f.nodata {
             xml += &format!("    <NoDataValue>{nd}</NoDataValue>\n");
         }
-        if let Some((scale, offset)) = f.scale_offset {
-            xml += &format!("    <Scale>{scale}</Scale>\n    <Offset>{offset}</Offset>\n");
-        }
         xml += "    <Metadata>\n";
         for (k, v) in &f.metadata {
             xml += &format!("      <MDI key=\"{}\">{}</MDI>\n", escape(k), escape(v));
         }
         xml += "    </Metadata>\n";
+        if let Some((scale, offset)) = f.scale_offset {
+            xml += &format!("    <Offset>{offset:?}</Offset>\n    <Scale>{scale:?}</Scale>\n");
+        }
         // Where the source's pixels land on the target grid.
         let dx = (f.geo[0] - x0) / pixel;
         let dy = (y0 - f.geo[3]) / pixel;
@@ -221,6 +268,13 @@ fn stack_vrt(
             "      <SourceFilename relativeToVRT=\"0\">{}</SourceFilename>\n",
             escape(&f.subdataset)
         );
+        if !f.open_options.is_empty() {
+            xml += "      <OpenOptions>\n";
+            for (k, v) in &f.open_options {
+                xml += &format!("        <OOI key=\"{}\">{}</OOI>\n", escape(k), escape(v));
+            }
+            xml += "      </OpenOptions>\n";
+        }
         xml += &format!("      <SourceBand>{}</SourceBand>\n", f.band);
         xml += &format!(
             "      <SrcRect xOff=\"0\" yOff=\"0\" xSize=\"{}\" ySize=\"{}\"/>\n",

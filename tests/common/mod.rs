@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 pub mod capi;
+pub mod sentinel2;
 pub mod training;
 
 use cloudmask::raster::Dataset;

@@ -213,3 +213,45 @@ fn domain_ptr(domain: &CStr) -> *const c_char {
         domain.as_ptr()
     }
 }
+
+impl Dataset {
+    /// The short name of the driver that opened this dataset ("GTiff", "SENTINEL2", …).
+    pub fn driver_name(&self) -> String {
+        // SAFETY: valid handle; GDAL owns the driver and its name, copied at once.
+        opt_str(unsafe { g::GDALGetDriverShortName(g::GDALGetDatasetDriver(self.handle())) })
+            .unwrap_or_default()
+    }
+
+    /// The files GDAL reads this dataset from (only those it found on disk).
+    pub fn file_list(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        // SAFETY: GDAL returns a NULL-terminated list we own; entries are copied, then it is
+        // freed once.
+        unsafe {
+            let list = g::GDALGetFileList(self.handle());
+            if !list.is_null() {
+                let mut i = 0;
+                while !(*list.add(i)).is_null() {
+                    out.push(CStr::from_ptr(*list.add(i)).to_string_lossy().into_owned());
+                    i += 1;
+                }
+                g::CSLDestroy(list);
+            }
+        }
+        out
+    }
+
+    /// The document of an `xml:` metadata domain (e.g. `xml:SENTINEL2`, the product's main
+    /// metadata file as GDAL read it): such a domain holds one XML string, not KEY=VALUE items.
+    pub fn metadata_xml(&self, domain: &str) -> Option<String> {
+        let d = CString::new(domain).ok()?;
+        // SAFETY: GDAL returns a NULL-terminated list it owns; the first entry is copied.
+        unsafe {
+            let list = g::GDALGetMetadata(self.handle() as g::GDALMajorObjectH, d.as_ptr());
+            if list.is_null() || (*list).is_null() {
+                return None;
+            }
+            Some(CStr::from_ptr(*list).to_string_lossy().into_owned())
+        }
+    }
+}

@@ -7,6 +7,7 @@
 //! dataset metadata ([`PRODUCT_KEY`], [`LEVEL_KEY`]).
 
 mod landsat;
+mod sentinel2;
 pub mod stac;
 
 use super::gdal::Dataset;
@@ -64,7 +65,14 @@ pub fn open(path: &str, model_bands: &[String], resolution: Option<f64>) -> Resu
     if let Some(opened) = landsat::open(path, model_bands, resolution)? {
         return Ok(opened);
     }
-    let (dataset, stacked) = stack::open_product(path, model_bands, resolution)?;
+    let ds = Dataset::open_container(path)?;
+    if sentinel2::level(&ds).is_some() {
+        return Ok(Opened {
+            dataset: sentinel2::open(ds, path, model_bands, resolution)?,
+            stacked: true,
+        });
+    }
+    let (dataset, stacked) = stack::open_product(ds, path, model_bands, resolution)?;
     Ok(Opened { dataset, stacked })
 }
 
@@ -78,5 +86,6 @@ pub fn product_level(path: &str) -> Result<Option<ProductLevel>> {
     if let Some(level) = landsat::product_level(path)? {
         return Ok(Some(level));
     }
-    Ok(None)
+    let ds = Dataset::open_container(path)?;
+    Ok(sentinel2::level(&ds))
 }
