@@ -86,6 +86,9 @@ pub fn product_level(path: &str) -> Result<Option<ProductLevel>> {
     if let Some(level) = landsat::product_level(path)? {
         return Ok(Some(level));
     }
-    let ds = Dataset::open_container(path)?;
+    // What GDAL cannot open has no level; opening it for masking says why it cannot be read.
+    let Ok(ds) = Dataset::open_container(path) else {
+        return Ok(None);
+    };
     Ok(sentinel2::level(&ds))
 }
