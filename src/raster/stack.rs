@@ -4,6 +4,7 @@
 
 use super::bandmap::{band_key, model_band_key, spectral_key};
 use super::gdal::{cstring, take_last_error, Dataset};
+use super::grid::{Grid, InputGrid, Resampled};
 use crate::error::{Error, Result};
 use crate::model::bands::canonical_band;
 use gdal_sys as g;
@@ -21,15 +22,16 @@ struct Found {
 
 /// Opens `path` for masking: a raster with bands as it is, a product with bands only in
 /// subdatasets as a stack of the model's bands at the coarsest of their resolutions (or at
-/// `resolution`, map units), each band averaged onto that grid.
+/// `resolution`, map units), each band averaged onto that grid. Also says whether it stacked,
+/// and the grid of the stack's finest band when the stack is on another grid.
 pub fn open_product(
     path: &str,
     model_bands: &[String],
     resolution: Option<f64>,
-) -> Result<(Dataset, bool)> {
+) -> Result<(Dataset, bool, Option<InputGrid>)> {
     let ds = Dataset::open_container(path)?;
     if ds.band_count() > 0 {
-        return Ok((ds, false));
+        return Ok((ds, false, None));
     }
     let subdatasets = ds.subdatasets();
     if subdatasets.is_empty() {
@@ -103,6 +105,7 @@ pub fn open_product(
         )));
     }
     let found: Vec<Found> = found.into_iter().flatten().collect();
+    let input_grid = finest_grid(&found, resolution)?;
     let xml = stack_vrt(&ds, model_bands, &found, resolution)?;
     let c = cstring(&xml)?;
     // SAFETY: GDAL opens VRT XML given in place of a file name; the handle is ours.
@@ -113,7 +116,31 @@ pub fn open_product(
             take_last_error()
         )));
     }
-    Ok((Dataset::derived(handle, ds), true))
+    Ok((Dataset::derived(handle, ds), true, input_grid))
+}
+
+/// The grid of the finest found band: the input's own grid when the bands come at several
+/// resolutions, or when the stack is resampled to `resolution`.
+fn finest_grid(found: &[Found], resolution: Option<f64>) -> Result<Option<InputGrid>> {
+    let pixel = |f: &Found| f.geo[1].abs();
+    let Some(finest) = found.iter().min_by(|a, b| pixel(a).total_cmp(&pixel(b))) else {
+        return Ok(None);
+    };
+    let several = found
+        .iter()
+        .any(|f| (pixel(f) - pixel(finest)).abs() > 1e-6 * pixel(finest));
+    let why = match (several, resolution) {
+        (true, _) => Resampled::SeveralResolutions,
+        (false, Some(_)) => Resampled::Requested,
+        (false, None) => return Ok(None),
+    };
+    let grid = Grid {
+        width: finest.size.0,
+        height: finest.size.1,
+        geo_transform: finest.geo,
+        projection: Dataset::open(&finest.subdataset)?.projection(),
+    };
+    Ok(Some(InputGrid { grid, why }))
 }
 
 fn escape(s: &str) -> String {

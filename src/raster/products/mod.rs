@@ -7,6 +7,7 @@
 //! dataset metadata ([`PRODUCT_KEY`], [`LEVEL_KEY`]).
 
 use super::gdal::Dataset;
+use super::grid::InputGrid;
 use super::stack;
 use crate::error::Result;
 
@@ -49,13 +50,21 @@ pub struct Opened {
     /// True when the bands were gathered from several files or subdatasets into one stack: its
     /// bands are the model's, in the model's order, so band numbers cannot name them.
     pub stacked: bool,
+    /// The input's own grid when `dataset` lies on another (bands at several resolutions
+    /// stacked on the coarsest, or a requested resolution): for a product, its finest band's
+    /// grid. Outputs can be written back on it (`--output-grid`).
+    pub input_grid: Option<InputGrid>,
 }
 
 /// Opens `path` for a model whose bands are `model_bands`: a recognised product through its
 /// opener, anything else as GDAL opens it (a product with bands only in subdatasets stacked).
 pub fn open(path: &str, model_bands: &[String], resolution: Option<f64>) -> Result<Opened> {
-    let (dataset, stacked) = stack::open_product(path, model_bands, resolution)?;
-    Ok(Opened { dataset, stacked })
+    let (dataset, stacked, input_grid) = stack::open_product(path, model_bands, resolution)?;
+    Ok(Opened {
+        dataset,
+        stacked,
+        input_grid,
+    })
 }
 
 /// The level of the product at `path`, read from its metadata only (nothing is stacked or
