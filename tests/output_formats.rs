@@ -105,7 +105,14 @@ fn png_and_creation_options_write_the_same_pixels() {
     );
     for (tif, png) in [("m.tif", "m.png"), ("m_valid.tif", "m_valid.png")] {
         let ds = Dataset::open(&f.path(png)).unwrap();
-        assert_eq!(ds.metadata_item("CLOUDMASK_PRODUCT", "").is_some(), true);
+        let product = ds.metadata_item("CLOUDMASK_PRODUCT", "");
+        let tif_product = Dataset::open(&f.path(tif))
+            .unwrap()
+            .metadata_item("CLOUDMASK_PRODUCT", "");
+        assert!(
+            product.is_some() && product == tif_product,
+            "{png}: {product:?}"
+        );
         // SAFETY: an open dataset; the driver handle and its name belong to GDAL.
         let driver = unsafe {
             std::ffi::CStr::from_ptr(gdal_sys::GDALGetDriverShortName(

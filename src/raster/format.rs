@@ -62,7 +62,9 @@ impl Format {
             }
         }
         validate_options(drv, &driver, &options)?;
-        Ok(Format { driver, options })
+        let format = Format { driver, options };
+        format.check_single_file(drv)?;
+        Ok(format)
     }
 
     /// GDAL's cloud-optimised GeoTIFF (`--of COG`).
@@ -152,6 +154,55 @@ impl Format {
     /// The options of the GeoTIFF a copy-only format is written from.
     pub(crate) fn working_options() -> Vec<String> {
         GTIFF_DEFAULTS.iter().map(|s| s.to_string()).collect()
+    }
+}
+
+impl Format {
+    /// Refuses a format that writes its output as several files (ENVI's `.hdr` beside the data):
+    /// staged outputs are moved into place one file each. Found by writing one pixel into
+    /// memory (`/vsimem/`); a driver that cannot write there is given the benefit of the doubt.
+    fn check_single_file(&self, drv: g::GDALDriverH) -> Result<()> {
+        let dir = format!("/vsimem/cloudmask-probe-{}-{:p}", std::process::id(), self);
+        let path = cstring(&format!("{dir}/probe.{}", self.extension()))?;
+        let one = super::gdal::Dataset::create("MEM", "", 1, 1, 1, PixelType::U8, &[])?;
+        let mut opts = CStringList::new(&self.creation_options(Product::Classes))?;
+        let c_dir = cstring(&dir)?;
+        // SAFETY: valid driver, C strings, option list and source; the copy is closed and the
+        // memory files removed before returning.
+        let files = super::gdal::quietly(|| unsafe {
+            let copy = g::GDALCreateCopy(
+                drv,
+                path.as_ptr(),
+                one.handle(),
+                0,
+                opts.as_ptr(),
+                None,
+                std::ptr::null_mut(),
+            );
+            let files = if copy.is_null() {
+                Vec::new()
+            } else {
+                let ds = super::gdal::Dataset::from_owned_handle(copy, &dir);
+                ds.file_list()
+            };
+            g::VSIRmdirRecursive(c_dir.as_ptr());
+            files
+        });
+        let _ = take_last_error();
+        let side: Vec<&str> = files
+            .iter()
+            .skip(1)
+            .filter(|f| !f.ends_with(".aux.xml"))
+            .filter_map(|f| f.rsplit('/').next())
+            .collect();
+        if side.is_empty() {
+            return Ok(());
+        }
+        Err(Error::invalid(format!(
+            "the {} format writes each output as several files (also {}); cloudmask writes one file per output: choose another --of, e.g. GTiff",
+            self.driver,
+            side.join(", ")
+        )))
     }
 }
 
@@ -284,6 +335,12 @@ mod tests {
         );
         assert!(
             e.message.contains("GTiff") && e.message.contains("PNG"),
+            "{}",
+            e.message
+        );
+        let e = Format::new("ENVI", &[] as &[&str]).unwrap_err();
+        assert!(
+            e.message.contains("several files (also probe.hdr)"),
             "{}",
             e.message
         );

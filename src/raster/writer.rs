@@ -222,12 +222,13 @@ impl ProductWriter {
         checked(&target, || {
             read_back(&ready, (w, h, self.bands), self.format.driver())
         })
-        .map_err(|e| {
-            Error::output(format!(
+        .map_err(|e| match e.kind {
+            crate::error::ErrorKind::Output => Error::output(format!(
                 "writing {} failed: the file does not read back: {}",
                 target.display(),
                 e.message
-            ))
+            )),
+            _ => e,
         })?;
         Ok(ready)
     }
