@@ -4,6 +4,7 @@ use crate::engine::{MaskOptions, Pipeline, Products, Region, Strip};
 use crate::error::{Error, Result};
 use crate::model::{CommonClass, Model, ModelEntry};
 use crate::postprocess::{valid_mask, Buffers};
+use crate::raster::grid::{Grid, OutputGrid};
 use crate::raster::output_check::{self, input_files};
 use crate::raster::products::{LEVEL_KEY, PRODUCT_KEY};
 use crate::raster::quicklook;
@@ -21,6 +22,8 @@ pub struct SceneJob {
     pub format: Format,
     pub options: MaskOptions,
     pub quicklook: Option<PathBuf>,
+    /// Which grid the products are written on when the mask is computed on another.
+    pub output_grid: OutputGrid,
 }
 
 #[derive(Debug, Clone)]
@@ -55,6 +58,8 @@ pub fn check_outputs(job: &SceneJob, model: &ModelEntry) -> Result<()> {
     if let Some(q) = &job.quicklook {
         outputs.push(("quicklook".to_string(), q.clone()));
     }
+    job.format
+        .check_products(job.outputs.iter().map(|(p, _)| *p))?;
     output_check::check_outputs(&inputs, &outputs)
 }
 
@@ -79,6 +84,7 @@ pub fn mask_scene(model: &Model, job: SceneJob, progress: StageProgress) -> Resu
         format,
         options,
         quicklook,
+        output_grid,
     } = job;
     let job = Targets {
         outputs,
@@ -96,6 +102,7 @@ pub fn mask_scene(model: &Model, job: SceneJob, progress: StageProgress) -> Resu
         class_names: model.card.classes.iter().map(|c| c.name.clone()).collect(),
         georef,
         provenance: provenance(model, &job.options, &name, &source),
+        output_grid: output_grid.pick(source.input_grid(), Grid::of(source.dataset()).as_ref()),
     };
     let (staged, counts) = write_products(model, &job, &mut source, &info, progress)?;
     let mut written = commit_all(staged)?;
@@ -141,12 +148,17 @@ fn write_products(
     // The class map is always written: the valid pass and the quicklook read it back. When it
     // was not asked for, it stays a temporary of the first output, removed when dropped.
     let class_target = want(Product::Classes).unwrap_or_else(|| job.outputs[0].1.clone());
-    let mut classes = ProductWriter::create(&class_target, Product::Classes, job.format, info)?;
+    // The class map kept only as a temporary stays a GeoTIFF (one file, always readable).
+    let class_format = match want(Product::Classes) {
+        Some(_) => job.format.clone(),
+        None => Format::default(),
+    };
+    let mut classes = ProductWriter::create(&class_target, Product::Classes, &class_format, info)?;
     let mut probabilities = match want(Product::Probabilities) {
         Some(p) => Some(ProductWriter::create(
             &p,
             Product::Probabilities,
-            job.format,
+            &job.format,
             info,
         )?),
         None => None,
@@ -163,7 +175,7 @@ fn write_products(
     )?;
     let mut valid = None;
     if let Some(target) = &valid_target {
-        let mut vw = ProductWriter::create(target, Product::Valid, job.format, info)?;
+        let mut vw = ProductWriter::create(target, Product::Valid, &job.format, info)?;
         write_valid(&classes, &mut vw, w, h, &job.options.buffers, &mut |f| {
             progress(infer_share + f * (1.0 - infer_share), "valid mask")
         })?;

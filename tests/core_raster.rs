@@ -272,6 +272,7 @@ fn info(width: usize, height: usize) -> RasterInfo {
             projection: common::UTM33_WKT.to_string(),
         },
         provenance: vec![("CLOUDMASK_MODEL".into(), "tiny".into())],
+        output_grid: None,
     }
 }
 
@@ -283,7 +284,8 @@ fn products_appear_only_when_committed_with_overviews_and_georeferencing() {
     let rows: Vec<u8> = (0..w * 100).map(|i| (i % 5) as u8).collect();
     {
         let mut abandoned =
-            ProductWriter::create(&target, Product::Classes, Format::GTiff, &info(w, h)).unwrap();
+            ProductWriter::create(&target, Product::Classes, &Format::default(), &info(w, h))
+                .unwrap();
         abandoned.write_u8_rows(0, 100, &rows).unwrap();
     }
     assert_eq!(
@@ -292,7 +294,7 @@ fn products_appear_only_when_committed_with_overviews_and_georeferencing() {
         "a dropped writer leaves nothing"
     );
     let mut writer =
-        ProductWriter::create(&target, Product::Classes, Format::GTiff, &info(w, h)).unwrap();
+        ProductWriter::create(&target, Product::Classes, &Format::default(), &info(w, h)).unwrap();
     for y in [0, 100, 200] {
         writer.write_u8_rows(y, 100, &rows).unwrap();
     }
@@ -318,8 +320,13 @@ fn products_appear_only_when_committed_with_overviews_and_georeferencing() {
     assert_eq!(overviews, 1);
 
     let target = tmp.path("probabilities.tif");
-    let mut writer =
-        ProductWriter::create(&target, Product::Probabilities, Format::GTiff, &info(8, 2)).unwrap();
+    let mut writer = ProductWriter::create(
+        &target,
+        Product::Probabilities,
+        &Format::default(),
+        &info(8, 2),
+    )
+    .unwrap();
     let e = writer.write_f32_rows(0, 2, &[0.5; 8 * 2]).unwrap_err();
     assert!(
         e.message.contains("16 values given for 2 bands of 2 rows"),

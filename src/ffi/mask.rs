@@ -274,9 +274,10 @@ pub extern "C" fn cm_mask_to_files_ex(
         let job = SceneJob {
             input: read.input(input, bands),
             outputs,
-            format: Format::GTiff,
+            format: Format::default(),
             options,
             quicklook: None,
+            output_grid: Default::default(),
         };
         let mut progress = Progress::new(progress, user_data);
         let result = mask_scene(m, job, &mut |fraction, stage| {

@@ -2,6 +2,7 @@
 
 use super::bandmap::{map_bands, BandSelection};
 use super::gdal::Dataset;
+use super::grid::InputGrid;
 use super::scaling::{band_gain_bias, BandScale, Scaling};
 use crate::error::{Error, Result};
 
@@ -36,6 +37,8 @@ pub struct GdalSource {
     scaling: Scaling,
     looks_like_dn: bool,
     scratch: Vec<f32>,
+    /// The input's own grid when the dataset was resampled or stacked onto another.
+    input_grid: Option<InputGrid>,
 }
 
 impl GdalSource {
@@ -67,7 +70,19 @@ impl GdalSource {
             scaling,
             looks_like_dn: false,
             scratch: Vec::new(),
+            input_grid: None,
         })
+    }
+
+    /// This source, read from `input_grid` resampled or stacked onto the dataset's grid.
+    pub fn on_input_grid(mut self, input_grid: Option<InputGrid>) -> Self {
+        self.input_grid = input_grid;
+        self
+    }
+
+    /// The input's own grid, when the dataset lies on another (see [`super::grid`]).
+    pub fn input_grid(&self) -> Option<&InputGrid> {
+        self.input_grid.as_ref()
     }
 
     pub fn dataset(&self) -> &Dataset {

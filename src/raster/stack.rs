@@ -4,6 +4,7 @@
 
 use super::bandmap::{band_key, model_band_key, spectral_key};
 use super::gdal::{cstring, take_last_error, Dataset};
+use super::grid::{Grid, InputGrid, Resampled};
 use crate::error::{Error, Result};
 use crate::model::bands::canonical_band;
 use gdal_sys as g;
@@ -42,6 +43,11 @@ impl Found {
         })
     }
 
+    /// Whether `other` lies on the same grid (size and georeferencing).
+    pub fn same_grid(&self, other: &Found) -> bool {
+        self.size == other.size && self.geo == other.geo
+    }
+
     /// The source's size in pixels.
     pub fn size(&self) -> (usize, usize) {
         self.size
@@ -50,22 +56,21 @@ impl Found {
 
 /// Opens `ds` (opened from `path`) for masking: a raster with bands as it is, a product with
 /// bands only in subdatasets as a stack of the model's bands at the coarsest of their
-/// resolutions (or at `resolution`, map units), each band averaged onto that grid.
+/// resolutions (or at `resolution`, map units), each band averaged onto that grid. Also says
+/// whether it stacked, and the input's own grid when the stack lies on another.
 pub fn open_product(
     ds: Dataset,
     path: &str,
     model_bands: &[String],
     resolution: Option<f64>,
-) -> Result<(Dataset, bool)> {
+) -> Result<(Dataset, bool, Option<InputGrid>)> {
     if ds.band_count() > 0 {
-        return Ok((ds, false));
+        return Ok((ds, false, None));
     }
     let found = find_bands(&ds, path, model_bands, &|_, _| true)?;
     let metadata = ds.metadata_list(None, "");
-    Ok((
-        stack(ds, path, model_bands, &found, resolution, &metadata)?,
-        true,
-    ))
+    let (stacked, grid) = stack(ds, path, model_bands, &found, resolution, &metadata)?;
+    Ok((stacked, true, grid))
 }
 
 /// Finds, for each model band, the subdataset band holding it (never one of the true-colour
@@ -154,7 +159,8 @@ pub fn find_bands(
 }
 
 /// The stack of `found` (one per model band, named `model_bands`) on one grid, as a VRT in
-/// memory that keeps `product` open, with `metadata` as its dataset metadata.
+/// memory that keeps `product` open, with `metadata` as its dataset metadata; and the input's own
+/// grid when the stack lies on another ([`finest_grid`]).
 pub fn stack(
     product: Dataset,
     path: &str,
@@ -162,21 +168,23 @@ pub fn stack(
     found: &[Found],
     resolution: Option<f64>,
     metadata: &[(String, String)],
-) -> Result<Dataset> {
-    let handle = open_stack(path, model_bands, found, metadata, resolution)?;
-    Ok(Dataset::derived(handle, product))
+) -> Result<(Dataset, Option<InputGrid>)> {
+    let (handle, grid) = open_stack(path, model_bands, found, metadata, resolution)?;
+    Ok((Dataset::derived(handle, product), grid))
 }
 
 /// Opens a VRT in memory stacking `found` (one per model band, named after `names`) on the grid
-/// of the coarsest one (or `resolution`), with dataset metadata `metadata`. The handle is the
-/// caller's to own (a STAC item has no product dataset to keep open beside it).
+/// of the coarsest one (or `resolution`), with dataset metadata `metadata`, and gives the
+/// input's own grid when the stack lies on another. The handle is the caller's to own (a STAC
+/// item or a Landsat scene has no product dataset to keep open beside it).
 pub fn open_stack(
     path: &str,
     names: &[String],
     found: &[Found],
     metadata: &[(String, String)],
     resolution: Option<f64>,
-) -> Result<g::GDALDatasetH> {
+) -> Result<(g::GDALDatasetH, Option<InputGrid>)> {
+    let grid = finest_grid(found, resolution)?;
     let xml = stack_vrt(names, found, resolution, metadata)?;
     let c = cstring(&xml)?;
     // SAFETY: GDAL opens VRT XML given in place of a file name; the handle is the caller's.
@@ -187,7 +195,32 @@ pub fn open_stack(
             take_last_error()
         )));
     }
-    Ok(handle)
+    Ok((handle, grid))
+}
+
+/// The grid of the finest found band: the input's own grid when the bands come at several
+/// resolutions, or when the stack is resampled to `resolution`; `None` when the stack lies on
+/// the bands' own grid.
+fn finest_grid(found: &[Found], resolution: Option<f64>) -> Result<Option<InputGrid>> {
+    let pixel = |f: &Found| f.geo[1].abs();
+    let Some(finest) = found.iter().min_by(|a, b| pixel(a).total_cmp(&pixel(b))) else {
+        return Ok(None);
+    };
+    let several = found
+        .iter()
+        .any(|f| (pixel(f) - pixel(finest)).abs() > 1e-6 * pixel(finest));
+    let why = match (several, resolution) {
+        (true, _) => Resampled::SeveralResolutions,
+        (false, Some(_)) => Resampled::Requested,
+        (false, None) => return Ok(None),
+    };
+    let grid = Grid {
+        width: finest.size.0,
+        height: finest.size.1,
+        geo_transform: finest.geo,
+        projection: Dataset::open(&finest.subdataset)?.projection(),
+    };
+    Ok(Some(InputGrid { grid, why }))
 }
 
 /// `s` escaped for XML text and attribute values.

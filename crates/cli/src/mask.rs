@@ -80,9 +80,10 @@ pub fn run(a: MaskArgs) -> Result<()> {
     let job = SceneJob {
         input: a.read.input(&a.input, a.resolution),
         outputs: output_paths(&a.out, &products),
-        format: a.format,
+        format: cloudmask::raster::writer::Format::new(&a.format, &a.creation_options)?,
         options,
         quicklook: a.quicklook.clone(),
+        output_grid: a.output_grid,
     };
     // Bad outputs are refused before the model loads (mask_scene checks again, as for C callers).
     check_outputs(&job, &cloudmask::model::resolve(&a.model.name)?)?;

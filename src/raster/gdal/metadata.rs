@@ -222,25 +222,6 @@ impl Dataset {
             .unwrap_or_default()
     }
 
-    /// The files GDAL reads this dataset from (only those it found on disk).
-    pub fn file_list(&self) -> Vec<String> {
-        let mut out = Vec::new();
-        // SAFETY: GDAL returns a NULL-terminated list we own; entries are copied, then it is
-        // freed once.
-        unsafe {
-            let list = g::GDALGetFileList(self.handle());
-            if !list.is_null() {
-                let mut i = 0;
-                while !(*list.add(i)).is_null() {
-                    out.push(CStr::from_ptr(*list.add(i)).to_string_lossy().into_owned());
-                    i += 1;
-                }
-                g::CSLDestroy(list);
-            }
-        }
-        out
-    }
-
     /// The document of an `xml:` metadata domain (e.g. `xml:SENTINEL2`, the product's main
     /// metadata file as GDAL read it): such a domain holds one XML string, not KEY=VALUE items.
     pub fn metadata_xml(&self, domain: &str) -> Option<String> {

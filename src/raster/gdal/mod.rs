@@ -16,11 +16,10 @@ pub mod vsi;
 mod xml;
 
 pub use cpl::silence_gdal_error_printing;
-pub(crate) use cpl::{collect_failures, cstring, take_last_error, CStringList};
+pub(crate) use cpl::{collect_failures, cstring, opt_str, quietly, take_last_error, CStringList};
 pub(crate) use metadata::set_metadata_item;
 pub use metadata::ValueKind;
 
-use cpl::opt_str;
 pub use pixels::{Pixel, PixelType};
 pub use xml::{XmlDoc, XmlNode};
 

@@ -11,6 +11,7 @@ mod sentinel2;
 pub mod stac;
 
 use super::gdal::Dataset;
+use super::grid::InputGrid;
 use super::stack;
 use crate::error::Result;
 
@@ -54,6 +55,10 @@ pub struct Opened {
     /// True when the bands were gathered from several files or subdatasets into one stack: its
     /// bands are the model's, in the model's order, so band numbers cannot name them.
     pub stacked: bool,
+    /// The input's own grid when `dataset` lies on another (bands at several resolutions
+    /// stacked on the coarsest, or a requested resolution): for a product, its finest band's
+    /// grid. Outputs can be written back on it (`--output-grid`).
+    pub input_grid: Option<InputGrid>,
 }
 
 /// Opens `path` for a model whose bands are `model_bands`: a recognised product through its
@@ -67,13 +72,19 @@ pub fn open(path: &str, model_bands: &[String], resolution: Option<f64>) -> Resu
     }
     let ds = Dataset::open_container(path)?;
     if sentinel2::level(&ds).is_some() {
+        let (dataset, input_grid) = sentinel2::open(ds, path, model_bands, resolution)?;
         return Ok(Opened {
-            dataset: sentinel2::open(ds, path, model_bands, resolution)?,
+            dataset,
             stacked: true,
+            input_grid,
         });
     }
-    let (dataset, stacked) = stack::open_product(ds, path, model_bands, resolution)?;
-    Ok(Opened { dataset, stacked })
+    let (dataset, stacked, input_grid) = stack::open_product(ds, path, model_bands, resolution)?;
+    Ok(Opened {
+        dataset,
+        stacked,
+        input_grid,
+    })
 }
 
 /// The level of the product at `path`, read from its metadata only (nothing is stacked or

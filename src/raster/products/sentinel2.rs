@@ -14,6 +14,7 @@ use super::{ProductLevel, LEVEL_KEY, PRODUCT_KEY};
 use crate::error::{Error, ErrorKind, Result};
 use crate::model::bands::canonical_band;
 use crate::raster::gdal::{Dataset, XmlDoc};
+use crate::raster::grid::InputGrid;
 use crate::raster::stack;
 
 /// The driver whose products this module reads.
@@ -232,7 +233,7 @@ pub fn open(
     path: &str,
     model_bands: &[String],
     resolution: Option<f64>,
-) -> Result<Dataset> {
+) -> Result<(Dataset, Option<InputGrid>)> {
     let kind = recognise(&ds)
         .ok_or_else(|| Error::input(format!("{path} is not a Sentinel-2 L1C or L2A product")))?;
     let scaling = Scaling::read(&ds, path, kind)?;

@@ -172,10 +172,11 @@ pub fn open(
     if let Some(level) = item.level() {
         metadata.push((LEVEL_KEY.to_string(), level.card_name().to_string()));
     }
-    let handle = stack::open_stack(path, model_bands, &found, &metadata, resolution)?;
+    let (handle, input_grid) = stack::open_stack(path, model_bands, &found, &metadata, resolution)?;
     Ok(Opened {
         dataset: Dataset::from_owned_handle(handle, path),
         stacked: true,
+        input_grid,
     })
 }
 

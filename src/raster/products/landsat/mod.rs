@@ -63,10 +63,11 @@ pub fn open(path: &str, model_bands: &[String], resolution: Option<f64>) -> Resu
                 .to_string(),
         ),
     ];
-    let dataset = vrt::stack(path, &scene.mtl.name, &bands, &meta, resolution)?;
+    let (dataset, input_grid) = vrt::stack(path, &scene.mtl.name, &bands, &meta, resolution)?;
     Ok(Some(Opened {
         dataset,
         stacked: true,
+        input_grid,
     }))
 }
 
