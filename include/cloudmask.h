@@ -217,8 +217,9 @@ enum cm_scaling
 #endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
  {
   /**
-   * Integer bands are Sentinel-2 digital numbers (quantification and offset from the
-   * metadata, else 10000 and 0); float bands are reflectance.
+   * From what the raster says: its bands' GDAL scale/offset, else Sentinel-2 metadata
+   * (quantification and offset); float bands without them are reflectance; other integer
+   * bands are refused (`CM_ERROR_INPUT`).
    */
   CM_SCALING_AUTO = 0,
   /**
@@ -639,9 +640,9 @@ size_t cm_list_models(char *buf, size_t len);
  *
  * `band_indices`: NULL to find the model's bands by name (band descriptions such as "B02" or
  * "blue"), or `n_band_indices` 1-based raster band numbers, one per model band in the model's
- * order (`cm_model_band_name`). Integer bands are read as Sentinel-2 digital numbers
- * (reflectance = (DN + offset) / quantification, from the metadata, else / 10000), float bands
- * as reflectance; each band's nodata value marks nodata pixels.
+ * order (`cm_model_band_name`). Bands are scaled as `CM_SCALING_AUTO` says (GDAL scale/offset,
+ * Sentinel-2 metadata, float reflectance; other integers refused); each band's nodata value
+ * marks nodata pixels.
  *
  * The window is `width` x `height` pixels at (`x`, `y`). `classes_out` receives width * height
  * `cm_class` codes, row by row; `valid_out` (may be NULL) receives 1 for usable pixels and 0 for

@@ -1,4 +1,4 @@
-//! Options with a fixed set of values (tiling, device, scaling, output format, selection
+//! Options with a fixed set of values (tiling, device, scaling, output grid, selection
 //! measure): each is one library type whose lowercase name is its string form everywhere
 //! (command line, virtual-mask descriptors, GDAL pixel-function arguments, JSON), so the names
 //! are written once, in the type's [`Choice`] implementation.
@@ -106,7 +106,7 @@ mod tests {
     use super::*;
     use crate::engine::Tiling;
     use crate::model::Device;
-    use crate::raster::writer::Format;
+    use crate::raster::grid::OutputGrid;
     use crate::raster::Scaling;
     use crate::select::Measure;
 
@@ -133,7 +133,7 @@ mod tests {
         round_trips::<Tiling>();
         round_trips::<Device>();
         round_trips::<Scaling>();
-        round_trips::<Format>();
+        round_trips::<OutputGrid>();
         round_trips::<Measure>();
     }
 

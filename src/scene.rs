@@ -5,7 +5,9 @@ use crate::error::{Error, Result};
 use crate::fractions::ClassFractions;
 use crate::model::{CommonClass, Model, ModelEntry};
 use crate::postprocess::{valid_mask, Buffers};
+use crate::raster::grid::{Grid, OutputGrid};
 use crate::raster::output_check::{self, input_files};
+use crate::raster::products::{LEVEL_KEY, PRODUCT_KEY};
 use crate::raster::quicklook;
 use crate::raster::staging::{clean_stale, commit_all, Staged};
 use crate::raster::writer::{Format, Georef, Product, ProductWriter, RasterInfo};
@@ -21,6 +23,8 @@ pub struct SceneJob {
     pub format: Format,
     pub options: MaskOptions,
     pub quicklook: Option<PathBuf>,
+    /// Which grid the products are written on when the mask is computed on another.
+    pub output_grid: OutputGrid,
 }
 
 #[derive(Debug, Clone)]
@@ -57,6 +61,8 @@ pub fn check_batch_outputs(jobs: &[&SceneJob], models: &[&ModelEntry]) -> Result
     }
     let mut outputs: Vec<(String, PathBuf)> = Vec::new();
     for job in jobs {
+        job.format
+            .check_products(job.outputs.iter().map(|(p, _)| *p))?;
         // In a batch, messages say which input an output belongs to.
         let of = match jobs.len() {
             1 => String::new(),
@@ -95,6 +101,7 @@ pub fn mask_scene(model: &Model, job: SceneJob, progress: StageProgress) -> Resu
         format,
         options,
         quicklook,
+        output_grid,
     } = job;
     let job = Targets {
         outputs,
@@ -111,7 +118,8 @@ pub fn mask_scene(model: &Model, job: SceneJob, progress: StageProgress) -> Resu
         height: h,
         class_names: model.card.classes.iter().map(|c| c.name.clone()).collect(),
         georef,
-        provenance: provenance(model, &job.options, &name, source.band_indices()),
+        provenance: provenance(model, &job.options, &name, &source),
+        output_grid: output_grid.pick(source.input_grid(), Grid::of(source.dataset()).as_ref()),
     };
     let (staged, counts) = write_products(model, &job, &mut source, &info, progress)?;
     let mut written = commit_all(staged)?;
@@ -157,12 +165,17 @@ fn write_products(
     // The class map is always written: the valid pass and the quicklook read it back. When it
     // was not asked for, it stays a temporary of the first output, removed when dropped.
     let class_target = want(Product::Classes).unwrap_or_else(|| job.outputs[0].1.clone());
-    let mut classes = ProductWriter::create(&class_target, Product::Classes, job.format, info)?;
+    // The class map kept only as a temporary stays a GeoTIFF (one file, always readable).
+    let class_format = match want(Product::Classes) {
+        Some(_) => job.format.clone(),
+        None => Format::default(),
+    };
+    let mut classes = ProductWriter::create(&class_target, Product::Classes, &class_format, info)?;
     let mut probabilities = match want(Product::Probabilities) {
         Some(p) => Some(ProductWriter::create(
             &p,
             Product::Probabilities,
-            job.format,
+            &job.format,
             info,
         )?),
         None => None,
@@ -186,7 +199,7 @@ fn write_products(
     }
     let mut valid = None;
     if let Some(target) = &valid_target {
-        let mut vw = ProductWriter::create(target, Product::Valid, job.format, info)?;
+        let mut vw = ProductWriter::create(target, Product::Valid, &job.format, info)?;
         vw.add_metadata(&fractions)?;
         write_valid(&classes, &mut vw, w, h, &job.options.buffers, &mut |f| {
             progress(infer_share + f * (1.0 - infer_share), "valid mask")
@@ -307,7 +320,7 @@ fn write_quicklook(
     let gain = |band: usize| crate::raster::scaling::band_gain_bias(ds, band, source.scaling());
     let mut rgb: [Vec<f32>; 3] = Default::default();
     for (k, band) in [r, gr, b].into_iter().enumerate() {
-        let (gn, bias) = gain(band)?;
+        let crate::raster::scaling::BandScale { gain: gn, bias, .. } = gain(band)?;
         rgb[k] = quicklook::read_decimated(ds, band, qw, qh)?
             .into_iter()
             .map(|v| (v as f64 * gn + bias) as f32)
@@ -340,10 +353,16 @@ pub fn provenance(
     model: &Model,
     options: &MaskOptions,
     input: &str,
-    bands: &[usize],
+    source: &GdalSource,
 ) -> Vec<(String, String)> {
     let b = &options.buffers.radius;
-    vec![
+    let bands = source.band_indices();
+    let ds = source.dataset();
+    // What a product opener recognised the input as (Sentinel-2 L1C, Landsat, a STAC item).
+    let product = [PRODUCT_KEY, LEVEL_KEY]
+        .into_iter()
+        .filter_map(|key| ds.metadata_item(key, "").map(|v| (key.to_string(), v)));
+    let mut items = vec![
         ("CLOUDMASK_VERSION".into(), crate::VERSION.into()),
         ("CLOUDMASK_MODEL".into(), model.name().into()),
         ("CLOUDMASK_MODEL_VERSION".into(), model.card.version.clone()),
@@ -368,8 +387,14 @@ pub fn provenance(
                 .join(","),
         ),
         (
+            "CLOUDMASK_SCALING".into(),
+            source.scaling_record(&model.card.band_names()),
+        ),
+        (
             "CLOUDMASK_CLASS_CODES".into(),
             "0=nodata,1=clear,2=cloud,3=thin cloud,4=cloud shadow".into(),
         ),
-    ]
+    ];
+    items.extend(product);
+    items
 }

@@ -94,20 +94,41 @@ fn cuda_falls_back_to_cpu_with_a_message_and_cog_is_written() {
     );
 }
 
+/// `gdal_translate ARGS` into a new file; panics with GDAL's message on failure.
+fn translate(args: &[&str], from: &str, to: &std::path::Path) {
+    let o = Command::new("gdal_translate")
+        .arg("-q")
+        .args(args)
+        .arg(from)
+        .arg(to)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", text(&o));
+}
+
 #[test]
 fn digital_numbers_are_scaled_to_reflectance() {
     let scene = common::sample_scene();
     common::require_model("ukis-6b-l1c");
     let tmp = common::TempDir::new("cli-dn");
     let dn = tmp.path("dn.tif");
-    let o = Command::new("gdal_translate")
-        .args([
-            "-q", "-ot", "UInt16", "-scale", "0", "1", "0", "10000", &scene,
-        ])
-        .arg(&dn)
-        .output()
-        .unwrap();
-    assert!(o.status.success(), "{}", text(&o));
+    translate(
+        &["-ot", "UInt16", "-scale", "0", "1", "0", "10000"],
+        &scene,
+        &dn,
+    );
+    let dn = dn.to_string_lossy().into_owned();
+    // Integers that say nothing about their scale: automatic scaling refuses to guess.
+    let guessed = tmp.path("guessed.tif");
+    let o = cloudmask(&["mask", &dn, "-o", &guessed.to_string_lossy(), "-q"]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert!(
+        text(&o).contains("holds UInt16 values with no scale/offset and no product metadata")
+            && text(&o).contains("--scaling dn --quantification Q"),
+        "{}",
+        text(&o)
+    );
+    assert!(!guessed.exists());
     let (a, b) = (tmp.path("float.tif"), tmp.path("dn_mask.tif"));
     assert!(
         cloudmask(&["mask", &scene, "-o", &a.to_string_lossy(), "-q"])
@@ -116,10 +137,12 @@ fn digital_numbers_are_scaled_to_reflectance() {
     );
     let o = cloudmask(&[
         "mask",
-        &dn.to_string_lossy(),
+        &dn,
         "-o",
         &b.to_string_lossy(),
         "-q",
+        "--scaling",
+        "dn",
     ]);
     assert!(o.status.success(), "{}", text(&o));
     let (x, y) = (
@@ -129,12 +152,20 @@ fn digital_numbers_are_scaled_to_reflectance() {
     let same = x.iter().zip(&y).filter(|(p, q)| p == q).count() as f64 / x.len() as f64;
     // DN quantisation (1e-4 reflectance) moves only a handful of borderline pixels.
     assert!(same > 0.999, "DN input agrees {:.4} with float input", same);
+    let scaling = Dataset::open(&b.to_string_lossy())
+        .unwrap()
+        .metadata_item("CLOUDMASK_SCALING", "")
+        .unwrap();
+    assert!(
+        scaling.starts_with("blue: value * 0.0001 + 0 (given); green:"),
+        "{scaling}"
+    );
     // Told the data are reflectance, the DN image (values up to 10000) drives the network's
     // outputs to NaN: the scaling flag matters, and the result is an error, not a mask.
     let c = tmp.path("wrong.tif");
     let o = cloudmask(&[
         "mask",
-        &dn.to_string_lossy(),
+        &dn,
         "-o",
         &c.to_string_lossy(),
         "-q",
@@ -150,6 +181,83 @@ fn digital_numbers_are_scaled_to_reflectance() {
         text(&o)
     );
     assert!(!c.exists());
+}
+
+/// A harmonised Sentinel-2 L2A COG stores DN with GDAL scale 0.0001 and offset -0.1: automatic
+/// scaling honours them, so the mask equals the mask of the reflectance GDAL itself computes
+/// from them (`gdal_translate -unscale`, the same value * scale + offset in double precision).
+#[test]
+fn band_scale_and_offset_are_honoured() {
+    let scene = common::sample_scene();
+    common::require_model("ukis-6b-l1c");
+    let tmp = common::TempDir::new("cli-scale-offset");
+    let scaled = tmp.path("scaled.tif");
+    // DN = (reflectance + 0.1) * 10000, stored with the scale and offset that undo it.
+    translate(
+        &[
+            "-ot",
+            "UInt16",
+            "-scale",
+            "-0.1",
+            "6.4535",
+            "0",
+            "65535",
+            "-a_scale",
+            "0.0001",
+            "-a_offset",
+            "-0.1",
+        ],
+        &scene,
+        &scaled,
+    );
+    let reflectance = tmp.path("reflectance.tif");
+    translate(
+        &["-unscale", "-ot", "Float32"],
+        &scaled.to_string_lossy(),
+        &reflectance,
+    );
+    let (a, b) = (tmp.path("a.tif"), tmp.path("b.tif"));
+    for (input, out) in [(&scaled, &a), (&reflectance, &b)] {
+        let o = cloudmask(&[
+            "mask",
+            &input.to_string_lossy(),
+            "-o",
+            &out.to_string_lossy(),
+            "-q",
+        ]);
+        assert!(o.status.success(), "{}", text(&o));
+    }
+    let (x, y) = (
+        common::read_band_u8(&a.to_string_lossy(), 1).2,
+        common::read_band_u8(&b.to_string_lossy(), 1).2,
+    );
+    assert_eq!(x, y, "scale/offset input differs from its reflectance");
+    // The offset matters: read as plain DN / 10000 (0.1 brighter) the mask differs.
+    let c = tmp.path("c.tif");
+    let o = cloudmask(&[
+        "mask",
+        &scaled.to_string_lossy(),
+        "-o",
+        &c.to_string_lossy(),
+        "-q",
+        "--scaling",
+        "dn",
+    ]);
+    assert!(o.status.success(), "{}", text(&o));
+    let z = common::read_band_u8(&c.to_string_lossy(), 1).2;
+    let differ = x.iter().zip(&z).filter(|(p, q)| p != q).count();
+    assert!(
+        differ > 1000,
+        "only {differ} pixels change without the offset"
+    );
+    let scaling = Dataset::open(&a.to_string_lossy())
+        .unwrap()
+        .metadata_item("CLOUDMASK_SCALING", "")
+        .unwrap();
+    assert!(
+        scaling.starts_with("blue: value * 0.0001 + -0.1 (band scale/offset)"),
+        "{scaling}"
+    );
 }
 
 #[test]

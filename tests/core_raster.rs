@@ -97,8 +97,23 @@ fn red_row(ds: Dataset, scaling: Scaling, nodata: Option<f64>) -> (Vec<f32>, Vec
 fn digital_numbers_become_reflectance_as_the_product_says() {
     let tmp = TempDir::new("core-raster-scaling");
     let f = |v: f64| v as f32;
-    let auto = red_row(digital_numbers(&tmp, "plain.tif", &[]), Scaling::Auto, None).0;
-    assert_eq!(auto, [0.0, 0.1, 0.5, f(1.2345)]);
+    // Integers that say nothing of their scaling are refused, not guessed.
+    let model = names(&["red", "nir"]);
+    let plain = digital_numbers(&tmp, "plain.tif", &[]);
+    let e = GdalSource::new(plain, &model, &BandSelection::Auto, Scaling::Auto, None)
+        .err()
+        .unwrap();
+    assert_eq!(e.kind, cloudmask::ErrorKind::Input);
+    assert!(e.message.contains("--scaling dn"), "{}", e.message);
+    let sentinel2 = Scaling::DigitalNumbers {
+        quantification: 10000.0,
+        offset: 0.0,
+    };
+    let plain = digital_numbers(&tmp, "plain.tif", &[]);
+    assert_eq!(
+        red_row(plain, sentinel2, None).0,
+        [0.0, 0.1, 0.5, f(1.2345)]
+    );
     // Sentinel-2 baseline 04.00 and later: reflectance = (DN - 1000) / 10000.
     let baseline = [("PROCESSING_BASELINE", "04.00")];
     let ds = digital_numbers(&tmp, "baseline4.tif", &baseline);
@@ -124,7 +139,7 @@ fn digital_numbers_become_reflectance_as_the_product_says() {
     );
     // Nodata is matched on the stored value, before scaling.
     let ds = digital_numbers(&tmp, "nodata.tif", &[]);
-    let (values, nodata) = red_row(ds, Scaling::Auto, Some(0.0));
+    let (values, nodata) = red_row(ds, sentinel2, Some(0.0));
     assert_eq!(
         nodata,
         [true, false, false, true],
@@ -169,6 +184,8 @@ fn a_raster_of_digital_numbers_masks_like_its_reflectance() {
         values.iter_mut().for_each(|v| *v = (*v * 10000.0).round());
     }
     dn.data_type = g::GDALDataType::GDT_UInt16;
+    // Sentinel-2 metadata says what the integers are.
+    dn.metadata = vec![("QUANTIFICATION_VALUE".into(), "10000".into())];
     let path = dn.write(&tmp.path("dn.tif"));
     let whole = Region {
         x: 0,
@@ -255,6 +272,7 @@ fn info(width: usize, height: usize) -> RasterInfo {
             projection: common::UTM33_WKT.to_string(),
         },
         provenance: vec![("CLOUDMASK_MODEL".into(), "tiny".into())],
+        output_grid: None,
     }
 }
 
@@ -266,7 +284,8 @@ fn products_appear_only_when_committed_with_overviews_and_georeferencing() {
     let rows: Vec<u8> = (0..w * 100).map(|i| (i % 5) as u8).collect();
     {
         let mut abandoned =
-            ProductWriter::create(&target, Product::Classes, Format::GTiff, &info(w, h)).unwrap();
+            ProductWriter::create(&target, Product::Classes, &Format::default(), &info(w, h))
+                .unwrap();
         abandoned.write_u8_rows(0, 100, &rows).unwrap();
     }
     assert_eq!(
@@ -275,7 +294,7 @@ fn products_appear_only_when_committed_with_overviews_and_georeferencing() {
         "a dropped writer leaves nothing"
     );
     let mut writer =
-        ProductWriter::create(&target, Product::Classes, Format::GTiff, &info(w, h)).unwrap();
+        ProductWriter::create(&target, Product::Classes, &Format::default(), &info(w, h)).unwrap();
     for y in [0, 100, 200] {
         writer.write_u8_rows(y, 100, &rows).unwrap();
     }
@@ -301,8 +320,13 @@ fn products_appear_only_when_committed_with_overviews_and_georeferencing() {
     assert_eq!(overviews, 1);
 
     let target = tmp.path("probabilities.tif");
-    let mut writer =
-        ProductWriter::create(&target, Product::Probabilities, Format::GTiff, &info(8, 2)).unwrap();
+    let mut writer = ProductWriter::create(
+        &target,
+        Product::Probabilities,
+        &Format::default(),
+        &info(8, 2),
+    )
+    .unwrap();
     let e = writer.write_f32_rows(0, 2, &[0.5; 8 * 2]).unwrap_err();
     assert!(
         e.message.contains("16 values given for 2 bands of 2 rows"),

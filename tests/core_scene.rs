@@ -225,7 +225,7 @@ fn the_valid_mask_alone_leaves_no_scratch_class_map() {
 fn a_cloud_optimised_geotiff_holds_the_same_classes() {
     let f = Fixture::new("core-scene-cog");
     let mut job = f.job(&[(Product::Classes, "classes.tif")]);
-    job.format = Format::Cog;
+    job.format = Format::cog();
     mask_scene(&f.model, job, &mut |_, _| true).unwrap();
     let cog = Dataset::open(&path(&f.tmp.path("classes.tif"))).unwrap();
     assert_eq!(

@@ -2,7 +2,7 @@
 //! opened through GDAL's SENTINEL2 driver) are stacked onto one grid by band name. The fixture
 //! is a GeoPackage with one table per band: blue, green, red and NIR at 10 m (the sample's pixels
 //! repeated 2 x 2), SWIR at 20 m. Averaged back to 20 m, it must mask exactly like the 6-band
-//! GeoTIFF at 20 m.
+//! GeoTIFF at 20 m, and by default the mask is written back on the finest band's 10 m grid.
 
 mod common;
 
@@ -86,7 +86,16 @@ fn bands_in_subdatasets_are_stacked_by_name() {
         "the fixture must have bands only in subdatasets"
     );
 
-    let o = cloudmask(&["mask", &p("dn20.tif"), "-o", &p("direct.tif"), "-q"]);
+    // Plain UInt16 says nothing of its scaling: it is given (a .SAFE's metadata would say it).
+    let o = cloudmask(&[
+        "mask",
+        &p("dn20.tif"),
+        "-o",
+        &p("direct.tif"),
+        "-q",
+        "--scaling",
+        "dn",
+    ]);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let o = cloudmask(&[
         "mask",
@@ -94,23 +103,29 @@ fn bands_in_subdatasets_are_stacked_by_name() {
         "-o",
         &p("stacked.tif"),
         "-q",
+        "--scaling",
+        "dn",
         "--quicklook",
         &p("q.png"),
     ]);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    let (direct, stacked) = (
-        common::read_band_u8(&p("direct.tif"), 1).2,
-        common::read_band_u8(&p("stacked.tif"), 1).2,
-    );
+    let direct = common::read_band_u8(&p("direct.tif"), 1).2;
     assert_eq!(direct.len(), 512 * 512);
-    assert_eq!(
-        stacked, direct,
+    // Masked at 20 m (the coarsest band), written by default on the finest band's 10 m grid:
+    // each 20 m class repeated 2 x 2.
+    let (w, h, stacked) = common::read_band_u8(&p("stacked.tif"), 1);
+    assert_eq!((w, h), (1024, 1024));
+    let upsampled: Vec<u8> = (0..w * h)
+        .map(|i| direct[(i / w / 2) * 512 + (i % w) / 2])
+        .collect();
+    assert!(
+        stacked == upsampled,
         "the stacked product masks differently from the same bands in one file"
     );
     let ds = Dataset::open(&p("stacked.tif")).unwrap();
     assert_eq!(
         ds.geo_transform(),
-        Some([600000.0, 20.0, 0.0, 5010240.0, 0.0, -20.0])
+        Some([600000.0, 10.0, 0.0, 5010240.0, 0.0, -10.0])
     );
     assert!(Path::new(&p("q.png")).exists());
 
@@ -120,11 +135,20 @@ fn bands_in_subdatasets_are_stacked_by_name() {
         "-o",
         &p("coarse.tif"),
         "-q",
+        "--scaling",
+        "dn",
         "--resolution",
         "40",
+        "--output-grid",
+        "processing",
     ]);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    assert_eq!(Dataset::open(&p("coarse.tif")).unwrap().width(), 256);
+    let coarse = Dataset::open(&p("coarse.tif")).unwrap();
+    assert_eq!(coarse.width(), 256);
+    assert_eq!(
+        coarse.geo_transform(),
+        Some([600000.0, 40.0, 0.0, 5010240.0, 0.0, -40.0])
+    );
 
     let o = cloudmask(&[
         "mask",
@@ -143,6 +167,8 @@ fn bands_in_subdatasets_are_stacked_by_name() {
         "-o",
         &p("x.tif"),
         "-q",
+        "--scaling",
+        "dn",
         "--model",
         "ukis-4b-l1c",
     ]);

@@ -1,5 +1,5 @@
 //! Values that cannot be silently wrong: what automatic scaling does with each pixel type
-//! (UInt16 and Int16 are digital numbers / 10000, Float32 is reflectance, Byte must be told),
+//! (integers without scale/offset or product metadata must be told, Float32 is reflectance),
 //! complex rasters, and scaling values that are not positive numbers. Each case runs the
 //! `cloudmask` program as users do and checks the exit status, the message, the class map
 //! written (or that nothing was written) and that the input is unchanged.
@@ -120,16 +120,32 @@ impl Fixture {
 }
 
 #[test]
-fn automatic_scaling_keeps_digital_numbers_and_reflectance_and_refuses_bytes() {
+fn automatic_scaling_reads_reflectance_and_refuses_integers_that_say_nothing() {
     let f = fixture("values-auto");
     let reflectance = TinyRaster::halves(40, 30);
-    // UInt16 and Int16: digital numbers / 10000, as before.
+    // UInt16 and Int16 without scale/offset or product metadata: DN / 10000 is right for
+    // Sentinel-2 and wrong for Landsat Collection 2, so automatic scaling refuses to guess...
     for (name, t) in [
         ("u16", g::GDALDataType::GDT_UInt16),
         ("i16", g::GDALDataType::GDT_Int16),
     ] {
         let (path, _) = f.raster(name, t, 10000.0);
-        f.masks_as(&path, &format!("{name}-mask"), &[], &reflectance);
+        f.refused(
+            &path,
+            &[],
+            2,
+            &format!(
+                "holds {} values with no scale/offset and no product metadata, so --scaling auto cannot tell what they mean: give --scaling dn --quantification Q [--dn-offset O]",
+                if name == "u16" { "UInt16" } else { "Int16" }
+            ),
+        );
+        // ...and told, masks them as digital numbers.
+        f.masks_as(
+            &path,
+            &format!("{name}-mask"),
+            &["--scaling", "dn"],
+            &reflectance,
+        );
     }
     // Float32: reflectance as it is.
     let (path, _) = f.raster("f32", g::GDALDataType::GDT_Float32, 1.0);
@@ -141,7 +157,7 @@ fn automatic_scaling_keeps_digital_numbers_and_reflectance_and_refuses_bytes() {
         &byte,
         &[],
         2,
-        "is Byte, too narrow for Sentinel-2 digital numbers, so automatic scaling cannot tell what its values mean: give the scaling, --scaling dn --quantification Q [--dn-offset O] (reflectance = (value + O) / Q) or --scaling reflectance",
+        "holds Byte values with no scale/offset and no product metadata, so --scaling auto cannot tell what they mean",
     );
     // Told, it masks: the classes of value / 255.
     let mut scaled = stored.clone();

@@ -39,9 +39,9 @@ pub type cm_progress_fn = Option<
 ///
 /// `band_indices`: NULL to find the model's bands by name (band descriptions such as "B02" or
 /// "blue"), or `n_band_indices` 1-based raster band numbers, one per model band in the model's
-/// order (`cm_model_band_name`). Integer bands are read as Sentinel-2 digital numbers
-/// (reflectance = (DN + offset) / quantification, from the metadata, else / 10000), float bands
-/// as reflectance; each band's nodata value marks nodata pixels.
+/// order (`cm_model_band_name`). Bands are scaled as `CM_SCALING_AUTO` says (GDAL scale/offset,
+/// Sentinel-2 metadata, float reflectance; other integers refused); each band's nodata value
+/// marks nodata pixels.
 ///
 /// The window is `width` x `height` pixels at (`x`, `y`). `classes_out` receives width * height
 /// `cm_class` codes, row by row; `valid_out` (may be NULL) receives 1 for usable pixels and 0 for
@@ -274,9 +274,10 @@ pub extern "C" fn cm_mask_to_files_ex(
         let job = SceneJob {
             input: read.input(input, bands),
             outputs,
-            format: Format::GTiff,
+            format: Format::default(),
             options,
             quicklook: None,
+            output_grid: Default::default(),
         };
         let mut progress = Progress::new(progress, user_data);
         let result = mask_scene(m, job, &mut |fraction, stage| {

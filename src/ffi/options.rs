@@ -38,8 +38,9 @@ pub enum cm_tiling {
 #[repr(i32)]
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum cm_scaling {
-    /// Integer bands are Sentinel-2 digital numbers (quantification and offset from the
-    /// metadata, else 10000 and 0); float bands are reflectance.
+    /// From what the raster says: its bands' GDAL scale/offset, else Sentinel-2 metadata
+    /// (quantification and offset); float bands without them are reflectance; other integer
+    /// bands are refused (`CM_ERROR_INPUT`).
     Auto = 0,
     /// Values are reflectance.
     Reflectance = 1,

@@ -4,6 +4,7 @@
 
 use super::bandmap::BandSelection;
 use super::gdal::{cstring, take_last_error, CStringList, Dataset};
+use super::grid::{Grid, InputGrid, Resampled};
 use super::scaling::Scaling;
 use super::source::GdalSource;
 use crate::error::{Error, Result};
@@ -94,11 +95,12 @@ impl Input {
     /// subdatasets, resampled when asked, its bands mapped and scaled to reflectance.
     pub fn open_for(self, model_bands: &[String]) -> Result<GdalSource> {
         self.validate()?;
-        let ds = match self.raster {
+        let (ds, input_grid) = match self.raster {
             Raster::Path(ref path) => {
                 let super::products::Opened {
                     dataset: ds,
                     stacked,
+                    input_grid,
                 } = super::products::open(path, model_bands, self.resolution)?;
                 if stacked {
                     if matches!(self.bands, BandSelection::Indices(_)) {
@@ -106,20 +108,26 @@ impl Input {
                             "{path} keeps its bands in subdatasets, so band numbers cannot name them; leave out --bands to match them by name"
                         )));
                     }
-                    ds
+                    (ds, input_grid)
                 } else {
                     resample(ds, self.resolution)?
                 }
             }
             Raster::Open(ds) => resample(ds, self.resolution)?,
         };
-        GdalSource::new(ds, model_bands, &self.bands, self.scaling, self.nodata)
+        Ok(
+            GdalSource::new(ds, model_bands, &self.bands, self.scaling, self.nodata)?
+                .on_input_grid(input_grid),
+        )
     }
 }
 
-/// `ds` averaged onto pixels of `resolution` map units (a VRT in memory), or `ds` itself.
-fn resample(ds: Dataset, resolution: Option<f64>) -> Result<Dataset> {
-    let Some(res) = resolution else { return Ok(ds) };
+/// `ds` averaged onto pixels of `resolution` map units (a VRT in memory) with the grid it came
+/// from, or `ds` itself.
+fn resample(ds: Dataset, resolution: Option<f64>) -> Result<(Dataset, Option<InputGrid>)> {
+    let Some(res) = resolution else {
+        return Ok((ds, None));
+    };
     let name = &ds.description;
     if ds.geo_transform().is_none() {
         return Err(Error::input(format!(
@@ -147,5 +155,9 @@ fn resample(ds: Dataset, resolution: Option<f64>) -> Result<Dataset> {
             take_last_error()
         )));
     }
-    Ok(Dataset::derived(handle, ds))
+    let input_grid = Grid::of(&ds).map(|grid| InputGrid {
+        grid,
+        why: Resampled::Requested,
+    });
+    Ok((Dataset::derived(handle, ds), input_grid))
 }

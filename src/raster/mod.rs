@@ -2,7 +2,9 @@
 
 pub mod bandmap;
 pub mod crs;
+pub mod format;
 pub mod gdal;
+pub mod grid;
 pub mod input;
 pub mod mosaic;
 pub mod output_check;

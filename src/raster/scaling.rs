@@ -10,8 +10,8 @@ pub const DEFAULT_QUANTIFICATION: f64 = 10000.0;
 /// How stored values become reflectance: `reflectance = value * gain + bias`.
 #[derive(Debug, Clone, Copy, PartialEq, Default)]
 pub enum Scaling {
-    /// Integers are Sentinel-2 style digital numbers (quantification and offset read from the
-    /// product metadata when present, else 10000 and 0); floats are taken as reflectance.
+    /// From what the raster says: its bands' GDAL scale/offset, Sentinel-2 product metadata, or
+    /// floating-point reflectance; integers that say nothing are refused.
     #[default]
     Auto,
     /// Values already are reflectance (0..1).
@@ -53,7 +53,9 @@ impl Choice for Scaling {
     }
     fn help(self) -> &'static str {
         match self {
-            Scaling::Auto => "Integers are Sentinel-2 digital numbers, floats are reflectance",
+            Scaling::Auto => {
+                "From the raster: band scale/offset or product metadata; floats without them are reflectance; other integers are refused"
+            }
             Scaling::Reflectance => "Values are reflectance (0..1)",
             Scaling::DigitalNumbers { .. } => {
                 "Values are digital numbers: (DN + offset) / quantification"
@@ -64,11 +66,59 @@ impl Choice for Scaling {
 
 crate::options::choice_strings!(Scaling);
 
-/// Gain and bias for one raster band (1-based) under a scaling choice. Values that no scaling
-/// makes reflectance (complex numbers), and Byte or Int8 bands under automatic scaling (they
-/// cannot hold Sentinel-2 digital numbers, so DN / 10000 would make every pixel dark, "clear"),
-/// are errors that say what to give instead.
-pub fn band_gain_bias(ds: &Dataset, band: usize, scaling: Scaling) -> Result<(f64, f64)> {
+/// How one band's stored values become reflectance, and what said so.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct BandScale {
+    pub gain: f64,
+    pub bias: f64,
+    pub from: ScaleSource,
+}
+
+/// Where a band's scaling came from: recorded in the outputs' metadata, so a mask says how its
+/// input was read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ScaleSource {
+    /// The user's `--scaling reflectance` / `dn`.
+    Given,
+    /// The band's GDAL scale and offset (a product opener's, a COG's, a STAC item's).
+    BandScaleOffset,
+    /// Sentinel-2 quantification and offset from the SENTINEL2 driver's metadata.
+    Sentinel2Metadata,
+    /// Floating-point values without scale or offset, read as reflectance.
+    FloatReflectance,
+}
+
+impl ScaleSource {
+    fn name(self) -> &'static str {
+        match self {
+            ScaleSource::Given => "given",
+            ScaleSource::BandScaleOffset => "band scale/offset",
+            ScaleSource::Sentinel2Metadata => "Sentinel-2 metadata",
+            ScaleSource::FloatReflectance => "float reflectance",
+        }
+    }
+}
+
+impl std::fmt::Display for BandScale {
+    /// `value * 0.0001 + -0.1 (band scale/offset)`
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "value * {} + {} ({})",
+            self.gain,
+            self.bias,
+            self.from.name()
+        )
+    }
+}
+
+/// How one raster band (1-based) becomes reflectance under a scaling choice. Automatic scaling
+/// decides only from what the raster says: its GDAL scale/offset, Sentinel-2 product metadata,
+/// or floating-point values (reflectance). Integers that say nothing are refused with a message
+/// naming `--scaling`: DN / 10000 is right for Sentinel-2 but wrong for Landsat Collection 2 or a
+/// harmonised COG, and a wrong scaling gives a plausible, wrong mask. Complex values are refused
+/// under every scaling.
+pub fn band_gain_bias(ds: &Dataset, band: usize, scaling: Scaling) -> Result<BandScale> {
     let kind = ds.band_kind(band);
     let name = &ds.description;
     if kind == ValueKind::Complex {
@@ -77,26 +127,45 @@ pub fn band_gain_bias(ds: &Dataset, band: usize, scaling: Scaling) -> Result<(f6
             ds.band_type_name(band)
         )));
     }
+    let scale = |gain, bias, from| BandScale { gain, bias, from };
     Ok(match scaling {
-        Scaling::Reflectance => (1.0, 0.0),
+        Scaling::Reflectance => scale(1.0, 0.0, ScaleSource::Given),
         Scaling::DigitalNumbers {
             quantification,
             offset,
-        } => (1.0 / quantification, offset / quantification),
-        Scaling::Auto => match kind {
-            ValueKind::SmallInteger => {
-                return Err(Error::input(format!(
-                    "band {band} of {name} is {}, too narrow for Sentinel-2 digital numbers, so automatic scaling cannot tell what its values mean: give the scaling, --scaling dn --quantification Q [--dn-offset O] (reflectance = (value + O) / Q) or --scaling reflectance",
-                    ds.band_type_name(band)
-                )))
+        } => scale(
+            1.0 / quantification,
+            offset / quantification,
+            ScaleSource::Given,
+        ),
+        Scaling::Auto => {
+            if let Some((gain, bias)) = ds.band_scale_offset(band) {
+                return Ok(scale(gain, bias, ScaleSource::BandScaleOffset));
             }
-            ValueKind::Integer => {
-                let (q, o) = sentinel2_quantification(ds, band);
-                (1.0 / q, o / q)
+            match kind {
+                ValueKind::Float | ValueKind::Complex => {
+                    scale(1.0, 0.0, ScaleSource::FloatReflectance)
+                }
+                ValueKind::Integer | ValueKind::SmallInteger => {
+                    match sentinel2_quantification(ds, band) {
+                        Some((q, o)) => scale(1.0 / q, o / q, ScaleSource::Sentinel2Metadata),
+                        None => return Err(unknown_scaling(ds, band)),
+                    }
+                }
             }
-            ValueKind::Float | ValueKind::Complex => (1.0, 0.0),
-        },
+        }
     })
+}
+
+/// The refusal of an integer band whose meaning the raster does not say.
+fn unknown_scaling(ds: &Dataset, band: usize) -> Error {
+    Error::input(format!(
+        "band {band} of {} holds {} values with no scale/offset and no product metadata, so --scaling auto cannot tell what they mean: \
+         give --scaling dn --quantification Q [--dn-offset O] (reflectance = (value + O) / Q; Sentinel-2 L1C/L2A: Q 10000, O -1000 from baseline 04.00, 0 before), \
+         or --scaling reflectance, or open the product itself (.SAFE, MTL, STAC item) so its metadata is read",
+        ds.description,
+        ds.band_type_name(band)
+    ))
 }
 
 /// Refuses quantification values that would make every reflectance infinite, zero or negated,
@@ -115,23 +184,26 @@ pub fn check_digital_numbers(quantification: f64, offset: f64) -> Result<()> {
     Ok(())
 }
 
-/// Sentinel-2 products state their quantification value and, from processing baseline 04.00 on,
-/// a radiometric offset of −1000. GDAL's SENTINEL2 driver exposes them as metadata.
-fn sentinel2_quantification(ds: &Dataset, band: usize) -> (f64, f64) {
+/// Sentinel-2 digital numbers outside a product opener (e.g. a subdataset copied to GeoTIFF);
+/// `None` when the raster carries no Sentinel-2 metadata. GDAL 3.6's SENTINEL2 driver exposes
+/// the quantification as dataset metadata `QUANTIFICATION_VALUE` (L1C) or
+/// `BOA_QUANTIFICATION_VALUE` (L2A), and `PROCESSING_BASELINE`, but no per-band offset
+/// (tests/sentinel2.rs asserts this): the offsets of baseline 04.00 on (−1000 for every band so
+/// far) are only in the product's XML, which `products::sentinel2` reads and puts on the bands
+/// as GDAL offset.
+fn sentinel2_quantification(ds: &Dataset, _band: usize) -> Option<(f64, f64)> {
     let num = |s: Option<String>| s.and_then(|v| v.trim().parse::<f64>().ok());
     let q = num(ds.metadata_item("QUANTIFICATION_VALUE", ""))
         .or_else(|| num(ds.metadata_item("BOA_QUANTIFICATION_VALUE", "")))
-        .filter(|q| *q > 0.0)
-        .unwrap_or(DEFAULT_QUANTIFICATION);
-    let band_offset = num(ds.band_metadata_item(band, "RADIO_ADD_OFFSET", ""))
-        .or_else(|| num(ds.band_metadata_item(band, "BOA_ADD_OFFSET", "")));
-    let offset = band_offset.unwrap_or_else(|| {
-        let baseline = num(ds.metadata_item("PROCESSING_BASELINE", "")).unwrap_or(0.0);
-        if baseline >= 4.0 {
-            -1000.0
-        } else {
-            0.0
-        }
-    });
-    (q, offset)
+        .filter(|q| *q > 0.0);
+    let baseline = num(ds.metadata_item("PROCESSING_BASELINE", ""));
+    if q.is_none() && baseline.is_none() {
+        return None;
+    }
+    let offset = if baseline.unwrap_or(0.0) >= 4.0 {
+        -1000.0
+    } else {
+        0.0
+    };
+    Some((q.unwrap_or(DEFAULT_QUANTIFICATION), offset))
 }

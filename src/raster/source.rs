@@ -2,7 +2,8 @@
 
 use super::bandmap::{map_bands, BandSelection};
 use super::gdal::Dataset;
-use super::scaling::{band_gain_bias, Scaling};
+use super::grid::InputGrid;
+use super::scaling::{band_gain_bias, BandScale, Scaling};
 use crate::error::{Error, Result};
 
 /// A rectangle of all model bands as reflectance, band-major (band, row, column), and which
@@ -30,12 +31,14 @@ pub trait BandSource: Send {
 pub struct GdalSource {
     ds: Dataset,
     bands: Vec<usize>,
-    gain_bias: Vec<(f64, f64)>,
+    gain_bias: Vec<BandScale>,
     nodata: Vec<Option<f64>>,
     /// How values were asked to become reflectance (the quicklook scales its colours the same).
     scaling: Scaling,
     looks_like_dn: bool,
     scratch: Vec<f32>,
+    /// The input's own grid when the dataset was resampled or stacked onto another.
+    input_grid: Option<InputGrid>,
 }
 
 impl GdalSource {
@@ -67,7 +70,19 @@ impl GdalSource {
             scaling,
             looks_like_dn: false,
             scratch: Vec::new(),
+            input_grid: None,
         })
+    }
+
+    /// This source, read from `input_grid` resampled or stacked onto the dataset's grid.
+    pub fn on_input_grid(mut self, input_grid: Option<InputGrid>) -> Self {
+        self.input_grid = input_grid;
+        self
+    }
+
+    /// The input's own grid, when the dataset lies on another (see [`super::grid`]).
+    pub fn input_grid(&self) -> Option<&InputGrid> {
+        self.input_grid.as_ref()
     }
 
     pub fn dataset(&self) -> &Dataset {
@@ -76,6 +91,17 @@ impl GdalSource {
 
     pub fn scaling(&self) -> Scaling {
         self.scaling
+    }
+
+    /// How each model band's values became reflectance, for the outputs' metadata:
+    /// `blue: value * 0.0001 + -0.1 (band scale/offset); green: ...`.
+    pub fn scaling_record(&self, model_bands: &[String]) -> String {
+        model_bands
+            .iter()
+            .zip(&self.gain_bias)
+            .map(|(name, s)| format!("{name}: {s}"))
+            .collect::<Vec<_>>()
+            .join("; ")
     }
 
     /// 1-based raster band feeding each model band.
@@ -102,7 +128,7 @@ impl BandSource for GdalSource {
         self.scratch.resize(n, 0.0);
         for (k, &band) in self.bands.iter().enumerate() {
             self.ds.read(band, x, y, w, h, &mut self.scratch)?;
-            let (gain, bias) = self.gain_bias[k];
+            let BandScale { gain, bias, .. } = self.gain_bias[k];
             let nd = self.nodata[k];
             let out = &mut data[k * n..(k + 1) * n];
             let identity = gain == 1.0 && bias == 0.0;

@@ -4,33 +4,84 @@
 
 use super::bandmap::{band_key, model_band_key, spectral_key};
 use super::gdal::{cstring, take_last_error, Dataset};
+use super::grid::{Grid, InputGrid, Resampled};
 use crate::error::{Error, Result};
 use crate::model::bands::canonical_band;
 use gdal_sys as g;
 
-/// One source band found in a subdataset.
-struct Found {
-    subdataset: String,
-    band: usize,
+/// One source band found in a subdataset, and how the stack presents it.
+pub struct Found {
+    pub subdataset: String,
+    pub band: usize,
     data_type: String,
-    nodata: Option<f64>,
-    metadata: Vec<(String, String)>,
+    pub nodata: Option<f64>,
+    /// The source band's metadata (`BANDNAME`, `WAVELENGTH`, …), carried onto the stack.
+    pub metadata: Vec<(String, String)>,
     size: (usize, usize),
     geo: [f64; 6],
+    /// GDAL scale and offset for the stacked band (reflectance = value * scale + offset), when
+    /// the product states them.
+    pub scale_offset: Option<(f64, f64)>,
+    /// GDAL open options for the source (`OVERVIEW_LEVEL=NONE`).
+    pub open_options: Vec<(String, String)>,
 }
 
-/// Opens `path` for masking: a raster with bands as it is, a product with bands only in
-/// subdatasets as a stack of the model's bands at the coarsest of their resolutions (or at
-/// `resolution`, map units), each band averaged onto that grid.
+impl Found {
+    /// Band `band` of `ds`, opened as `name` (an asset of a STAC item); `None` when it has no
+    /// georeferencing.
+    pub fn read(ds: &Dataset, name: &str, band: usize) -> Option<Found> {
+        Some(Found {
+            subdataset: name.to_string(),
+            band,
+            data_type: ds.band_type_name(band),
+            nodata: ds.band_nodata(band),
+            metadata: ds.metadata_list(Some(band), ""),
+            size: (ds.width(), ds.height()),
+            geo: ds.geo_transform()?,
+            scale_offset: None,
+            open_options: Vec::new(),
+        })
+    }
+
+    /// Whether `other` lies on the same grid (size and georeferencing).
+    pub fn same_grid(&self, other: &Found) -> bool {
+        self.size == other.size && self.geo == other.geo
+    }
+
+    /// The source's size in pixels.
+    pub fn size(&self) -> (usize, usize) {
+        self.size
+    }
+}
+
+/// Opens `ds` (opened from `path`) for masking: a raster with bands as it is, a product with
+/// bands only in subdatasets as a stack of the model's bands at the coarsest of their
+/// resolutions (or at `resolution`, map units), each band averaged onto that grid. Also says
+/// whether it stacked, and the input's own grid when the stack lies on another.
 pub fn open_product(
+    ds: Dataset,
     path: &str,
     model_bands: &[String],
     resolution: Option<f64>,
-) -> Result<(Dataset, bool)> {
-    let ds = Dataset::open_container(path)?;
+) -> Result<(Dataset, bool, Option<InputGrid>)> {
     if ds.band_count() > 0 {
-        return Ok((ds, false));
+        return Ok((ds, false, None));
     }
+    let found = find_bands(&ds, path, model_bands, &|_, _| true)?;
+    let metadata = ds.metadata_list(None, "");
+    let (stacked, grid) = stack(ds, path, model_bands, &found, resolution, &metadata)?;
+    Ok((stacked, true, grid))
+}
+
+/// Finds, for each model band, the subdataset band holding it (never one of the true-colour
+/// preview), skipping bands `has_data` rejects (a product may list a band whose file is
+/// missing). A model band found nowhere is a band-mapping error naming it.
+pub fn find_bands(
+    ds: &Dataset,
+    path: &str,
+    model_bands: &[String],
+    has_data: &dyn Fn(&Dataset, usize) -> bool,
+) -> Result<Vec<Found>> {
     let subdatasets = ds.subdatasets();
     if subdatasets.is_empty() {
         return Err(Error::input(format!(
@@ -71,7 +122,7 @@ pub fn open_product(
                 .or_else(|| band_key(&sub, b));
             let Some(key) = key else { continue };
             for (i, want) in model_bands.iter().enumerate() {
-                if found[i].is_none() && model_band_key(want) == key {
+                if found[i].is_none() && model_band_key(want) == key && has_data(&sub, b) {
                     found[i] = Some(Found {
                         subdataset: name.clone(),
                         band: b,
@@ -80,6 +131,8 @@ pub fn open_product(
                         metadata: sub.metadata_list(Some(b), ""),
                         size: (sub.width(), sub.height()),
                         geo,
+                        scale_offset: None,
+                        open_options: Vec::new(),
                     });
                 }
             }
@@ -102,10 +155,39 @@ pub fn open_product(
                 .join(", ")
         )));
     }
-    let found: Vec<Found> = found.into_iter().flatten().collect();
-    let xml = stack_vrt(&ds, model_bands, &found, resolution)?;
+    Ok(found.into_iter().flatten().collect())
+}
+
+/// The stack of `found` (one per model band, named `model_bands`) on one grid, as a VRT in
+/// memory that keeps `product` open, with `metadata` as its dataset metadata; and the input's own
+/// grid when the stack lies on another ([`finest_grid`]).
+pub fn stack(
+    product: Dataset,
+    path: &str,
+    model_bands: &[String],
+    found: &[Found],
+    resolution: Option<f64>,
+    metadata: &[(String, String)],
+) -> Result<(Dataset, Option<InputGrid>)> {
+    let (handle, grid) = open_stack(path, model_bands, found, metadata, resolution)?;
+    Ok((Dataset::derived(handle, product), grid))
+}
+
+/// Opens a VRT in memory stacking `found` (one per model band, named after `names`) on the grid
+/// of the coarsest one (or `resolution`), with dataset metadata `metadata`, and gives the
+/// input's own grid when the stack lies on another. The handle is the caller's to own (a STAC
+/// item or a Landsat scene has no product dataset to keep open beside it).
+pub fn open_stack(
+    path: &str,
+    names: &[String],
+    found: &[Found],
+    metadata: &[(String, String)],
+    resolution: Option<f64>,
+) -> Result<(g::GDALDatasetH, Option<InputGrid>)> {
+    let grid = finest_grid(found, resolution)?;
+    let xml = stack_vrt(names, found, resolution, metadata)?;
     let c = cstring(&xml)?;
-    // SAFETY: GDAL opens VRT XML given in place of a file name; the handle is ours.
+    // SAFETY: GDAL opens VRT XML given in place of a file name; the handle is the caller's.
     let handle = unsafe { g::GDALOpen(c.as_ptr(), g::GDALAccess::GA_ReadOnly) };
     if handle.is_null() {
         return Err(Error::input(format!(
@@ -113,10 +195,36 @@ pub fn open_product(
             take_last_error()
         )));
     }
-    Ok((Dataset::derived(handle, ds), true))
+    Ok((handle, grid))
 }
 
-fn escape(s: &str) -> String {
+/// The grid of the finest found band: the input's own grid when the bands come at several
+/// resolutions, or when the stack is resampled to `resolution`; `None` when the stack lies on
+/// the bands' own grid.
+fn finest_grid(found: &[Found], resolution: Option<f64>) -> Result<Option<InputGrid>> {
+    let pixel = |f: &Found| f.geo[1].abs();
+    let Some(finest) = found.iter().min_by(|a, b| pixel(a).total_cmp(&pixel(b))) else {
+        return Ok(None);
+    };
+    let several = found
+        .iter()
+        .any(|f| (pixel(f) - pixel(finest)).abs() > 1e-6 * pixel(finest));
+    let why = match (several, resolution) {
+        (true, _) => Resampled::SeveralResolutions,
+        (false, Some(_)) => Resampled::Requested,
+        (false, None) => return Ok(None),
+    };
+    let grid = Grid {
+        width: finest.size.0,
+        height: finest.size.1,
+        geo_transform: finest.geo,
+        projection: Dataset::open(&finest.subdataset)?.projection(),
+    };
+    Ok(Some(InputGrid { grid, why }))
+}
+
+/// `s` escaped for XML text and attribute values.
+pub(crate) fn escape(s: &str) -> String {
     s.replace('&', "&amp;")
         .replace('<', "&lt;")
         .replace('>', "&gt;")
@@ -125,10 +233,10 @@ fn escape(s: &str) -> String {
 
 /// VRT XML stacking the found bands on the grid of the coarsest one (or `resolution`).
 fn stack_vrt(
-    product: &Dataset,
     names: &[String],
     found: &[Found],
     resolution: Option<f64>,
+    metadata: &[(String, String)],
 ) -> Result<String> {
     let first = &found[0];
     let pixel = match resolution {
@@ -161,8 +269,8 @@ fn stack_vrt(
     );
     // Product-level metadata (quantification, radiometric offsets, baseline) for scaling.
     xml += "  <Metadata>\n";
-    for (k, v) in product.metadata_list(None, "") {
-        xml += &format!("    <MDI key=\"{}\">{}</MDI>\n", escape(&k), escape(&v));
+    for (k, v) in metadata {
+        xml += &format!("    <MDI key=\"{}\">{}</MDI>\n", escape(k), escape(v));
     }
     xml += "  </Metadata>\n";
     for (i, (name, f)) in names.iter().zip(found).enumerate() {
@@ -180,6 +288,9 @@ fn stack_vrt(
             xml += &format!("      <MDI key=\"{}\">{}</MDI>\n", escape(k), escape(v));
         }
         xml += "    </Metadata>\n";
+        if let Some((scale, offset)) = f.scale_offset {
+            xml += &format!("    <Offset>{offset:?}</Offset>\n    <Scale>{scale:?}</Scale>\n");
+        }
         // Where the source's pixels land on the target grid.
         let dx = (f.geo[0] - x0) / pixel;
         let dy = (y0 - f.geo[3]) / pixel;
@@ -190,6 +301,13 @@ fn stack_vrt(
             "      <SourceFilename relativeToVRT=\"0\">{}</SourceFilename>\n",
             escape(&f.subdataset)
         );
+        if !f.open_options.is_empty() {
+            xml += "      <OpenOptions>\n";
+            for (k, v) in &f.open_options {
+                xml += &format!("        <OOI key=\"{}\">{}</OOI>\n", escape(k), escape(v));
+            }
+            xml += "      </OpenOptions>\n";
+        }
         xml += &format!("      <SourceBand>{}</SourceBand>\n", f.band);
         xml += &format!(
             "      <SrcRect xOff=\"0\" yOff=\"0\" xSize=\"{}\" ySize=\"{}\"/>\n",

@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 pub mod capi;
+pub mod sentinel2;
 pub mod training;
 
 use cloudmask::raster::Dataset;
@@ -114,9 +115,10 @@ pub fn scene_job(
     cloudmask::scene::SceneJob {
         input: cloudmask::raster::Input::path(input),
         outputs,
-        format: cloudmask::raster::writer::Format::GTiff,
+        format: cloudmask::raster::writer::Format::default(),
         options: cloudmask::MaskOptions::default(),
         quicklook: None,
+        output_grid: Default::default(),
     }
 }
 

@@ -7,8 +7,8 @@ use cloudmask::engine::{MaskOptions, Tiling, DEFAULT_OVERLAP};
 use cloudmask::limits::{MAX_BATCH, MAX_THREADS, MAX_TILE};
 use cloudmask::options::Choice;
 use cloudmask::postprocess::DEFAULT_BUFFER;
+use cloudmask::raster::grid::OutputGrid;
 use cloudmask::raster::scaling::DEFAULT_QUANTIFICATION;
-use cloudmask::raster::writer::Format;
 use cloudmask::raster::Scaling;
 use cloudmask::{Device, ModelOptions};
 use std::path::PathBuf;
@@ -231,8 +231,23 @@ pub struct MaskArgs {
         help = format!("What to write, comma-separated: {}", cloudmask::raster::Product::names())
     )]
     pub products: Vec<String>,
-    #[arg(long, value_parser = choice::<Format>(), default_value_t = Format::default())]
-    pub format: Format,
+    /// Output format: any GDAL raster driver that writes files (GTiff, COG, PNG, JPEG, ...;
+    /// `gdalinfo --formats`); `--format gtiff|cog` is the same option
+    #[arg(
+        long = "of",
+        visible_alias = "format",
+        value_name = "FORMAT",
+        default_value = "GTiff"
+    )]
+    pub format: String,
+    /// Creation option of the output format, KEY=VALUE (repeatable); for GTiff and COG they add
+    /// to and override the defaults (tiled, DEFLATE)
+    #[arg(long = "co", value_name = "KEY=VALUE")]
+    pub creation_options: Vec<String>,
+    /// Grid of the outputs when the mask is computed on another (--resolution, or a product's
+    /// bands at several resolutions): nearest-neighbour onto the input's own grid, or not
+    #[arg(long, value_parser = choice::<OutputGrid>(), default_value_t = OutputGrid::default())]
+    pub output_grid: OutputGrid,
     #[arg(long, value_parser = choice::<Tiling>(), default_value_t = MaskOptions::default().tiling)]
     pub tiling: Tiling,
     /// Tiles per ONNX Runtime call (more costs memory; on CPU it gains little)
@@ -245,6 +260,7 @@ pub struct MaskArgs {
     #[command(flatten)]
     pub read: ReadArgs,
     /// Resample the input to this pixel size (map units) before masking; outputs are on that grid
+    /// unless --output-grid input
     #[arg(long)]
     pub resolution: Option<f64>,
     /// Exact tiling: tile size (default: the model's)

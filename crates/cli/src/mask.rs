@@ -2,7 +2,7 @@
 
 use crate::args::{MaskArgs, RuntimeArgs};
 use crate::exit::Failure;
-use crate::mask_plan::{self, Scene};
+use crate::mask_plan::{self, JobSettings, Scene};
 use crate::mask_report::{SceneSummary, Status, Summary};
 use crate::model_cache::ModelCache;
 use crate::progress::ProgressBar;
@@ -11,6 +11,7 @@ use cloudmask::limits;
 use cloudmask::model::{check_level, CommonClass};
 use cloudmask::postprocess::Buffers;
 use cloudmask::raster::product::Product;
+use cloudmask::raster::writer::Format;
 use cloudmask::scene::{mask_scene, SceneReport};
 use cloudmask::{Error, ErrorKind, Model, ModelOptions, Result};
 use std::collections::HashMap;
@@ -92,7 +93,10 @@ pub fn run(a: MaskArgs) -> std::result::Result<(), Failure> {
     let started = Instant::now();
     mask_plan::check_usage(&a, 1)?;
     let products = Product::parse_list(&a.products)?;
-    let options = mask_options(&a)?;
+    let settings = JobSettings {
+        options: mask_options(&a)?,
+        format: Format::new(&a.format, &a.creation_options)?,
+    };
     let inputs = crate::inputs::expand(&a.inputs, a.from_list.as_deref(), a.recursive)?;
     if inputs.is_empty() {
         return Err(Error::input("no input: the folders and lists given hold no raster").into());
@@ -104,7 +108,7 @@ pub fn run(a: MaskArgs) -> std::result::Result<(), Failure> {
     if let Some(name) = &a.model {
         models.insert(name.clone(), cloudmask::model::resolve(name)?);
     }
-    let mut scenes = mask_plan::plan(&a, &inputs, &products)?;
+    let mut scenes = mask_plan::plan(&a, &inputs, &products, &settings.format)?;
     for (name, _) in scenes.iter().filter_map(|s| s.model.as_ref().ok()) {
         if let Ok(entry) = cloudmask::model::resolve(name) {
             models.insert(name.clone(), entry);
@@ -112,7 +116,7 @@ pub fn run(a: MaskArgs) -> std::result::Result<(), Failure> {
     }
     // Bad outputs are refused before any model loads (mask_scene checks each scene again, as
     // for C callers).
-    mask_plan::check(&a, &mut scenes, &options, &models)?;
+    mask_plan::check(&a, &mut scenes, &settings, &models)?;
     let mut cache = ModelCache::new(model_options(&a.runtime));
     let mut summaries = Vec::with_capacity(scenes.len());
     let n = scenes.len();
@@ -120,7 +124,7 @@ pub fn run(a: MaskArgs) -> std::result::Result<(), Failure> {
         if !a.quiet && n > 1 {
             eprintln!("[{}/{n}] {}", i + 1, scene.input);
         }
-        let summary = run_scene(&a, scene, &options, &mut cache, n > 1);
+        let summary = run_scene(&a, scene, &settings, &mut cache, n > 1);
         if summary.status == Status::Ok && !a.quiet && !a.json {
             summary.print_masked();
         }
@@ -179,17 +183,21 @@ fn finish(
 fn run_scene(
     a: &MaskArgs,
     scene: &Scene,
-    options: &MaskOptions,
+    settings: &JobSettings,
     cache: &mut ModelCache,
     batch: bool,
 ) -> SceneSummary {
     let start = Instant::now();
-    let planned = scene.outputs.iter().map(|(_, p)| p.clone()).collect();
+    let planned = scene.targets().cloned().collect();
     let model = scene.model.as_ref().ok().map(|(m, _)| m.clone());
     let mut summary = SceneSummary::new(&scene.input, planned, model);
     if !scene.skip {
-        match mask_one(a, scene, options, cache, batch, &mut summary.warnings) {
-            Ok(report) => summary.masked(&report),
+        match mask_one(a, scene, settings, cache, batch, &mut summary.warnings) {
+            Ok(report) => {
+                summary.masked(&report);
+                // Committed with the products; the report names only the rasters.
+                summary.outputs.extend(scene.quicklook.clone());
+            }
             Err(e) => summary.failed(e),
         }
     }
@@ -201,7 +209,7 @@ fn run_scene(
 fn mask_one(
     a: &MaskArgs,
     scene: &Scene,
-    options: &MaskOptions,
+    settings: &JobSettings,
     cache: &mut ModelCache,
     batch: bool,
     warnings: &mut Vec<String>,
@@ -217,7 +225,7 @@ fn mask_one(
     }
     // In a batch, the bar only on a terminal: logs get the "[i/n] name" lines.
     let mut bar = ProgressBar::new(a.quiet || (batch && !std::io::stderr().is_terminal()));
-    let report = mask_scene(&model, scene.job(a, options), &mut |f, stage| {
+    let report = mask_scene(&model, scene.job(a, settings), &mut |f, stage| {
         bar.update(f, stage);
         crate::signals::caught().is_none()
     })?;

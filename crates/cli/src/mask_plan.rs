@@ -15,8 +15,14 @@ use cloudmask::{Error, Result};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
-/// `--name-pattern`'s default: `scene.tif` → `scene_mask.tif`.
-pub const DEFAULT_NAME_PATTERN: &str = "{stem}_mask.tif";
+/// `--name-pattern`'s default: `scene.tif` → `scene_mask.tif` (with `--of PNG`, `scene_mask.png`).
+pub const DEFAULT_NAME_PATTERN: &str = "{stem}_mask.{ext}";
+
+/// What every scene of the run is masked with: the engine options and the output format.
+pub struct JobSettings {
+    pub options: MaskOptions,
+    pub format: Format,
+}
 
 /// One input of the run and what to do with it.
 pub struct Scene {
@@ -34,17 +40,19 @@ pub struct Scene {
 
 impl Scene {
     /// The job for [`cloudmask::scene::mask_scene`].
-    pub fn job(&self, a: &MaskArgs, options: &MaskOptions) -> SceneJob {
+    pub fn job(&self, a: &MaskArgs, settings: &JobSettings) -> SceneJob {
         SceneJob {
             input: a.read.input(&self.input, a.resolution),
             outputs: self.outputs.clone(),
-            format: a.format,
-            options: options.clone(),
+            format: settings.format.clone(),
+            options: settings.options.clone(),
             quicklook: self.quicklook.clone(),
+            output_grid: a.output_grid,
         }
     }
 
-    fn targets(&self) -> impl Iterator<Item = &PathBuf> {
+    /// Every file the scene writes: its products and its quicklook.
+    pub fn targets(&self) -> impl Iterator<Item = &PathBuf> {
         self.outputs.iter().map(|(_, p)| p).chain(&self.quicklook)
     }
 }
@@ -92,12 +100,17 @@ fn placeholders(pattern: &str) -> Vec<String> {
 }
 
 /// Every input's scene: outputs named, level probed, model chosen.
-pub fn plan(a: &MaskArgs, inputs: &[String], products: &[Product]) -> Result<Vec<Scene>> {
+pub fn plan(
+    a: &MaskArgs,
+    inputs: &[String],
+    products: &[Product],
+    format: &Format,
+) -> Result<Vec<Scene>> {
     let mut scenes = Vec::with_capacity(inputs.len());
     for input in inputs {
         let outputs = match (&a.out, &a.output_dir) {
             (Some(out), _) => output_paths(out, products),
-            (None, Some(dir)) => named_outputs(dir, &a.name_pattern, input, products, a.format)?,
+            (None, Some(dir)) => named_outputs(dir, &a.name_pattern, input, products, format)?,
             (None, None) => return Err(Error::invalid("give -o FILE or --output-dir DIR")),
         };
         let level = product_level(input);
@@ -123,14 +136,15 @@ fn named_outputs(
     pattern: &str,
     input: &str,
     products: &[Product],
-    format: Format,
+    format: &Format,
 ) -> Result<Vec<(Product, PathBuf)>> {
     let stem = product_stem(Path::new(input));
+    let ext = format.extension();
     let name = |product: Product| {
         pattern
             .replace("{stem}", &stem)
             .replace("{product}", product.name())
-            .replace("{ext}", extension(format))
+            .replace("{ext}", &ext)
     };
     let outputs = if pattern.contains("{product}") {
         products.iter().map(|&p| (p, dir.join(name(p)))).collect()
@@ -147,23 +161,16 @@ fn named_outputs(
     Ok(outputs)
 }
 
-/// The file name extension of the output format (`{ext}`).
-fn extension(format: Format) -> &'static str {
-    match format {
-        Format::GTiff | Format::Cog => "tif",
-    }
-}
-
 /// Refuses the run before any work when an output is an input's file or a model's, when two
 /// outputs are one file, or when outputs exist and neither --overwrite nor --skip-existing was
 /// given; with --skip-existing, marks the scenes whose outputs all exist.
 pub fn check(
     a: &MaskArgs,
     scenes: &mut [Scene],
-    options: &MaskOptions,
+    settings: &JobSettings,
     models: &HashMap<String, ModelEntry>,
 ) -> Result<()> {
-    let jobs: Vec<SceneJob> = scenes.iter().map(|s| s.job(a, options)).collect();
+    let jobs: Vec<SceneJob> = scenes.iter().map(|s| s.job(a, settings)).collect();
     let job_refs: Vec<&SceneJob> = jobs.iter().collect();
     let model_refs: Vec<&ModelEntry> = models.values().collect();
     check_batch_outputs(&job_refs, &model_refs)?;

@@ -160,7 +160,7 @@ impl VirtualMask {
             cache: Some(shared_cache(&resolved.tile_key(), resolved.cache_bytes())),
             ..MaskOptions::default()
         };
-        let metadata = provenance(&model, &resolved, &options, source.band_indices());
+        let metadata = provenance(&model, &resolved, &options, &source);
         Ok(VirtualMask {
             width,
             height,
@@ -312,13 +312,13 @@ fn provenance(
     model: &Model,
     d: &Descriptor,
     options: &MaskOptions,
-    bands: &[usize],
+    source: &GdalSource,
 ) -> Vec<(String, String)> {
     let mut items = crate::scene::provenance(
         model,
         options,
         d.image.as_deref().unwrap_or_default(),
-        bands,
+        source,
     );
     items.push(("CLOUDMASK_PRODUCT".into(), "virtual".into()));
     items

@@ -38,6 +38,17 @@ pub fn silence_gdal_error_printing() {
     unsafe { g::CPLPushErrorHandler(Some(g::CPLQuietErrorHandler)) };
 }
 
+/// Runs `f` with GDAL's messages on this thread kept from its error handlers (nothing printed):
+/// for calls whose message cloudmask reads back itself ([`take_last_error`]).
+pub(crate) fn quietly<T>(f: impl FnOnce() -> T) -> T {
+    // SAFETY: pushes GDAL's own quiet handler, popped below on the same thread.
+    unsafe { g::CPLPushErrorHandler(Some(g::CPLQuietErrorHandler)) };
+    let value = f();
+    // SAFETY: pops the handler pushed above.
+    unsafe { g::CPLPopErrorHandler() };
+    value
+}
+
 /// A NULL-terminated list of C strings that lives as long as this value (GDAL's CSL).
 pub(crate) struct CStringList {
     _owned: Vec<CString>,

@@ -109,6 +109,24 @@ impl Dataset {
         }
     }
 
+    /// The band's GDAL scale and offset (stored value * scale + offset), when either is set to
+    /// anything but the identity. Formats differ in whether they report an unset scale as
+    /// "not set" or as 1, so the identity counts as unset.
+    pub fn band_scale_offset(&self, index: usize) -> Option<(f64, f64)> {
+        let b = self.band(index).ok()?;
+        let (mut has_scale, mut has_offset) = (0, 0);
+        // SAFETY: valid band, out-parameters on our stack.
+        let (scale, offset) = unsafe {
+            (
+                g::GDALGetRasterScale(b, &mut has_scale),
+                g::GDALGetRasterOffset(b, &mut has_offset),
+            )
+        };
+        let scale = if has_scale != 0 { scale } else { 1.0 };
+        let offset = if has_offset != 0 { offset } else { 0.0 };
+        (scale != 1.0 || offset != 0.0).then_some((scale, offset))
+    }
+
     /// Band description (GDAL's band name), 1-based index.
     pub fn band_description(&self, index: usize) -> String {
         self.band(index)
@@ -193,5 +211,28 @@ fn domain_ptr(domain: &CStr) -> *const c_char {
         std::ptr::null()
     } else {
         domain.as_ptr()
+    }
+}
+
+impl Dataset {
+    /// The short name of the driver that opened this dataset ("GTiff", "SENTINEL2", …).
+    pub fn driver_name(&self) -> String {
+        // SAFETY: valid handle; GDAL owns the driver and its name, copied at once.
+        opt_str(unsafe { g::GDALGetDriverShortName(g::GDALGetDatasetDriver(self.handle())) })
+            .unwrap_or_default()
+    }
+
+    /// The document of an `xml:` metadata domain (e.g. `xml:SENTINEL2`, the product's main
+    /// metadata file as GDAL read it): such a domain holds one XML string, not KEY=VALUE items.
+    pub fn metadata_xml(&self, domain: &str) -> Option<String> {
+        let d = CString::new(domain).ok()?;
+        // SAFETY: GDAL returns a NULL-terminated list it owns; the first entry is copied.
+        unsafe {
+            let list = g::GDALGetMetadata(self.handle() as g::GDALMajorObjectH, d.as_ptr());
+            if list.is_null() || (*list).is_null() {
+                return None;
+            }
+            Some(CStr::from_ptr(*list).to_string_lossy().into_owned())
+        }
     }
 }

@@ -5,20 +5,23 @@
 //!
 //! One job a file: `cpl` C strings and GDAL's error state, `open` opening and creating
 //! datasets, `pixels` reading and writing band windows, `metadata` what a dataset says about
-//! itself; this file holds the handle itself.
+//! itself, `vsi` GDAL's virtual file system (folders and archives), `xml` metadata documents GDAL
+//! hands over as text; this file holds the handle itself.
 
 mod cpl;
 mod metadata;
 mod open;
 mod pixels;
+pub mod vsi;
+mod xml;
 
 pub use cpl::silence_gdal_error_printing;
-pub(crate) use cpl::{collect_failures, cstring, take_last_error, CStringList};
+pub(crate) use cpl::{collect_failures, cstring, opt_str, quietly, take_last_error, CStringList};
 pub(crate) use metadata::set_metadata_item;
 pub use metadata::ValueKind;
 
-use cpl::opt_str;
 pub use pixels::{Pixel, PixelType};
+pub use xml::{XmlDoc, XmlNode};
 
 use crate::error::{Error, Result};
 use gdal_sys as g;

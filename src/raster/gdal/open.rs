@@ -119,10 +119,49 @@ impl Dataset {
         Ok(Dataset::from_owned_handle(handle, path))
     }
 
+    /// Opens a raster file for update (to add overviews to a file just written).
+    pub fn open_update(path: &str) -> Result<Dataset> {
+        register_drivers();
+        let c = cstring(path)?;
+        // SAFETY: a valid C string; the handle becomes ours.
+        let handle = unsafe { g::GDALOpen(c.as_ptr(), g::GDALAccess::GA_Update) };
+        if handle.is_null() {
+            return Err(Error::output(format!(
+                "cannot open {path} for update: {}",
+                take_last_error()
+            )));
+        }
+        Ok(Dataset::from_owned_handle(handle, path))
+    }
+
+    /// Every file GDAL reads this dataset from (its main file first, then side files).
+    pub fn file_list(&self) -> Vec<String> {
+        // SAFETY: valid handle; GDAL returns a list we own and free after copying it.
+        unsafe {
+            let list = g::GDALGetFileList(self.handle());
+            let mut out = Vec::new();
+            if !list.is_null() {
+                let mut i = 0;
+                while !(*list.add(i)).is_null() {
+                    out.extend(super::cpl::opt_str(*list.add(i)));
+                    i += 1;
+                }
+                g::CSLDestroy(list);
+            }
+            out
+        }
+    }
+
     /// Writes a copy of this dataset with another driver (e.g. "VRT") and closes it.
     pub fn copy_to(&self, driver: &str, path: &Path) -> Result<()> {
+        self.copy_with(driver, path, &[] as &[&str])
+    }
+
+    /// Writes a copy of this dataset with `driver` and its creation options, and closes it.
+    pub fn copy_with<S: AsRef<str>>(&self, driver: &str, path: &Path, options: &[S]) -> Result<()> {
         let c_path = cstring(&path.to_string_lossy())?;
         let drv = driver_by_name(driver)?;
+        let mut opts = CStringList::new(options)?;
         // SAFETY: valid driver, handle and C string; the copy is closed at once.
         unsafe {
             let copy = g::GDALCreateCopy(
@@ -130,7 +169,7 @@ impl Dataset {
                 c_path.as_ptr(),
                 self.handle(),
                 0,
-                std::ptr::null_mut(),
+                opts.as_ptr(),
                 None,
                 std::ptr::null_mut(),
             );

@@ -49,11 +49,14 @@ pub fn product_stem(path: &Path) -> String {
         .unwrap_or(name)
 }
 
-/// `LC09_…` for a Landsat metadata file name `LC09_…_MTL.txt` or `LC09_…_MTL.json`.
+/// `LC09_…` for a Landsat metadata file name `LC09_…_MTL.txt` or `LC09_…_MTL.json` (any case,
+/// as the Landsat opener accepts it).
 fn landsat_metadata_stem(name: &str) -> Option<&str> {
-    ["_MTL.txt", "_MTL.json"]
+    let lower = name.to_ascii_lowercase();
+    ["_mtl.txt", "_mtl.json"]
         .iter()
-        .find_map(|suffix| name.strip_suffix(suffix))
+        .find(|suffix| lower.ends_with(*suffix))
+        .map(|suffix| &name[..name.len() - suffix.len()])
         .filter(|stem| !stem.is_empty())
 }
 
