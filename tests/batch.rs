@@ -338,3 +338,113 @@ fn outputs_over_inputs_and_bad_usage_are_refused_before_any_work() {
     }
     assert!(text(&cloudmask(&["mask", "--help"])).contains("64 usage error"));
 }
+
+/// A STAC item over single-band crops of the sample (georeferenced, as stacking needs), in
+/// `collection` (which gives its level).
+fn stac_item(dir: &Path, name: &str, collection: &str) -> PathBuf {
+    let bands = [
+        ("B02", "blue"),
+        ("B03", "green"),
+        ("B04", "red"),
+        ("B08", "nir"),
+        ("B11", "swir16"),
+        ("B12", "swir22"),
+    ];
+    let mut assets = Vec::new();
+    for (i, (id, common)) in bands.iter().enumerate() {
+        let file = dir.join(format!("{id}.tif"));
+        if !file.exists() {
+            let o = Command::new("gdal_translate")
+                .args(["-q", "-a_srs", "EPSG:32632", "-a_ullr", "500000", "5001280"])
+                .args(["501280", "5000000", "-srcwin", "0", "0", "128", "128", "-b"])
+                .arg((i + 1).to_string())
+                .arg(common::sample_scene())
+                .arg(&file)
+                .output()
+                .unwrap();
+            assert!(o.status.success(), "gdal_translate: {}", text(&o));
+        }
+        assets.push(format!(
+            r#""{id}": {{"href": "{id}.tif", "type": "image/tiff; application=geotiff", "eo:bands": [{{"name": "{id}", "common_name": "{common}"}}]}}"#
+        ));
+    }
+    let item = dir.join(format!("{name}.json"));
+    std::fs::write(
+        &item,
+        format!(
+            r#"{{"type": "Feature", "stac_version": "1.0.0", "id": "{name}", "collection": "{collection}", "geometry": null, "properties": {{"datetime": "2024-01-01T00:00:00Z"}}, "assets": {{{}}}}}"#,
+            assets.join(", ")
+        ),
+    )
+    .unwrap();
+    item
+}
+
+#[test]
+fn each_input_gets_the_model_of_its_level_and_each_model_loads_once() {
+    common::require_model("ukis-6b-l1c");
+    common::require_model("ukis-6b-l2a");
+    let tmp = common::TempDir::new("batch-levels");
+    let toa = stac_item(&tmp.0, "toa", "sentinel-2-l1c");
+    let sr = stac_item(&tmp.0, "sr", "sentinel-2-l2a");
+    let sr2 = stac_item(&tmp.0, "sr2", "sentinel-2-l2a");
+    let out = s(&tmp.path("masks"));
+    let o = cloudmask(&[
+        "mask",
+        &s(&toa),
+        &s(&sr),
+        &s(&sr2),
+        "--output-dir",
+        &out,
+        "--json",
+    ]);
+    assert!(o.status.success(), "{}", text(&o));
+    let summary = json(&o);
+    assert_eq!(summary["totals"]["models_loaded"], 2, "{summary}");
+    let models: Vec<&str> = summary["scenes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["model"].as_str().unwrap())
+        .collect();
+    assert_eq!(models, ["ukis-6b-l1c", "ukis-6b-l2a", "ukis-6b-l2a"]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("so model ukis-6b-l2a masks it"), "{err}");
+    assert!(tmp.path("masks/sr2_mask.tif").is_file());
+
+    // A model of the other level: a warning, or refused under --strict (exit 4, nothing written).
+    let one = s(&tmp.path("one.tif"));
+    let o = cloudmask(&[
+        "mask",
+        &s(&sr),
+        "-o",
+        &one,
+        "--model",
+        "ukis-6b-l1c",
+        "--json",
+    ]);
+    assert!(o.status.success(), "{}", text(&o));
+    let warning = json(&o)["scenes"][0]["warnings"][0]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(warning.contains("its masks may be wrong"), "{warning}");
+    assert!(text(&o).contains(&format!("cloudmask: warning: {warning}")));
+    let strict = s(&tmp.path("strict.tif"));
+    let o = cloudmask(&[
+        "mask",
+        &s(&sr),
+        "-o",
+        &strict,
+        "-m",
+        "ukis-6b-l1c",
+        "--strict",
+    ]);
+    assert_eq!(o.status.code(), Some(4), "{}", text(&o));
+    assert!(
+        text(&o).contains("(refused under --strict)"),
+        "{}",
+        text(&o)
+    );
+    assert!(!Path::new(&strict).exists());
+}

@@ -133,7 +133,11 @@ pub fn run(a: MaskArgs) -> std::result::Result<(), Failure> {
             .as_ref()
             .is_some_and(|e| e.code == ErrorKind::Cancelled as u8);
         if let (Some(e), true) = (&summary.error, n > 1 && !cancelled) {
-            eprintln!("cloudmask: error: {}: {}", scene.input, e.message);
+            // Named once: most messages already start with the input.
+            match e.message.contains(&scene.input) {
+                true => eprintln!("cloudmask: error: {}", e.message),
+                false => eprintln!("cloudmask: error: {}: {}", scene.input, e.message),
+            }
         }
         summaries.push(summary);
         if cancelled && crate::signals::caught().is_some() {
