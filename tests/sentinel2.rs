@@ -140,6 +140,48 @@ fn l2a_product_masks_like_the_same_surface_reflectance() {
     let model = common::model("ukis-6b-l2a", 2);
     let want = reference_classes(&model, &product);
     assert_same(&product_classes(&model, &product.safe), &want, "L2A 05.09");
+    // With no --model, `cloudmask mask` picks the L2A model for it, says so, and writes what the
+    // L2A model gives (on the 20 m grid the mask is computed on).
+    let out = tmp.path("picked.tif");
+    let o = std::process::Command::new(common::cloudmask_exe())
+        .arg("mask")
+        .arg(&product.safe)
+        .arg("-o")
+        .arg(&out)
+        .args(["--output-grid", "processing"])
+        .output()
+        .unwrap();
+    let text = common::output_text(&o);
+    assert!(o.status.success(), "{text}");
+    assert!(text.contains("ukis-6b-l2a"), "{text}");
+    let written = Dataset::open(&out.to_string_lossy()).unwrap();
+    assert_eq!(
+        written.metadata_item("CLOUDMASK_MODEL", "").as_deref(),
+        Some("ukis-6b-l2a")
+    );
+    assert_eq!(written.metadata_item(LEVEL_KEY, "").as_deref(), Some("l2a"));
+    let (_, _, picked) = common::read_band_u8(&out.to_string_lossy(), 1);
+    assert_same(&picked, &want, "L2A 05.09 through the CLI with no --model");
+    // By default the mask goes back onto the product's finest grid (10 m), nearest neighbour.
+    let fine = tmp.path("fine.tif");
+    let o = std::process::Command::new(common::cloudmask_exe())
+        .arg("mask")
+        .arg(&product.safe)
+        .arg("-o")
+        .arg(&fine)
+        .arg("-q")
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", common::output_text(&o));
+    let (w, h, ten) = common::read_band_u8(&fine.to_string_lossy(), 1);
+    assert_eq!((w, h), (1024, 1024));
+    let upsampled: Vec<u8> = (0..1024 * 1024)
+        .map(|i| want[(i / 1024 / 2) * 512 + (i % 1024) / 2])
+        .collect();
+    assert!(
+        ten == upsampled,
+        "the 10 m output is not the 20 m mask upsampled"
+    );
 }
 
 #[test]
