@@ -49,6 +49,12 @@ pub fn product_stem(path: &Path) -> String {
         .unwrap_or(name)
 }
 
+/// Whether `name` is a Landsat metadata file name (`*_MTL.txt` or `*_MTL.json`, any case): the
+/// one test the folder listing and the Landsat opener share.
+pub fn is_landsat_metadata(name: &str) -> bool {
+    landsat_metadata_stem(name).is_some()
+}
+
 /// `LC09_…` for a Landsat metadata file name `LC09_…_MTL.txt` or `LC09_…_MTL.json` (any case,
 /// as the Landsat opener accepts it).
 fn landsat_metadata_stem(name: &str) -> Option<&str> {

@@ -9,6 +9,7 @@ mod odl;
 mod scene;
 mod vrt;
 
+use super::folders::is_landsat_metadata;
 use super::{Opened, ProductLevel};
 use crate::error::{Error, Result};
 use crate::raster::gdal::vsi;
@@ -89,7 +90,7 @@ fn read_scene(found: &Located) -> Result<Scene> {
 /// (read through GDAL's `/vsitar/`) holding one.
 fn locate(path: &str) -> Result<Option<Located>> {
     let lower = path.to_ascii_lowercase();
-    if is_mtl(&lower) {
+    if is_landsat_metadata(&lower) {
         let folder = match path.rfind('/') {
             Some(i) => path[..i].to_string(),
             None => ".".to_string(),
@@ -133,16 +134,12 @@ fn locate(path: &str) -> Result<Option<Located>> {
     Ok(None)
 }
 
-fn is_mtl(lower_name: &str) -> bool {
-    lower_name.ends_with("_mtl.txt") || lower_name.ends_with("_mtl.json")
-}
-
 /// The one scene's MTL among `names` (USGS ships the same metadata as .json, .txt and .xml:
 /// the JSON is preferred); an error when the names hold several scenes.
 fn pick_mtl(container: &str, names: &[String]) -> Result<Option<String>> {
     let mut mtls: Vec<&String> = names
         .iter()
-        .filter(|n| is_mtl(&n.to_ascii_lowercase()))
+        .filter(|n| is_landsat_metadata(n))
         .collect();
     // JSON first, then by name.
     mtls.sort_by_key(|n| (!n.to_ascii_lowercase().ends_with(".json"), n.as_str()));
