@@ -10,7 +10,7 @@ use cloudmask::error::ErrorKind;
 use cloudmask::raster::products::{self, ProductLevel, LEVEL_KEY, PRODUCT_KEY};
 use cloudmask::raster::Dataset;
 use cloudmask::{MaskOptions, Model, Products, Region};
-use fixture::{make, Kind, COMMON};
+use fixture::{make, Kind, Scene, COMMON};
 use std::path::Path;
 use std::process::Command;
 
@@ -107,31 +107,39 @@ fn file_list(ds: &Dataset) -> Vec<String> {
     out
 }
 
-#[test]
-fn level_1_oli_scene_masks_like_its_top_of_atmosphere_reflectance() {
-    const SIZE: usize = 256;
-    let tmp = common::TempDir::new("landsat-l1");
-    let folder = tmp.path("LC08_L1TP_193026_20200423_20200822_02_T1");
-    let reference = tmp.path("toa.tif").to_string_lossy().into_owned();
-    let scene = make(Kind::OliL1, &folder, SIZE, Path::new(&reference));
-    let archive = tmp.path("LC08_L1TP_193026_20200423_20200822_02_T1.tar");
-    let archive = archive.to_string_lossy().into_owned();
+const SIZE: usize = 256;
+
+/// A scene of `kind` written as `folder_name` (with its `.tar` as `archive_name`): its MTL (text
+/// and JSON), its folder and its archive each stack as `product` at `level` and mask with
+/// `model` exactly like the reflectance GeoTIFF of the same pixels. Returns the scene, the
+/// reference mask and the temporary folder holding them.
+fn masks_like_its_reflectance(
+    kind: Kind,
+    folder_name: &str,
+    archive_name: &str,
+    product: &str,
+    level: ProductLevel,
+    model: &str,
+) -> (Scene, Vec<u8>, common::TempDir) {
+    let tmp = common::TempDir::new(&format!("landsat-{}", level.card_name()));
+    let folder = tmp.path(folder_name);
+    let reference = tmp.path("reflectance.tif").to_string_lossy().into_owned();
+    let scene = make(kind, &folder, SIZE, Path::new(&reference));
+    let archive = tmp.path(archive_name).to_string_lossy().into_owned();
     tar(&scene, &archive);
     let folder = folder.to_string_lossy().into_owned();
     let inputs = [scene.mtl_txt(), scene.mtl_json(), folder, archive];
-
-    let product = "Landsat 8 OLI/TIRS Collection 2 Level-1 L1TP";
     for input in &inputs {
         assert_eq!(
             products::product_level(input).unwrap(),
-            Some(ProductLevel::TopOfAtmosphere),
+            Some(level),
             "{input}"
         );
-        check_stack(input, &scene, product, "l1c");
+        check_stack(input, &scene, product, level.card_name());
     }
     assert_eq!(products::product_level(&reference).unwrap(), None);
 
-    let model = common::model("ukis-6b-l1c", 2);
+    let model = common::model(model, 2);
     let want = mask(&model, &reference, SIZE);
     assert!(
         classes_present(&want) >= 2,
@@ -143,7 +151,19 @@ fn level_1_oli_scene_masks_like_its_top_of_atmosphere_reflectance() {
             "{input} masks differently from its reflectance"
         );
     }
+    (scene, want, tmp)
+}
 
+#[test]
+fn level_1_oli_scene_masks_like_its_top_of_atmosphere_reflectance() {
+    let (scene, want, tmp) = masks_like_its_reflectance(
+        Kind::OliL1,
+        "LC08_L1TP_193026_20200423_20200822_02_T1",
+        "LC08_L1TP_193026_20200423_20200822_02_T1.tar",
+        "Landsat 8 OLI/TIRS Collection 2 Level-1 L1TP",
+        ProductLevel::TopOfAtmosphere,
+        "ukis-6b-l1c",
+    );
     // The CLI, default model, given the MTL as USGS names it.
     let out = tmp.path("mask.tif").to_string_lossy().into_owned();
     let o = Command::new(common::cloudmask_exe())
@@ -156,38 +176,14 @@ fn level_1_oli_scene_masks_like_its_top_of_atmosphere_reflectance() {
 
 #[test]
 fn level_2_tm_scene_masks_like_its_surface_reflectance() {
-    const SIZE: usize = 256;
-    let tmp = common::TempDir::new("landsat-l2");
-    let folder = tmp.path("LT05_L2SP_193026_20100716_20200823_02_T1");
-    let reference = tmp.path("sr.tif").to_string_lossy().into_owned();
-    let scene = make(Kind::TmL2, &folder, SIZE, Path::new(&reference));
-    let archive = tmp.path("scene.tar").to_string_lossy().into_owned();
-    tar(&scene, &archive);
-    let folder = folder.to_string_lossy().into_owned();
-    let inputs = [scene.mtl_txt(), scene.mtl_json(), folder, archive];
-
-    let product = "Landsat 5 TM Collection 2 Level-2 L2SP";
-    for input in &inputs {
-        assert_eq!(
-            products::product_level(input).unwrap(),
-            Some(ProductLevel::Surface),
-            "{input}"
-        );
-        check_stack(input, &scene, product, "l2a");
-    }
-
-    let model = common::model("ukis-6b-l2a", 2);
-    let want = mask(&model, &reference, SIZE);
-    assert!(
-        classes_present(&want) >= 2,
-        "the fixture should hold more than one class"
+    masks_like_its_reflectance(
+        Kind::TmL2,
+        "LT05_L2SP_193026_20100716_20200823_02_T1",
+        "scene.tar",
+        "Landsat 5 TM Collection 2 Level-2 L2SP",
+        ProductLevel::Surface,
+        "ukis-6b-l2a",
     );
-    for input in &inputs {
-        assert!(
-            mask(&model, input, SIZE) == want,
-            "{input} masks differently from its reflectance"
-        );
-    }
 }
 
 #[test]

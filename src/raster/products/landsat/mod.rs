@@ -137,10 +137,7 @@ fn locate(path: &str) -> Result<Option<Located>> {
 /// The one scene's MTL among `names` (USGS ships the same metadata as .json, .txt and .xml:
 /// the JSON is preferred); an error when the names hold several scenes.
 fn pick_mtl(container: &str, names: &[String]) -> Result<Option<String>> {
-    let mut mtls: Vec<&String> = names
-        .iter()
-        .filter(|n| is_landsat_metadata(n))
-        .collect();
+    let mut mtls: Vec<&String> = names.iter().filter(|n| is_landsat_metadata(n)).collect();
     // JSON first, then by name.
     mtls.sort_by_key(|n| (!n.to_ascii_lowercase().ends_with(".json"), n.as_str()));
     let scene_of = |n: &str| {
