@@ -121,10 +121,7 @@ impl Format {
         // A driver that does not list its types says nothing against any.
         let Some(types) = types else { return Ok(()) };
         for p in products {
-            let want = match p.pixel_type() {
-                PixelType::U8 => "Byte",
-                PixelType::F32 => "Float32",
-            };
+            let want = p.pixel_type().name();
             if !types.split_whitespace().any(|t| t == want) {
                 return Err(Error::invalid(format!(
                     "the {} format cannot hold the {} output ({want} pixels; it writes {types}): choose another --of for it, e.g. GTiff or COG",

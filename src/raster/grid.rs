@@ -7,9 +7,8 @@
 //! band's). Writing on the input grid samples the processing grid's pixels by nearest
 //! neighbour, so class codes stay codes.
 
-use super::gdal::{cstring, take_last_error, Dataset};
+use super::gdal::{escape, Dataset};
 use crate::error::{Error, Result};
-use gdal_sys as g;
 
 /// A raster grid: pixel size and georeferencing.
 #[derive(Debug, Clone, PartialEq)]
@@ -102,15 +101,8 @@ pub(crate) fn nearest_onto(
     data_type: &str,
 ) -> Result<Dataset> {
     let xml = nearest_vrt(path, from, to, bands, data_type);
-    let c = cstring(&xml)?;
-    // SAFETY: GDAL opens VRT XML given in place of a file name; the handle is ours.
-    let handle = unsafe { g::GDALOpen(c.as_ptr(), g::GDALAccess::GA_ReadOnly) };
-    if handle.is_null() {
-        return Err(Error::output(format!(
-            "cannot sample {path} onto the input grid: {}",
-            take_last_error()
-        )));
-    }
+    let handle = Dataset::open_vrt_xml(&xml)
+        .map_err(|why| Error::output(format!("cannot sample {path} onto the input grid: {why}")))?;
     Ok(Dataset::from_owned_handle(handle, path))
 }
 
@@ -134,13 +126,6 @@ fn nearest_vrt(path: &str, from: &Grid, to: &Grid, bands: usize, data_type: &str
         );
     }
     xml + "</VRTDataset>\n"
-}
-
-fn escape(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
 }
 
 #[cfg(test)]

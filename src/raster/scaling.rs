@@ -147,7 +147,7 @@ pub fn band_gain_bias(ds: &Dataset, band: usize, scaling: Scaling) -> Result<Ban
                     scale(1.0, 0.0, ScaleSource::FloatReflectance)
                 }
                 ValueKind::Integer | ValueKind::SmallInteger => {
-                    match sentinel2_quantification(ds, band) {
+                    match sentinel2_quantification(ds) {
                         Some((q, o)) => scale(1.0 / q, o / q, ScaleSource::Sentinel2Metadata),
                         None => return Err(unknown_scaling(ds, band)),
                     }
@@ -192,7 +192,7 @@ pub fn check_digital_numbers(quantification: f64, offset: f64) -> Result<()> {
 /// (tests/sentinel2.rs asserts this): the offsets of baseline 04.00 on (−1000 for every band so
 /// far) are only in the product's XML, which `products::sentinel2` reads and puts on the bands
 /// as GDAL offset.
-fn sentinel2_quantification(ds: &Dataset, _band: usize) -> Option<(f64, f64)> {
+fn sentinel2_quantification(ds: &Dataset) -> Option<(f64, f64)> {
     let num = |s: Option<String>| s.and_then(|v| v.trim().parse::<f64>().ok());
     let q = num(ds.metadata_item("QUANTIFICATION_VALUE", ""))
         .or_else(|| num(ds.metadata_item("BOA_QUANTIFICATION_VALUE", "")))
@@ -201,7 +201,7 @@ fn sentinel2_quantification(ds: &Dataset, _band: usize) -> Option<(f64, f64)> {
     if q.is_none() && baseline.is_none() {
         return None;
     }
-    let offset = if baseline.unwrap_or(0.0) >= 4.0 {
+    let offset = if baseline.unwrap_or(0.0) >= super::products::OFFSET_BASELINE {
         -1000.0
     } else {
         0.0

@@ -3,7 +3,7 @@
 //! raster holding exactly the bands a model needs, on one grid.
 
 use super::bandmap::{band_key, model_band_key, spectral_key};
-use super::gdal::{cstring, take_last_error, Dataset};
+use super::gdal::{escape, Dataset};
 use super::grid::{Grid, InputGrid, Resampled};
 use crate::error::{Error, Result};
 use crate::model::bands::canonical_band;
@@ -19,6 +19,8 @@ pub struct Found {
     pub metadata: Vec<(String, String)>,
     size: (usize, usize),
     geo: [f64; 6],
+    /// The source's CRS (WKT), read with the rest so the stack need not reopen it.
+    projection: String,
     /// GDAL scale and offset for the stacked band (reflectance = value * scale + offset), when
     /// the product states them.
     pub scale_offset: Option<(f64, f64)>,
@@ -27,8 +29,8 @@ pub struct Found {
 }
 
 impl Found {
-    /// Band `band` of `ds`, opened as `name` (an asset of a STAC item); `None` when it has no
-    /// georeferencing.
+    /// Band `band` of `ds`, opened as `name` (a subdataset, a STAC item's asset, a Landsat band
+    /// file); `None` when it has no georeferencing.
     pub fn read(ds: &Dataset, name: &str, band: usize) -> Option<Found> {
         Some(Found {
             subdataset: name.to_string(),
@@ -38,6 +40,7 @@ impl Found {
             metadata: ds.metadata_list(Some(band), ""),
             size: (ds.width(), ds.height()),
             geo: ds.geo_transform()?,
+            projection: ds.projection(),
             scale_offset: None,
             open_options: Vec::new(),
         })
@@ -100,9 +103,9 @@ pub fn find_bands(
         let Ok(sub) = Dataset::open(name) else {
             continue;
         };
-        let Some(geo) = sub.geo_transform() else {
+        if sub.geo_transform().is_none() {
             continue;
-        };
+        }
         for b in 1..=sub.band_count() {
             // A recognised band name on the band wins; a single-band subdataset is otherwise
             // named by its own description ("B02 - B02" for a GeoPackage table called B02).
@@ -123,17 +126,7 @@ pub fn find_bands(
             let Some(key) = key else { continue };
             for (i, want) in model_bands.iter().enumerate() {
                 if found[i].is_none() && model_band_key(want) == key && has_data(&sub, b) {
-                    found[i] = Some(Found {
-                        subdataset: name.clone(),
-                        band: b,
-                        data_type: sub.band_type_name(b),
-                        nodata: sub.band_nodata(b),
-                        metadata: sub.metadata_list(Some(b), ""),
-                        size: (sub.width(), sub.height()),
-                        geo,
-                        scale_offset: None,
-                        open_options: Vec::new(),
-                    });
+                    found[i] = Found::read(&sub, name, b);
                 }
             }
         }
@@ -184,51 +177,34 @@ pub fn open_stack(
     metadata: &[(String, String)],
     resolution: Option<f64>,
 ) -> Result<(g::GDALDatasetH, Option<InputGrid>)> {
-    let grid = finest_grid(found, resolution)?;
+    let grid = finest_grid(found, resolution);
     let xml = stack_vrt(names, found, resolution, metadata)?;
-    let c = cstring(&xml)?;
-    // SAFETY: GDAL opens VRT XML given in place of a file name; the handle is the caller's.
-    let handle = unsafe { g::GDALOpen(c.as_ptr(), g::GDALAccess::GA_ReadOnly) };
-    if handle.is_null() {
-        return Err(Error::input(format!(
-            "cannot stack the bands of {path}: {}",
-            take_last_error()
-        )));
-    }
+    let handle = Dataset::open_vrt_xml(&xml)
+        .map_err(|why| Error::input(format!("cannot stack the bands of {path}: {why}")))?;
     Ok((handle, grid))
 }
 
 /// The grid of the finest found band: the input's own grid when the bands come at several
 /// resolutions, or when the stack is resampled to `resolution`; `None` when the stack lies on
 /// the bands' own grid.
-fn finest_grid(found: &[Found], resolution: Option<f64>) -> Result<Option<InputGrid>> {
+fn finest_grid(found: &[Found], resolution: Option<f64>) -> Option<InputGrid> {
     let pixel = |f: &Found| f.geo[1].abs();
-    let Some(finest) = found.iter().min_by(|a, b| pixel(a).total_cmp(&pixel(b))) else {
-        return Ok(None);
-    };
+    let finest = found.iter().min_by(|a, b| pixel(a).total_cmp(&pixel(b)))?;
     let several = found
         .iter()
         .any(|f| (pixel(f) - pixel(finest)).abs() > 1e-6 * pixel(finest));
     let why = match (several, resolution) {
         (true, _) => Resampled::SeveralResolutions,
         (false, Some(_)) => Resampled::Requested,
-        (false, None) => return Ok(None),
+        (false, None) => return None,
     };
     let grid = Grid {
         width: finest.size.0,
         height: finest.size.1,
         geo_transform: finest.geo,
-        projection: Dataset::open(&finest.subdataset)?.projection(),
+        projection: finest.projection.clone(),
     };
-    Ok(Some(InputGrid { grid, why }))
-}
-
-/// `s` escaped for XML text and attribute values.
-pub(crate) fn escape(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
+    Some(InputGrid { grid, why })
 }
 
 /// VRT XML stacking the found bands on the grid of the coarsest one (or `resolution`).
@@ -260,9 +236,9 @@ fn stack_vrt(
             "resolution {pixel} is coarser than the whole product"
         )));
     }
-    let srs = Dataset::open(&first.subdataset)?.projection();
+    let srs = &first.projection;
     let mut xml = format!("<VRTDataset rasterXSize=\"{w}\" rasterYSize=\"{h}\">\n");
-    xml += &format!("  <SRS>{}</SRS>\n", escape(&srs));
+    xml += &format!("  <SRS>{}</SRS>\n", escape(srs));
     xml += &format!(
         "  <GeoTransform>{x0}, {pixel}, 0, {y0}, 0, {}</GeoTransform>\n",
         -pixel

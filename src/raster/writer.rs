@@ -265,10 +265,7 @@ impl ProductWriter {
                     })?,
                     projection: self.info.georef.projection.clone(),
                 };
-                let data_type = match self.product.pixel_type() {
-                    super::gdal::PixelType::U8 => "Byte",
-                    super::gdal::PixelType::F32 => "Float32",
-                };
+                let data_type = self.product.pixel_type().name();
                 let vrt = nearest_onto(&work, &from, to, self.bands, data_type)?;
                 let georef = Georef {
                     geo_transform: Some(to.geo_transform),

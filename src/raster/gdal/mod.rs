@@ -21,6 +21,7 @@ pub(crate) use metadata::set_metadata_item;
 pub use metadata::ValueKind;
 
 pub use pixels::{Pixel, PixelType};
+pub(crate) use xml::escape;
 pub use xml::{XmlDoc, XmlNode};
 
 use crate::error::{Error, Result};

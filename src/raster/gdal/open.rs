@@ -119,6 +119,19 @@ impl Dataset {
         Ok(Dataset::from_owned_handle(handle, path))
     }
 
+    /// Opens a VRT given as XML in place of a file name (the stacks and resamplings cloudmask
+    /// builds in memory); GDAL's message when it cannot. The handle is the caller's to own.
+    pub(crate) fn open_vrt_xml(xml: &str) -> std::result::Result<g::GDALDatasetH, String> {
+        register_drivers();
+        let c = cstring(xml).map_err(|e| e.message)?;
+        // SAFETY: a valid C string; the handle becomes the caller's.
+        let handle = unsafe { g::GDALOpen(c.as_ptr(), g::GDALAccess::GA_ReadOnly) };
+        if handle.is_null() {
+            return Err(take_last_error());
+        }
+        Ok(handle)
+    }
+
     /// Opens a raster file for update (to add overviews to a file just written).
     pub fn open_update(path: &str) -> Result<Dataset> {
         register_drivers();

@@ -171,4 +171,12 @@ impl PixelType {
             PixelType::F32 => g::GDALDataType::GDT_Float32,
         }
     }
+
+    /// GDAL's name of the type ("Byte", "Float32"), as VRTs and driver metadata spell it.
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            PixelType::U8 => "Byte",
+            PixelType::F32 => "Float32",
+        }
+    }
 }

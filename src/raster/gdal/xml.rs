@@ -6,6 +6,14 @@ use crate::error::{Error, Result};
 use gdal_sys as g;
 use std::marker::PhantomData;
 
+/// `s` escaped for XML text and attribute values (the VRTs cloudmask writes in memory).
+pub(crate) fn escape(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
 /// A parsed document, freed on drop. Namespace prefixes are stripped, so elements are found by
 /// their local names.
 pub struct XmlDoc {

@@ -9,6 +9,7 @@
 pub mod folders;
 mod landsat;
 mod sentinel2;
+pub(crate) use sentinel2::OFFSET_BASELINE;
 pub mod stac;
 
 pub use folders::{is_product_folder, product_stem};

@@ -26,7 +26,7 @@ const BAND_IDS: [&str; 13] = [
 ];
 
 /// The first processing baseline whose digital numbers carry an additive offset.
-const OFFSET_BASELINE: f64 = 4.0;
+pub(crate) const OFFSET_BASELINE: f64 = 4.0;
 
 /// How one kind of product names its reflectance scaling.
 struct Kind {
@@ -196,11 +196,7 @@ fn missing_bands(e: Error, model_bands: &[String]) -> Error {
     }
     let names: Vec<String> = model_bands
         .iter()
-        .filter_map(|m| {
-            let key = canonical_band(m)?;
-            let id = BAND_IDS.iter().find(|id| canonical_band(id) == Some(key))?;
-            Some(format!("{m} = {id}"))
-        })
+        .filter_map(|m| Some(format!("{m} = {}", band_id(m)?)))
         .collect();
     Error::bands(format!(
         "{}; in Sentinel-2 terms the model needs {}, each with its image file in the product (a download may be incomplete)",
