@@ -109,9 +109,12 @@ pub fn run(a: MaskArgs) -> std::result::Result<(), Failure> {
         models.insert(name.clone(), cloudmask::model::resolve(name)?);
     }
     let mut scenes = mask_plan::plan(&a, &inputs, &products, &settings.format)?;
+    // Each model once: resolving searches the model folders, and a batch names few models.
     for (name, _) in scenes.iter().filter_map(|s| s.model.as_ref().ok()) {
-        if let Ok(entry) = cloudmask::model::resolve(name) {
-            models.insert(name.clone(), entry);
+        if !models.contains_key(name) {
+            if let Ok(entry) = cloudmask::model::resolve(name) {
+                models.insert(name.clone(), entry);
+            }
         }
     }
     // Bad outputs are refused before any model loads (mask_scene checks each scene again, as
