@@ -11,9 +11,12 @@ use std::collections::HashSet;
 use std::io::BufRead;
 use std::path::{Path, PathBuf};
 
-/// File name endings taken from a folder: rasters GDAL reads and zipped products. Sidecars
-/// (`.aux.xml`, `.ovr`, `.msk`) and everything else are left out.
-const RASTER_EXTENSIONS: &[&str] = &["tif", "tiff", "vrt", "jp2", "img", "nc", "h5", "hdf", "zip"];
+/// File name endings taken from a folder: rasters GDAL reads and products as downloaded (a
+/// Sentinel-2 `.zip`, a Landsat `.tar`), as docs/cli.md lists them. Sidecars (`.aux.xml`,
+/// `.ovr`, `.msk`) and everything else are left out.
+const RASTER_EXTENSIONS: &[&str] = &[
+    "tif", "tiff", "vrt", "jp2", "img", "nc", "h5", "hdf", "zip", "tar",
+];
 
 /// Every input named by `args` and the list file, expanded.
 pub fn expand(args: &[String], from_list: Option<&str>, recursive: bool) -> Result<Vec<String>> {
@@ -169,6 +172,24 @@ mod tests {
         let e = expand(&[format!("{d}/*.jp2")], None, false).unwrap_err();
         assert_eq!(e.kind, cloudmask::ErrorKind::Input);
         assert!(e.message.contains("no file matches"), "{}", e.message);
+        // Landsat scenes as downloaded: a folder of .tar archives.
+        let tars = dir.join("tars");
+        std::fs::create_dir_all(&tars).unwrap();
+        std::fs::write(
+            tars.join("LC08_L1TP_193026_20200423_20200822_02_T1.tar"),
+            "",
+        )
+        .unwrap();
+        std::fs::write(
+            tars.join("LC08_L1TP_193026_20200423_20200822_02_T1.txt"),
+            "",
+        )
+        .unwrap();
+        let t = tars.to_string_lossy().into_owned();
+        assert_eq!(
+            expand(std::slice::from_ref(&t), None, false).unwrap(),
+            [format!("{t}/LC08_L1TP_193026_20200423_20200822_02_T1.tar")]
+        );
         // A name that does not exist is passed on: it fails later as its own scene.
         assert_eq!(
             expand(&["/no/such.tif".into()], None, false).unwrap(),
