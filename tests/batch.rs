@@ -111,6 +111,17 @@ fn a_batch_masks_resumes_and_overwrites_with_one_model_load() {
     assert_eq!(totals["models_loaded"], 1, "{summary}");
     assert_eq!(summary["exit_code"], SCENES_FAILED);
     let all = summary["scenes"].as_array().unwrap();
+    // Each masked scene says how many tiles the network ran and how long it took; the totals
+    // add them up; a failed scene ran none.
+    let tiles: Vec<u64> = all.iter().filter_map(|s| s["tiles_run"].as_u64()).collect();
+    assert_eq!(tiles.len(), 18, "{summary}");
+    assert!(tiles.iter().all(|&t| t > 0), "{tiles:?}");
+    assert_eq!(totals["tiles_run"], tiles.iter().sum::<u64>(), "{summary}");
+    let inference = totals["inference_seconds"].as_f64().unwrap();
+    assert!(
+        inference > 0.0 && inference < totals["seconds"].as_f64().unwrap(),
+        "{summary}"
+    );
     let failed: Vec<&Value> = all.iter().filter(|s| s["status"] == "failed").collect();
     for f in &failed {
         assert_eq!(f["error"]["kind"], "input", "{f}");

@@ -331,3 +331,74 @@ fn bad_windows_band_sets_tile_sizes_and_cancels_are_errors() {
     .unwrap_err();
     assert_eq!((e.kind, calls), (ErrorKind::Cancelled, 1));
 }
+
+#[test]
+fn tiles_of_nodata_only_are_never_run_and_change_no_pixel() {
+    let tmp = TempDir::new("core-engine-skip");
+    // A pixel-by-pixel network (cloud on the left half: a tile with data wrongly left out turns
+    // its pixels clear) and one whose classes depend on neighbours and tile borders (a tile fed
+    // differently changes pixels next to the nodata).
+    let threshold = TinyNet::threshold().load(&tmp, "threshold");
+    let spatial = TinyNet::spatial().load(&tmp, "spatial");
+    let (w, h, gap) = (150, 100, 45);
+    let with_holes = {
+        let mut r = TinyRaster::halves(w, h);
+        r.nodata = Some(-9999.0);
+        for (_, values) in &mut r.bands {
+            for (i, v) in values.iter_mut().enumerate() {
+                if i % w < gap {
+                    *v = -9999.0;
+                }
+            }
+        }
+        r
+    };
+    // The reference: the same raster with the nodata columns holding what the network is fed
+    // for nodata (the band mean, 0 here) as data, so every tile runs.
+    let mut reference = with_holes.clone();
+    reference.nodata = None;
+    for (_, values) in &mut reference.bands {
+        for v in values.iter_mut().filter(|v| **v == -9999.0) {
+            *v = 0.0;
+        }
+    }
+    let holes_path = with_holes.write(&tmp.path("holes.tif"));
+    let reference_path = reference.write(&tmp.path("reference.tif"));
+    for (model, tiling) in [
+        (&threshold, Tiling::Exact),
+        (&spatial, Tiling::Exact),
+        (&spatial, Tiling::Ukis),
+    ] {
+        let options = MaskOptions {
+            tiling,
+            batch: 3,
+            ..Default::default()
+        };
+        let before = model.stats();
+        let want = mask(model, &reference_path, whole(w, h), &options);
+        let all_tiles = model.stats().since(before).tiles;
+        let before = model.stats();
+        let got = mask(model, &holes_path, whole(w, h), &options);
+        let run = model.stats().since(before).tiles;
+        assert!(
+            run > 0 && run < all_tiles,
+            "{tiling:?}: {run} of {all_tiles} tiles run"
+        );
+        for i in 0..w * h {
+            let want = if i % w < gap { 0 } else { want.classes[i] };
+            assert_eq!(got.classes[i], want, "{tiling:?}: pixel {i}");
+        }
+    }
+    // A raster of nodata only runs no tile and is nodata everywhere.
+    let mut empty = with_holes.clone();
+    for (_, values) in &mut empty.bands {
+        values.fill(-9999.0);
+    }
+    let empty_path = empty.write(&tmp.path("empty.tif"));
+    let before = spatial.stats();
+    let got = mask(&spatial, &empty_path, whole(w, h), &MaskOptions::default());
+    assert_eq!(spatial.stats().since(before).tiles, 0);
+    assert_eq!(class_counts(&got.classes), [(w * h) as u64, 0, 0, 0, 0]);
+    assert!(got.probabilities.unwrap().iter().all(|p| p.is_nan()));
+    assert!(got.valid.unwrap().iter().all(|&v| v == 0));
+}

@@ -92,7 +92,10 @@ pub(super) fn run_tiles(
 }
 
 /// Runs the network on the reader's next inputs, those of `tiles`, and queues their outputs
-/// (and keeps them in the cache, when there is one).
+/// (and keeps them in the cache, when there is one). A tile whose pixels are all nodata is not
+/// run: every pixel it covers is nodata in every tile (nodata is a property of the raster pixel,
+/// and mirroring maps a pixel onto itself), so its probabilities never reach a class and zeros
+/// stand in for them.
 fn run_batch(
     model: &Model,
     rx: &mpsc::Receiver<Result<TileInput>>,
@@ -103,27 +106,63 @@ fn run_batch(
     let n = tiles.len();
     let size = tiles[0].size;
     let bands = model.n_bands();
-    let classes = model.n_classes();
     let plane = size * size;
-    let card = &model.card;
-    let logits = card.output == OutputKind::Logits;
-    let score = card.output.threshold().is_some();
     let mut input = try_with_capacity(n * bands * plane, "a batch of tiles")?;
     let mut nodata = Vec::with_capacity(n);
-    for _ in 0..n {
+    // Indexes into `tiles` of the tiles the network runs on, in order.
+    let mut run = Vec::with_capacity(n);
+    for k in 0..n {
         let t = rx.recv().map_err(|_| {
             Error::new(
                 crate::error::ErrorKind::Internal,
                 "tile reader stopped unexpectedly",
             )
         })??;
-        input.extend_from_slice(&t.data);
+        if t.nodata.iter().any(|&nd| !nd) {
+            input.extend_from_slice(&t.data);
+            run.push(k);
+        }
         nodata.push(t.nodata);
     }
+    let out = run_network(model, &input, &run, tiles)?;
+    let per_tile = model.n_classes() * plane;
+    let mut outputs = out.chunks_exact(per_tile.max(1));
+    for (k, nd) in nodata.into_iter().enumerate() {
+        let probabilities = match run.binary_search(&k) {
+            Ok(_) => outputs.next().map(<[f32]>::to_vec),
+            Err(_) => Some(try_vec(per_tile, 0f32, "a tile")?),
+        }
+        .ok_or_else(|| Error::new(crate::error::ErrorKind::Internal, "tile output missing"))?;
+        let output = Arc::new(TileOutput {
+            probabilities,
+            nodata: nd,
+        });
+        if let Some(c) = cache {
+            c.put(tiles[k].row, tiles[k].col, output.clone());
+        }
+        ready.push_back(output);
+    }
+    Ok(())
+}
+
+/// The network's probabilities for the tiles `run` (indexes into `tiles`) whose inputs `input`
+/// holds in that order: nothing when no tile is to run.
+fn run_network(
+    model: &Model,
+    input: &[f32],
+    run: &[usize],
+    tiles: &[TileRect],
+) -> Result<Vec<f32>> {
+    if run.is_empty() {
+        return Ok(Vec::new());
+    }
+    let size = tiles[0].size;
+    let plane = size * size;
+    let card = &model.card;
     // A non-finite output is an error that names the tile's pixel window (raster columns and
     // rows; a tile reaches past the raster's edges, where it is mirrored).
-    let mut out = model.run_named(&input, n, size, |k| {
-        let t = &tiles[k];
+    let mut out = model.run_named(input, run.len(), size, |k| {
+        let t = &tiles[run[k]];
         let end = |start: isize| start + size as isize;
         format!(
             "the tile at pixel columns {}..{}, rows {}..{}",
@@ -133,25 +172,15 @@ fn run_batch(
             end(t.y)
         )
     })?;
-    if score {
+    if card.output.threshold().is_some() {
         out = score_planes(&out, plane);
     }
-    if logits {
+    if card.output == OutputKind::Logits {
+        let classes = model.n_classes();
         out.par_chunks_mut(classes * plane)
             .for_each(|t| softmax_planes(t, classes, plane));
     }
-    for (k, nd) in nodata.into_iter().enumerate() {
-        let tile = &tiles[k];
-        let output = Arc::new(TileOutput {
-            probabilities: out[k * classes * plane..(k + 1) * classes * plane].to_vec(),
-            nodata: nd,
-        });
-        if let Some(c) = cache {
-            c.put(tile.row, tile.col, output.clone());
-        }
-        ready.push_back(output);
-    }
-    Ok(())
+    Ok(out)
 }
 
 /// Reads one tile's input: the covered part of the raster, mirrored past its edges, normalised

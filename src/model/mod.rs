@@ -13,7 +13,7 @@ pub use card::{ModelCard, OutputKind};
 pub use choose::{check_level, choose_model};
 pub use classes::CommonClass;
 pub use registry::{list_models, resolve, ModelEntry, DEFAULT_MODEL};
-pub use session::{Device, Model, ModelOptions};
+pub use session::{Device, Model, ModelOptions, RunStats};
 
 /// Whether this library was built with ONNX Runtime's CUDA execution provider registered (the
 /// `cuda` feature); the programs report it, since only the library knows how it was built.

@@ -14,7 +14,9 @@ use crate::runtime;
 use ort::session::{builder::GraphOptimizationLevel, Session};
 use ort::value::TensorRef;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
+use std::time::Instant;
 
 /// ONNX Runtime's session option naming the folder of a model's external data (weights stored
 /// beside the .onnx file) when the model is given as bytes, as ours is (edited, see `onnx_bytes`).
@@ -70,6 +72,29 @@ pub struct Model {
     /// A note for the user when the requested threads were capped to the machine's cores.
     pub threads_note: Option<String>,
     pool: Mutex<Vec<Session>>,
+    /// Tiles run and nanoseconds spent in ONNX Runtime, over all threads ([`Model::stats`]).
+    tiles_run: AtomicU64,
+    inference_nanos: AtomicU64,
+}
+
+/// What a model has run since it was loaded: what the bench and `--json` report, so a reader
+/// sees how much of a run was the network and what is left to win elsewhere.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct RunStats {
+    /// Tiles the network ran on (all-nodata tiles are never run).
+    pub tiles: u64,
+    /// Wall seconds inside ONNX Runtime's `run`, summed over the threads that called it.
+    pub inference_seconds: f64,
+}
+
+impl RunStats {
+    /// What happened between `earlier` and `self` (two readings of one model).
+    pub fn since(self, earlier: RunStats) -> RunStats {
+        RunStats {
+            tiles: self.tiles - earlier.tiles,
+            inference_seconds: self.inference_seconds - earlier.inference_seconds,
+        }
+    }
 }
 
 impl Model {
@@ -109,6 +134,8 @@ impl Model {
             device_note: None,
             threads_note,
             pool: Mutex::new(Vec::new()),
+            tiles_run: AtomicU64::new(0),
+            inference_nanos: AtomicU64::new(0),
         };
         // Build the first session now so errors surface at load time, not mid-raster.
         let first = model.new_session()?;
@@ -144,6 +171,14 @@ impl Model {
             .into_iter()
             .flatten()
             .map(String::as_str)
+    }
+
+    /// Tiles run and seconds in ONNX Runtime since the model was loaded.
+    pub fn stats(&self) -> RunStats {
+        RunStats {
+            tiles: self.tiles_run.load(Ordering::Relaxed),
+            inference_seconds: self.inference_nanos.load(Ordering::Relaxed) as f64 * 1e-9,
+        }
     }
 
     fn new_session(&mut self) -> Result<Session> {
@@ -204,12 +239,16 @@ impl Model {
             Some(s) => s,
             None => self.build_session()?.0,
         };
+        let start = Instant::now();
         let result = run_session(
             &mut session,
             &self.input_name,
             input,
             [batch, c, size, size],
         );
+        self.inference_nanos
+            .fetch_add(start.elapsed().as_nanos() as u64, Ordering::Relaxed);
+        self.tiles_run.fetch_add(batch as u64, Ordering::Relaxed);
         self.pool
             .lock()
             .unwrap_or_else(|e| e.into_inner())

@@ -8,7 +8,7 @@ use crate::model_cache::ModelCache;
 use crate::progress::ProgressBar;
 use cloudmask::engine::{MaskOptions, DEFAULT_OVERLAP};
 use cloudmask::limits;
-use cloudmask::model::{check_level, CommonClass};
+use cloudmask::model::{check_level, CommonClass, RunStats};
 use cloudmask::postprocess::Buffers;
 use cloudmask::raster::product::Product;
 use cloudmask::raster::writer::Format;
@@ -200,8 +200,8 @@ fn run_scene(
     let mut summary = SceneSummary::new(&scene.input, planned, model);
     if !scene.skip {
         match mask_one(a, scene, settings, cache, batch, &mut summary.warnings) {
-            Ok(report) => {
-                summary.masked(&report);
+            Ok((report, stats)) => {
+                summary.masked(&report, stats);
                 // Committed with the products; the report names only the rasters.
                 summary.outputs.extend(scene.quicklook.clone());
             }
@@ -220,9 +220,10 @@ fn mask_one(
     cache: &mut ModelCache,
     batch: bool,
     warnings: &mut Vec<String>,
-) -> Result<SceneReport> {
+) -> Result<(SceneReport, RunStats)> {
     let (name, note) = scene.model.clone()?;
     let model = cache.get(&name)?;
+    let before = model.stats();
     if let (Some(note), false) = (note, a.quiet) {
         eprintln!("cloudmask: note: {note}");
     }
@@ -240,5 +241,5 @@ fn mask_one(
         eprintln!("cloudmask: warning: {w}");
     }
     warnings.extend(report.warnings.iter().cloned());
-    Ok(report)
+    Ok((report, model.stats().since(before)))
 }

@@ -3,6 +3,7 @@
 //! summary on standard output instead.
 
 use cloudmask::fractions::ClassFractions;
+use cloudmask::model::RunStats;
 use cloudmask::scene::SceneReport;
 use cloudmask::Error;
 use serde::Serialize;
@@ -41,6 +42,10 @@ pub struct SceneSummary {
     /// Cloud and thin cloud in percent of the pixels holding data.
     pub cloud_percent: Option<f64>,
     pub seconds: f64,
+    /// Tiles the network ran on for this scene (all-nodata tiles are not run) and the seconds
+    /// spent in ONNX Runtime for them (masked scenes only).
+    pub tiles_run: Option<u64>,
+    pub inference_seconds: Option<f64>,
     pub warnings: Vec<String>,
     /// The error itself, for the exit status of a single-input run.
     #[serde(skip)]
@@ -60,14 +65,18 @@ impl SceneSummary {
             fractions: None,
             cloud_percent: None,
             seconds: 0.0,
+            tiles_run: None,
+            inference_seconds: None,
             warnings: Vec::new(),
             cause: None,
         }
     }
 
-    pub fn masked(&mut self, report: &SceneReport) {
+    pub fn masked(&mut self, report: &SceneReport, stats: RunStats) {
         let fractions = ClassFractions::from_counts(&report.class_counts);
         self.status = Status::Ok;
+        self.tiles_run = Some(stats.tiles);
+        self.inference_seconds = Some(stats.inference_seconds);
         self.outputs = report.outputs.clone();
         self.width = Some(report.width);
         self.height = Some(report.height);
@@ -114,7 +123,11 @@ pub struct Totals {
     pub failed: usize,
     /// Models loaded (each at most once per run).
     pub models_loaded: usize,
+    /// Wall seconds of the whole run (model loads included) and, of them, the seconds in ONNX
+    /// Runtime: what is left is reading, preparing, blending and writing.
     pub seconds: f64,
+    pub inference_seconds: f64,
+    pub tiles_run: u64,
 }
 
 #[derive(Debug, Serialize)]
@@ -134,6 +147,8 @@ impl Summary {
             failed: count(Status::Failed),
             models_loaded,
             seconds,
+            inference_seconds: scenes.iter().filter_map(|s| s.inference_seconds).sum(),
+            tiles_run: scenes.iter().filter_map(|s| s.tiles_run).sum(),
         };
         Summary {
             scenes,
