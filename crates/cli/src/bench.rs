@@ -116,6 +116,22 @@ fn agreement(a: &[u8], b: &[u8]) -> f64 {
     100.0 * a.iter().zip(b).filter(|(x, y)| x == y).count() as f64 / a.len() as f64
 }
 
+/// How much of a `cloudmask mask --json` run was inference: its share of the run's wall time
+/// (process start to exit) and the seconds outside it (start-up, model load, reading,
+/// blending, writing), from the run's JSON summary.
+fn inference_share(run: &Measured) -> Result<String> {
+    let summary: serde_json::Value = serde_json::from_str(&run.stdout)
+        .map_err(|e| Error::invalid(format!("cloudmask mask --json printed no summary: {e}")))?;
+    let inference = summary["totals"]["inference_seconds"]
+        .as_f64()
+        .ok_or_else(|| Error::invalid("the summary has no totals.inference_seconds"))?;
+    let outside = run.seconds - inference;
+    Ok(format!(
+        "{:.1} % ({outside:.1} s outside)",
+        100.0 * inference / run.seconds
+    ))
+}
+
 /// ukis-csmask's peak memory for an n x n 6-band image, from its algorithm: input and
 /// normalised copy (f32), the tile stack and softmax outputs (f32), the weighted tiles (f64,
 /// held twice) and the padded f64 canvas, plus interpreter and session. Checked against the
@@ -232,6 +248,7 @@ impl Bench<'_> {
                     &self.threads,
                     "--quiet",
                     "--overwrite",
+                    "--json",
                 ])
                 .args(flags),
         )
@@ -306,12 +323,13 @@ impl Bench<'_> {
                 exact_peak_mb = ours.peak_mb;
             }
             rows.push(format!(
-                "| `cloudmask mask {}` | {:.1} s | {:.1} s | **{:.2}x** | {:.3} % | {:.0} MB | {:.0} MB |",
+                "| `cloudmask mask {}` | {:.1} s | {:.1} s | **{:.2}x** | {:.3} % | {} | {:.0} MB | {:.0} MB |",
                 flags.join(" "),
                 ours.seconds,
                 their_seconds,
                 their_seconds / ours.seconds,
                 agree,
+                inference_share(&ours)?,
                 ours.peak_mb,
                 theirs.peak_mb
             ));
@@ -368,8 +386,8 @@ fn markdown(a: &BenchArgs, rows: &[String], memory_rows: &[String]) -> String {
         "### End to end, {0} x {0} mosaic of the sample scene, 6 bands, {1} threads\n\n",
         a.size, a.threads
     ));
-    md.push_str("| command | ours | ukis-csmask (Python) | ratio (theirs / ours) | classes identical to theirs | our peak memory | their peak memory |\n");
-    md.push_str("|---|---|---|---|---|---|---|\n");
+    md.push_str("| command | ours | ukis-csmask (Python) | ratio (theirs / ours) | classes identical to theirs | ours in inference | our peak memory | their peak memory |\n");
+    md.push_str("|---|---|---|---|---|---|---|---|\n");
     for r in rows {
         md.push_str(r);
         md.push('\n');

@@ -147,7 +147,10 @@ impl Summary {
             failed: count(Status::Failed),
             models_loaded,
             seconds,
-            inference_seconds: scenes.iter().filter_map(|s| s.inference_seconds).sum(),
+            inference_seconds: scenes
+                .iter()
+                .filter_map(|s| s.inference_seconds)
+                .fold(0.0, |a, b| a + b),
             tiles_run: scenes.iter().filter_map(|s| s.tiles_run).sum(),
         };
         Summary {
