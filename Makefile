@@ -237,5 +237,5 @@ deb-deps: deps
 	fi
 
 # lintian, then install, use as a user would, purge (tests/deb/check.sh; part of `make test`).
-test-deb: deb deb-deps build
+test-deb: deb deb-deps qgis-plugin
 	tests/deb/check.sh

@@ -15,7 +15,9 @@ SUDO=$([ "$(id -u)" = 0 ] || echo sudo)
 fail() { echo "test-deb: FAIL: $*" >&2; exit 1; }
 step() { echo "test-deb: $*"; }
 
+QGIS_ZIP=$ROOT/dist/cloudmask-qgis.zip
 [ -f "$DEB" ] || fail "$DEB missing: make deb builds it"
+[ -f "$QGIS_ZIP" ] || fail "$QGIS_ZIP missing: make qgis-plugin builds it"
 [ -f "$SCENE" ] || fail "sample scene $SCENE missing (../shared/data beside the checkout)"
 command -v lintian >/dev/null || fail "lintian missing: make deb-deps installs it"
 # Never take over (and then purge) a cloudmask the developer installed.
@@ -71,6 +73,22 @@ step "the C example, compiled with pkg-config --cflags --libs cloudmask"
 user cc -std=c99 -Wall -Wextra -Werror examples/mask_window.c $(user pkg-config --cflags --libs cloudmask) \
   -o "$WORK/mask_window"
 user "$WORK/mask_window" "$SCENE" "$WORK/c.tif" > "$WORK/c.txt" || { cat "$WORK/c.txt"; fail "the C example failed"; }
+
+# The QGIS plugin's bundled library (from the zip) takes the package's runtime and models before
+# anything else, as in QGIS (its binding, native.py, needs no QGIS).
+step "the QGIS plugin's library finds the package's ONNX Runtime and models"
+mkdir "$WORK/qgis" && /usr/bin/python3 -m zipfile -e "$QGIS_ZIP" "$WORK/qgis"
+user /usr/bin/python3 - "$WORK/qgis" "$MULTIARCH/cloudmask/libonnxruntime.so.1.31.1" <<'PY' || fail "the QGIS plugin's library did not use the package's runtime"
+import os, sys
+sys.path.insert(0, sys.argv[1])
+from cloudmask import native
+lib = native.Library(os.path.join(sys.argv[1], "cloudmask", "lib", "libcloudmask.so"))
+lib.runtime_init(None)
+mapped = {line.split(None, 5)[-1].strip() for line in open("/proc/self/maps")}
+ort = [p for p in mapped if os.path.basename(p).startswith("libonnxruntime.so")]
+assert ort == [sys.argv[2]], ort
+assert lib.list_models() == ["ukis-4b-l1c", "ukis-4b-l2a", "ukis-6b-l1c", "ukis-6b-l2a"], lib.list_models()
+PY
 
 # A checkout's plugin beside the installed one (a developer who keeps the package): both load,
 # the first on GDAL_DRIVER_PATH registers, the other steps aside; the pixels are the same.
