@@ -72,6 +72,9 @@ test: venv torch-venv lint qgis-venv
 	$(TRAIN_ENV) cargo test $(CARGO_TEST_FLAGS) --workspace
 	$(MAKE) test-qgis
 	$(MAKE) fuzz-smoke
+	@# Last: it installs the Debian package system-wide (every GDAL program then loads its
+	@# plugin) and purges it again, also when a check fails.
+	$(MAKE) test-deb
 
 # The C example and the C API bad-input program under valgrind alone (make test runs them too).
 valgrind: venv build
@@ -134,8 +137,11 @@ QGIS_ZIP := dist/cloudmask-qgis.zip
 QGIS_STAGE := out/qgis-plugin-stage
 QGIS_VENV := out/venv-qgis
 QGIS_PYTEST_FLAGS ?= -q
+QGIS_DOCS := docs/qgis.md docs/packaging.md docs/gdal-plugin.md docs/engine.md
+# The wheels the plugin's set-up installs, downloaded once, so its test runs without network.
+QGIS_WHEELS := out/wheels
 
-.PHONY: qgis-deps qgis-plugin qgis-plugin-zip qgis-venv test-qgis
+.PHONY: qgis-deps qgis-plugin qgis-plugin-zip qgis-venv qgis-wheels test-qgis
 
 # Like `deps`, for QGIS (about 1.2 GB; --no-install-recommends keeps GRASS out).
 qgis-deps: deps
@@ -158,6 +164,10 @@ qgis-plugin-zip:
 	mkdir -p $(QGIS_STAGE)/cloudmask/lib
 	install -m 755 target/release/libcloudmask.so $(QGIS_STAGE)/cloudmask/lib/libcloudmask.so
 	install -m 755 target/release/libcloudmask.so $(QGIS_STAGE)/cloudmask/lib/gdal_cloudmask.so
+	@# The documentation the plugin's metadata and help links open (docs.py).
+	mkdir -p $(QGIS_STAGE)/cloudmask/docs/img
+	install -m 644 $(QGIS_DOCS) $(QGIS_STAGE)/cloudmask/docs/
+	install -m 644 docs/img/qgis-valid-mask.png $(QGIS_STAGE)/cloudmask/docs/img/
 	rm -f $(QGIS_ZIP) && cd $(QGIS_STAGE) && /usr/bin/python3 -m zipfile -c ../../$(QGIS_ZIP) cloudmask
 	@echo "wrote $(QGIS_ZIP): QGIS > Plugins > Manage and Install Plugins > Install from ZIP"
 
@@ -169,8 +179,15 @@ $(QGIS_VENV)/.ready: | qgis-deps
 
 qgis-venv: $(QGIS_VENV)/.ready
 
+$(QGIS_WHEELS)/.ready: | venv
+	$(PYTHON) -m pip download -q --disable-pip-version-check --no-deps -d $(QGIS_WHEELS) \
+	  onnxruntime==1.31.1 ukis-csmask==1.0.0
+	touch $@
+
+qgis-wheels: $(QGIS_WHEELS)/.ready
+
 # Real QGIS 3.22, headless: processing.run, qgis_process, cancel, virtual mask, render, zip install.
-test-qgis: venv qgis-venv qgis-plugin
+test-qgis: venv qgis-venv qgis-plugin qgis-wheels
 	QT_QPA_PLATFORM=offscreen PYTHONDONTWRITEBYTECODE=1 $(QGIS_VENV)/bin/python -m pytest -p no:qgis -p no:cacheprovider $(QGIS_PYTEST_FLAGS) tests/qgis
 
 # Coverage-guided fuzzing of the parsers that read what users hand us (docs/testing.md): model
@@ -193,3 +210,32 @@ fuzz-smoke: fuzz-build
 
 fuzz: fuzz-build
 	fuzz/run.sh $(SECONDS) $(TARGET)
+
+# Release artefacts from a clean checkout, with their checksums, into dist/ (docs/packaging.md):
+# the Debian 12 package, the QGIS plugin zip, and the Python wheel once the Python package's
+# `python-wheel` target exists (built when `make -q` knows the target; 2 means it does not).
+DEB_APT_PACKAGES := lintian dpkg-dev
+.PHONY: dist deb deb-deps test-deb
+
+dist: deb qgis-plugin
+	@$(MAKE) -q python-wheel >/dev/null 2>&1; if [ $$? -ne 2 ]; then $(MAKE) python-wheel; fi
+	cd dist && rm -f SHA256SUMS && sha256sum $$(ls *.deb *.zip *.whl 2>/dev/null) > SHA256SUMS
+	@cat dist/SHA256SUMS
+
+# dist/cloudmask_<version>_amd64.deb: a release build of its own (target/deb), ONNX Runtime and
+# the ukis-csmask models from the .venv (tools/deb/build.sh).
+deb: venv deb-deps
+	tools/deb/build.sh
+
+# What checking the package needs besides `deps` (needs root or sudo, like `deps`).
+deb-deps: deps
+	@missing=$$(for p in $(DEB_APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+	  echo "installing: $$missing"; \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends $$missing; \
+	fi
+
+# lintian, then install, use as a user would, purge (tests/deb/check.sh; part of `make test`).
+test-deb: deb deb-deps qgis-plugin
+	tests/deb/check.sh

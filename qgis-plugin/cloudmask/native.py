@@ -9,10 +9,11 @@ The library is looked for, in order, at:
 4. ``target/release/libcloudmask.so`` of the source checkout the plugin folder sits in
    (``qgis-plugin/cloudmask`` of the repository, also through a symlink).
 
-ONNX Runtime is found by the library itself (``$CLOUDMASK_ORT_LIB``, ``$ORT_DYLIB_PATH``, a
-``.venv`` beside the library, Python environments with the onnxruntime wheel, system folders;
-never the current directory); ``ort_library()`` adds the QGIS setting ``cloudmask/ort_library``
-(an absolute path) in front of that search. Virtual masks never name the library.
+ONNX Runtime is found by the library itself (``$CLOUDMASK_ORT_LIB``, ``$ORT_DYLIB_PATH``, the
+cloudmask Debian package's private copy, a ``.venv`` beside the library, Python environments
+with the onnxruntime wheel, system folders; never the current directory); ``runtime.py`` adds
+the QGIS setting ``cloudmask/ort_library`` (an absolute path) in front of that search and the
+set-up's copy in the QGIS profile after it. Virtual masks never name the library.
 """
 import ctypes as C
 import os

@@ -8,6 +8,7 @@ from .algorithms.base import ICON
 from .algorithms.evaluate import EvaluateAlgorithm
 from .algorithms.mask_clouds import MaskCloudsAlgorithm
 from .algorithms.select import SelectTilesAlgorithm
+from .algorithms.setup_runtime import SetupRuntimeAlgorithm
 from .algorithms.virtual_mask import VirtualMaskAlgorithm
 
 
@@ -30,7 +31,7 @@ class CloudmaskProvider(QgsProcessingProvider):
     def loadAlgorithms(self):  # noqa: N802
         runtime.load()  # logs one clear message if the library or ONNX Runtime is missing
         for alg in (MaskCloudsAlgorithm(), VirtualMaskAlgorithm(), ApplyMaskAlgorithm(),
-                    EvaluateAlgorithm(), SelectTilesAlgorithm()):
+                    EvaluateAlgorithm(), SelectTilesAlgorithm(), SetupRuntimeAlgorithm()):
             self.addAlgorithm(alg)
 
     def supportedOutputRasterLayerExtensions(self):  # noqa: N802

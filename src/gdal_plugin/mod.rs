@@ -37,13 +37,22 @@ fn register_once() {
     ONCE.call_once(|| {
         // A panic must never reach GDAL: it would abort gdal_translate or QGIS.
         let _ = std::panic::catch_unwind(|| {
-            if !gdal_is_recent_enough() {
+            if !gdal_is_recent_enough() || another_copy_registered() {
                 return;
             }
             pixel_function::register();
             driver::register();
         });
     });
+}
+
+/// Whether a CLOUDMASK driver is already there: another copy of this library registered it
+/// (the Debian package's plugin, auto-loaded from GDAL's own folder, beside a checkout's on
+/// `GDAL_DRIVER_PATH`). The first copy keeps both its driver and its pixel function; GDAL
+/// would let a second pixel function of the same name replace the first, mixing two builds.
+fn another_copy_registered() -> bool {
+    // SAFETY: a NUL-terminated name; GDAL returns a driver handle or null.
+    !unsafe { gdal_sys::GDALGetDriverByName(c"CLOUDMASK".as_ptr()) }.is_null()
 }
 
 fn gdal_is_recent_enough() -> bool {

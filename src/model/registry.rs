@@ -1,8 +1,11 @@
 //! Which models cloudmask can see, and resolving a model name or path to files.
 //!
 //! Searched, in order: folders in `$CLOUDMASK_MODEL_PATH` (':'-separated),
-//! `~/.local/share/cloudmask/models`, and the `ukis_csmask` Python package wherever ONNX Runtime
-//! is searched for. ukis models are named `ukis-<bands>-<level>`, e.g. `ukis-6b-l1c`.
+//! `~/.local/share/cloudmask/models`, the Debian package's [`PACKAGE_MODEL_DIR`], and the
+//! `ukis_csmask` Python package wherever ONNX Runtime is searched for. In each model folder a
+//! `ukis_csmask` subfolder holds ukis-csmask's files as the Python package ships them (the
+//! Debian package carries them so, no Python needed). ukis models are named
+//! `ukis-<bands>-<level>`, e.g. `ukis-6b-l1c`.
 
 use crate::error::{Error, Result};
 use std::path::{Path, PathBuf};
@@ -18,6 +21,12 @@ pub struct ModelEntry {
     pub sidecar: Option<PathBuf>,
 }
 
+/// The Debian package's model folder (`make dist`): the ukis-csmask models in `ukis_csmask/`.
+pub const PACKAGE_MODEL_DIR: &str = "/usr/share/cloudmask/models";
+
+/// The subfolder of a model folder holding ukis-csmask's files under their own names.
+const UKIS_SUBDIR: &str = "ukis_csmask";
+
 /// Folders searched for our own models.
 pub fn model_dirs() -> Vec<PathBuf> {
     let mut dirs: Vec<PathBuf> = std::env::var("CLOUDMASK_MODEL_PATH")
@@ -29,6 +38,7 @@ pub fn model_dirs() -> Vec<PathBuf> {
     if let Some(home) = std::env::var_os("HOME") {
         dirs.push(Path::new(&home).join(".local/share/cloudmask/models"));
     }
+    dirs.push(PathBuf::from(PACKAGE_MODEL_DIR));
     dirs
 }
 
@@ -36,10 +46,10 @@ pub fn model_dirs() -> Vec<PathBuf> {
 pub fn list_models() -> Vec<ModelEntry> {
     let mut found: Vec<ModelEntry> = Vec::new();
     for dir in model_dirs() {
-        found.extend(models_in_dir(&dir, ""));
+        found.extend(models_in_model_folder(&dir));
     }
     for site in model_site_packages() {
-        found.extend(models_in_dir(&site.join("ukis_csmask"), "ukis-"));
+        found.extend(models_in_dir(&site.join(UKIS_SUBDIR), "ukis-"));
     }
     let mut seen = std::collections::HashSet::new();
     found.retain(|m| seen.insert(m.name.clone()));
@@ -64,6 +74,13 @@ fn model_site_packages() -> Vec<PathBuf> {
         }
     }
     dirs
+}
+
+/// One model folder's models: its own `*.onnx`, then ukis-csmask's in its `ukis_csmask/`.
+fn models_in_model_folder(dir: &Path) -> Vec<ModelEntry> {
+    let mut out = models_in_dir(dir, "");
+    out.extend(models_in_dir(&dir.join(UKIS_SUBDIR), "ukis-"));
+    out
 }
 
 /// `*.onnx` files in one folder; ukis files `model_6b_l1c.onnx` become `ukis-6b-l1c`.
@@ -133,4 +150,32 @@ pub fn resolve(name_or_path: &str) -> Result<ModelEntry> {
             format!("unknown model '{given}'; available: {}", names.join(", "))
         })
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_model_folder_holds_its_own_models_and_ukis_csmask_files() {
+        let dir = std::env::temp_dir().join(format!("cm-models-{}", std::process::id()));
+        std::fs::create_dir_all(dir.join(UKIS_SUBDIR)).unwrap();
+        std::fs::write(dir.join("mine.onnx"), b"x").unwrap();
+        std::fs::write(dir.join(UKIS_SUBDIR).join("model_6b_l1c.onnx"), b"x").unwrap();
+        std::fs::write(dir.join(UKIS_SUBDIR).join("model_6b_l1c.json"), b"{}").unwrap();
+        std::fs::write(dir.join(UKIS_SUBDIR).join("mask.py"), b"").unwrap();
+        let found = models_in_model_folder(&dir);
+        let names: Vec<&str> = found.iter().map(|m| m.name.as_str()).collect();
+        assert_eq!(names, ["mine", "ukis-6b-l1c"]);
+        assert_eq!(found[0].sidecar, None);
+        assert_eq!(
+            found[1].sidecar.as_deref(),
+            Some(dir.join(UKIS_SUBDIR).join("model_6b_l1c.json").as_path())
+        );
+        std::fs::remove_dir_all(&dir).unwrap();
+        assert_eq!(
+            model_dirs().last().map(PathBuf::as_path),
+            Some(Path::new(PACKAGE_MODEL_DIR))
+        );
+    }
 }

@@ -6,14 +6,17 @@
 //! must not load a `libonnxruntime.so` planted in it (issue 12). In order:
 //! 1. the argument (`--ort-lib`, `cm_runtime_init`, `cm_model_options.ort_library`);
 //! 2. `$CLOUDMASK_ORT_LIB`, then `$ORT_DYLIB_PATH`;
-//! 3. the package's own folders: a `.venv` in the folder of the cloudmask binary that holds this
+//! 3. the Debian package's private copy ([`DEBIAN_PACKAGE_DIR`], what `make dist` packages), so
+//!    an installed `cloudmask`, the auto-loaded GDAL plugin and the QGIS plugin all use the
+//!    runtime the package was tested with;
+//! 4. the package's own folders: a `.venv` in the folder of the cloudmask binary that holds this
 //!    code (the `cloudmask` program, or `libcloudmask.so` / `gdal_cloudmask.so` inside a host
 //!    such as gdalinfo or QGIS) or in one of the [`PACKAGE_LEVELS`] - 1 folders above it, so
 //!    `target/release/cloudmask` and `target/release/gdalplugins/gdal_cloudmask.so` find the
 //!    checkout's `.venv`;
-//! 4. installed Python environments by absolute prefix: `$VIRTUAL_ENV`, `~/.local`,
+//! 5. installed Python environments by absolute prefix: `$VIRTUAL_ENV`, `~/.local`,
 //!    `/usr/local`, `/usr/lib/python3/dist-packages`;
-//! 5. the system library folders ([`SYSTEM_LIBS`]).
+//! 6. the system library folders ([`SYSTEM_LIBS`]).
 //!
 //! A named place (1, 2) that is set ends the search: it must be an absolute path to an existing
 //! file (a relative one names no fixed file: it would mean a different library in every working
@@ -24,6 +27,10 @@ use std::path::{Path, PathBuf};
 
 /// The environment variables read, in order.
 pub const ENV_VARS: [&str; 2] = ["CLOUDMASK_ORT_LIB", "ORT_DYLIB_PATH"];
+
+/// The Debian package's private library folder: it holds ONNX Runtime as
+/// `libonnxruntime.so.<version>`, out of the linker's path so no other program picks it up.
+pub const DEBIAN_PACKAGE_DIR: &str = "/usr/lib/x86_64-linux-gnu/cloudmask";
 
 /// The folder of the cloudmask binary and the folders above it searched for a `.venv`.
 pub const PACKAGE_LEVELS: usize = 4;
@@ -81,6 +88,10 @@ pub fn places(explicit: Option<&Path>) -> Vec<Place> {
             },
         });
     }
+    out.push(in_library_folder(
+        "the cloudmask package".to_string(),
+        Path::new(DEBIAN_PACKAGE_DIR),
+    ));
     out.extend(python_places());
     for lib in SYSTEM_LIBS {
         let path = PathBuf::from(lib);
@@ -93,7 +104,7 @@ pub fn places(explicit: Option<&Path>) -> Vec<Place> {
     out
 }
 
-/// The site-packages folders of the Python environments searched (steps 3 and 4), in order:
+/// The site-packages folders of the Python environments searched (steps 4 and 5), in order:
 /// where the ukis-csmask models are looked for too.
 pub fn python_roots() -> Vec<PathBuf> {
     let mut roots: Vec<PathBuf> = python_places()
@@ -105,7 +116,7 @@ pub fn python_roots() -> Vec<PathBuf> {
     roots
 }
 
-/// Steps 3 and 4: the package's .venv, then Python environments by absolute prefix.
+/// Steps 4 and 5: the package's .venv, then Python environments by absolute prefix.
 fn python_places() -> Vec<Place> {
     let mut out = Vec::new();
     if let Some(binary) = own_binary() {
@@ -152,7 +163,7 @@ fn found_file(p: &Path) -> Outcome {
     }
 }
 
-/// Python prefixes searched by absolute path (step 4). A prefix given by a variable that is
+/// Python prefixes searched by absolute path (step 5). A prefix given by a variable that is
 /// not absolute is skipped: it would be relative to the current directory.
 fn python_prefixes() -> Vec<(String, PathBuf)> {
     let mut out = Vec::new();
@@ -197,7 +208,15 @@ fn in_prefix(source: &str, prefix: &Path) -> Vec<Place> {
 /// `onnxruntime/capi/libonnxruntime.so.<version>` inside one site-packages folder.
 fn in_site_packages(source: String, site: &Path) -> Place {
     let capi = site.join("onnxruntime").join("capi");
-    let mut libs: Vec<PathBuf> = super::dir_entries(&capi)
+    Place {
+        location: Some(site.to_path_buf()),
+        ..in_library_folder(source, &capi)
+    }
+}
+
+/// `libonnxruntime.so*` inside one folder, the fully versioned file first.
+fn in_library_folder(source: String, dir: &Path) -> Place {
+    let mut libs: Vec<PathBuf> = super::dir_entries(dir)
         .map(|e| e.path())
         .filter(|p| {
             p.file_name()
@@ -212,7 +231,7 @@ fn in_site_packages(source: String, site: &Path) -> Place {
         .unwrap_or(Outcome::Absent);
     Place {
         source,
-        location: Some(site.to_path_buf()),
+        location: Some(dir.to_path_buf()),
         outcome,
     }
 }
@@ -257,6 +276,30 @@ mod tests {
         let place = in_site_packages("test".into(), &dir);
         let want = std::fs::canonicalize(capi.join("libonnxruntime.so.1.31.1")).unwrap();
         assert_eq!(place.outcome, Outcome::Found(want));
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn the_debian_package_folder_comes_right_after_the_variables() {
+        let all = places(None);
+        let at = all
+            .iter()
+            .position(|p| p.source == "the cloudmask package")
+            .expect("the package's folder is searched");
+        assert_eq!(at, ENV_VARS.len(), "{all:?}");
+        assert_eq!(
+            all[at].location.as_deref(),
+            Some(Path::new(DEBIAN_PACKAGE_DIR))
+        );
+        let dir = std::env::temp_dir().join(format!("cm-rt-pkg-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        assert_eq!(in_library_folder("x".into(), &dir).outcome, Outcome::Absent);
+        std::fs::write(dir.join("libonnxruntime.so.1.31.1"), b"x").unwrap();
+        let want = std::fs::canonicalize(dir.join("libonnxruntime.so.1.31.1")).unwrap();
+        assert_eq!(
+            in_library_folder("x".into(), &dir).outcome,
+            Outcome::Found(want)
+        );
         std::fs::remove_dir_all(&dir).unwrap();
     }
 

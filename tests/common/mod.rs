@@ -192,10 +192,12 @@ pub fn gdal_plugin_dir() -> PathBuf {
     dir
 }
 
-/// `GDAL_DRIVER_PATH` that keeps GDAL's default plugin folder and adds ours.
+/// `GDAL_DRIVER_PATH` that keeps GDAL's default plugin folder and adds ours in front: GDAL loads
+/// the folders in order and the first cloudmask registered stays, so the build under test wins
+/// over a cloudmask Debian package installed in the default folder (docs/packaging.md).
 pub fn gdal_driver_path(plugin_dir: &std::path::Path) -> String {
     format!(
-        "/usr/lib/x86_64-linux-gnu/gdalplugins:{}",
+        "{}:/usr/lib/x86_64-linux-gnu/gdalplugins",
         plugin_dir.display()
     )
 }

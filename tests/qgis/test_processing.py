@@ -12,7 +12,7 @@ def test_provider_lists_algorithms(qgis_app):
     from qgis.core import QgsApplication
     ids = sorted(a.id() for a in qgis_app.algorithms())
     assert ids == ["cloudmask:applymask", "cloudmask:evaluate", "cloudmask:mask",
-                   "cloudmask:select", "cloudmask:virtualmask"]
+                   "cloudmask:select", "cloudmask:setup", "cloudmask:virtualmask"]
     alg = QgsApplication.processingRegistry().createAlgorithmById("cloudmask:mask")
     assert alg is not None
     assert "Not available" not in alg.shortHelpString()

@@ -13,6 +13,9 @@ use crate::mask::{model_options, parse_buffers};
 use clap::Args;
 use cloudmask::gdal_plugin::descriptor::{BufferSpec, DEFAULT_BLOCK, DEFAULT_CACHE_MB};
 use cloudmask::gdal_plugin::{write_virtual_mask, Descriptor};
+
+/// Where the Debian package installs the plugin: the folder Debian's GDAL loads plugins from.
+const GDAL_DEFAULT_PLUGIN: &str = "/usr/lib/x86_64-linux-gnu/gdalplugins/gdal_cloudmask.so";
 use cloudmask::limits::{MAX_BLOCK, MAX_CACHE_MB, MIN_BLOCK};
 use cloudmask::raster::Product;
 use cloudmask::Result;
@@ -64,8 +67,15 @@ pub fn run(a: VrtArgs) -> Result<()> {
     cloudmask::runtime::init(runtime.ort_lib.as_deref())?;
     write_virtual_mask(&descriptor, &a.out)?;
     println!("wrote {}", a.out.display());
+    // The Debian package puts the plugin where GDAL looks without being told.
+    let auto_loaded = std::path::Path::new(GDAL_DEFAULT_PLUGIN).is_file();
     println!(
-        "open it with the plugin on GDAL_DRIVER_PATH (see `make install`), e.g. gdal_translate {} mask.tif",
+        "open it with {}, e.g. gdal_translate {} mask.tif",
+        if auto_loaded {
+            "any GDAL program (the plugin is installed in GDAL's own folder)"
+        } else {
+            "the plugin on GDAL_DRIVER_PATH (see `make install`)"
+        },
         a.out.display()
     );
     Ok(())

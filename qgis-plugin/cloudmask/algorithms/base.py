@@ -9,7 +9,7 @@ from qgis.core import (QgsProcessingAlgorithm, QgsProcessingException, QgsProces
                        QgsProcessingParameterRasterLayer, QgsProcessingParameterString)
 from qgis.PyQt.QtGui import QIcon
 
-from .. import native, runtime
+from .. import docs, native, runtime
 
 ICON = os.path.join(os.path.dirname(os.path.dirname(__file__)), "icon.png")
 
@@ -55,6 +55,9 @@ class CloudmaskAlgorithm(QgsProcessingAlgorithm):
 
     def icon(self):
         return QIcon(ICON)
+
+    def helpUrl(self):  # noqa: N802
+        return docs.algorithm_help_url(f"cloudmask:{self.NAME}")
 
     def shortHelpString(self):  # noqa: N802
         if not self.NATIVE:

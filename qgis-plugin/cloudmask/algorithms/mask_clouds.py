@@ -5,7 +5,7 @@ from qgis.core import (QgsProcessingException, QgsProcessingParameterDefinition,
                        QgsProcessingParameterEnum, QgsProcessingParameterNumber,
                        QgsProcessingParameterRasterDestination, QgsProcessingParameterString)
 
-from .. import native
+from .. import native, runtime
 from ..styles import StylePostProcessor
 from .base import CloudmaskAlgorithm, library_errors, make_parent_dirs, progress_of
 
@@ -104,7 +104,8 @@ class MaskCloudsAlgorithm(CloudmaskAlgorithm):
         if feedback.isCanceled():
             raise QgsProcessingException("Canceled by user")
         make_parent_dirs(out, valid, probs)
-        feedback.pushInfo(f"cloudmask {lib.version} ({lib.path}), model {model}")
+        feedback.pushInfo(f"cloudmask {lib.version} ({lib.path}), model {model}, "
+                          f"ONNX Runtime {runtime.loaded_ort()}")
         with library_errors(feedback), lib.load_model(model, model_options) as m:
             m.mask_to_files(source, out, valid, probs, numbers, mask_options,
                             progress_of(feedback), input_options)
