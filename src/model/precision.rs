@@ -100,10 +100,9 @@ pub fn resolve(requested: Precision, device: Device, cpu: CpuBf16) -> Result<boo
         Precision::Bf16 if !openvino => Err(Error::invalid(format!(
             "precision bf16 runs only with device openvino: ONNX Runtime's {device} provider computes in f32; use device openvino (on a CPU with native bf16), or precision f32"
         ))),
-        Precision::Bf16 if !cpu.native() => Err(Error::invalid(format!(
-            "precision bf16 is refused: this CPU has no native bf16 ({}), where OpenVINO would compute in f32 anyway; use precision f32, or auto (bf16 only where the CPU has it)",
-            cpu.describe()
-        ))),
+        Precision::Bf16 if !cpu.native() => Err(Error::invalid(
+            "precision bf16 is refused: this CPU has no native bf16 (neither AVX512_BF16 nor AMX-BF16), where OpenVINO would compute in f32 anyway; use precision f32, or auto (bf16 only where the CPU has it)",
+        )),
         Precision::Bf16 => Ok(true),
     }
 }

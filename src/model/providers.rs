@@ -101,7 +101,7 @@ fn accelerated(rt: &Runtime, r: &Request, provider: &str) -> std::result::Result
     }
     if !rt.providers.iter().any(|p| p == OPENVINO_PROVIDER) {
         return Err(format!(
-            "the ONNX Runtime loaded in this process, {} at {}, has no {OPENVINO_PROVIDER}; install onnxruntime-openvino==1.24.1 (`make venv` puts it in .venv-openvino)",
+            "the ONNX Runtime loaded in this process, {} at {}, has no {OPENVINO_PROVIDER}; install onnxruntime-openvino==1.24.1 (`make openvino-venv` puts it in .venv-openvino)",
             rt.version,
             rt.path.display()
         ));
