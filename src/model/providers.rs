@@ -54,8 +54,13 @@ pub fn build(r: &Request) -> Result<Built> {
     for &provider in tries {
         match accelerated(rt, r, provider) {
             Ok(session) => {
-                let note = (r.device == Device::Auto)
-                    .then(|| format!("device auto: running on {}", running_on(provider, r.bf16)));
+                let note = (r.device == Device::Auto).then(|| {
+                    let skipped: String = why_not.iter().map(|w| format!("; {w}")).collect();
+                    format!(
+                        "device auto: running on {}{skipped}",
+                        running_on(provider, r.bf16)
+                    )
+                });
                 return Ok(Built {
                     session,
                     provider,
@@ -74,7 +79,9 @@ pub fn build(r: &Request) -> Result<Built> {
         } else {
             ""
         };
-        format!("{prefix}{}; running on CPU", why_not.join("; "))
+        // bf16 was chosen for OpenVINO; the CPU provider computes in f32.
+        let f32 = if r.bf16 { " in f32" } else { "" };
+        format!("{prefix}{}; running on CPU{f32}", why_not.join("; "))
     });
     Ok(Built {
         session,
