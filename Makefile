@@ -14,7 +14,7 @@ APT_PACKAGES := libgdal-dev gdal-bin python3-gdal pkg-config python3-venv gcc g+
 QGIS_APT_PACKAGES := qgis python3-qgis qgis-providers
 CARGO_TEST_FLAGS ?= --release
 
-.PHONY: demo test deps venv torch-venv build train lint header bench bench-batch bench-train clean valgrind asan
+.PHONY: demo test deps venv openvino-venv torch-venv build train lint header bench bench-batch bench-train clean valgrind asan
 
 # Debian packages, installed only when missing (needs root or sudo).
 deps:
@@ -33,6 +33,17 @@ $(VENV)/.ready: | deps
 	touch $@
 
 venv: $(VENV)/.ready
+
+# ONNX Runtime 1.24.1 with OpenVINO's execution provider (and OpenVINO's libraries inside, about
+# 256 MB), for `--device openvino`: a second runtime, in its own venv, found by the search for
+# that device only; the default runtime stays 1.31.1 in .venv (docs/engine.md).
+OPENVINO_VENV := .venv-openvino
+$(OPENVINO_VENV)/.ready: | deps
+	/usr/bin/python3 -m venv $(OPENVINO_VENV)
+	$(OPENVINO_VENV)/bin/python -m pip install -q --disable-pip-version-check onnxruntime-openvino==1.24.1
+	touch $@
+
+openvino-venv: $(OPENVINO_VENV)/.ready
 
 # The trainer links PyTorch's libtorch (tch 0.26 needs torch 2.13.0; the pip wheel ships it, CUDA
 # libraries included, about 4.7 GB). Kept in its own venv: masking never needs it.
@@ -67,7 +78,7 @@ lint: deps torch-venv
 # `cargo test` alone does not build the cdylib that the C and Python examples load.
 # The whole workspace, trainer included, so its tests run too (the library and cloudmask never
 # link libtorch: they are packages of their own, see README "Layout").
-test: venv torch-venv lint qgis-venv
+test: venv openvino-venv torch-venv lint qgis-venv
 	$(TRAIN_ENV) cargo build $(CARGO_TEST_FLAGS) --workspace
 	$(TRAIN_ENV) cargo test $(CARGO_TEST_FLAGS) --workspace
 	$(MAKE) test-qgis

@@ -215,6 +215,15 @@ static cm_model *check_loading(const char *model_path, const scratch_paths *p) {
     expect("cm_model_load(device 7)", cm_model_load(model_path, &options, &model),
            CM_ERROR_INVALID_ARGUMENT, "options->device is 7");
     cm_model_options_default(&options);
+    options.precision = 7;
+    expect("cm_model_load(precision 7)", cm_model_load(model_path, &options, &model),
+           CM_ERROR_INVALID_ARGUMENT, "options->precision is 7");
+    /* bf16 needs OpenVINO, on any CPU: refused before anything is loaded. */
+    cm_model_options_default(&options);
+    options.precision = CM_PRECISION_BF16;
+    expect("cm_model_load(bf16 on the CPU device)", cm_model_load(model_path, &options, &model),
+           CM_ERROR_INVALID_ARGUMENT, "precision bf16 runs only with device openvino");
+    cm_model_options_default(&options);
     options.threads = -1;
     expect("cm_model_load(threads -1)", cm_model_load(model_path, &options, &model),
            CM_ERROR_INVALID_ARGUMENT, "options->threads -1 is out of range");

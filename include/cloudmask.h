@@ -172,12 +172,51 @@ enum cm_device
    * onnxruntime-gpu); falls back to CPU when it is not available.
    */
   CM_DEVICE_CUDA = 1,
+  /**
+   * ONNX Runtime's OpenVINO execution provider (the onnxruntime-openvino wheel's runtime,
+   * searched for when no library is named); falls back to CPU when it is not available.
+   */
+  CM_DEVICE_OPENVINO = 2,
+  /**
+   * CUDA when usable, else OpenVINO when the runtime has it, else CPU.
+   */
+  CM_DEVICE_AUTO = 3,
 };
 #ifndef __cplusplus
 #if __STDC_VERSION__ >= 202311L
 typedef enum cm_device cm_device;
 #else
 typedef int32_t cm_device;
+#endif // __STDC_VERSION__ >= 202311L
+#endif // __cplusplus
+
+/**
+ * Values of `cm_model_options.precision`.
+ */
+enum cm_precision
+#if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+  : int32_t
+#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+ {
+  /**
+   * 32-bit floats: the exact path on CPU.
+   */
+  CM_PRECISION_F32 = 0,
+  /**
+   * bf16 inference precision, with `CM_DEVICE_OPENVINO` (or auto) on a CPU with native bf16
+   * (AVX512_BF16 or AMX-BF16) only; refused elsewhere (`CM_ERROR_INVALID_ARGUMENT`).
+   */
+  CM_PRECISION_BF16 = 1,
+  /**
+   * bf16 where OpenVINO runs the model on a CPU with native bf16, else f32.
+   */
+  CM_PRECISION_AUTO = 2,
+};
+#ifndef __cplusplus
+#if __STDC_VERSION__ >= 202311L
+typedef enum cm_precision cm_precision;
+#else
+typedef int32_t cm_precision;
 #endif // __STDC_VERSION__ >= 202311L
 #endif // __cplusplus
 
@@ -290,9 +329,14 @@ typedef struct {
   int32_t device;
   /**
    * Absolute path of libonnxruntime.so (a relative one is refused), or NULL to search for it
-   * (as `cm_runtime_init`).
+   * (as `cm_runtime_init`; for OpenVINO, a runtime with its provider first).
    */
   const char *ort_library;
+  /**
+   * A `cm_precision` value (added in 0.1: the struct grew at its end; fill it with
+   * `cm_model_options_default` so new fields get their defaults).
+   */
+  int32_t precision;
 } cm_model_options;
 
 /**

@@ -105,7 +105,7 @@ pub(crate) use choice;
 mod tests {
     use super::*;
     use crate::engine::Tiling;
-    use crate::model::Device;
+    use crate::model::{Device, Precision};
     use crate::raster::grid::OutputGrid;
     use crate::raster::Scaling;
     use crate::select::Measure;
@@ -132,6 +132,7 @@ mod tests {
     fn every_choice_parses_its_own_names() {
         round_trips::<Tiling>();
         round_trips::<Device>();
+        round_trips::<Precision>();
         round_trips::<Scaling>();
         round_trips::<OutputGrid>();
         round_trips::<Measure>();
@@ -145,5 +146,7 @@ mod tests {
         let d: Device = serde_json::from_str("\"cpu\"").unwrap();
         assert_eq!(d, Device::Cpu);
         assert!(serde_json::from_str::<Device>("\"gpu\"").is_err());
+        assert_eq!(names::<Device>(), "cpu, cuda, openvino or auto");
+        assert_eq!(names::<Precision>(), "f32, bf16 or auto");
     }
 }

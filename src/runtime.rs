@@ -8,9 +8,10 @@
 
 pub mod search;
 
-pub use search::{places, python_roots, Outcome, Place};
+pub use search::{places, places_for, python_roots, Outcome, Place, Want};
 
 use crate::error::{Error, ErrorKind, Result};
+use crate::model::Device;
 use once_cell::sync::OnceCell;
 use std::ffi::{CStr, CString};
 use std::path::{Path, PathBuf};
@@ -40,6 +41,13 @@ static INIT_LOCK: Mutex<()> = Mutex::new(());
 /// search. A second call returns the runtime already loaded; asking for a different explicit path
 /// then is an error, because a process can hold only one ONNX Runtime.
 pub fn init(explicit: Option<&Path>) -> Result<&'static Runtime> {
+    init_for(explicit, Device::Cpu)
+}
+
+/// [`init`] for a model that runs on `device`: the search looks for the runtime that device
+/// needs ([`resolve_for`]). A runtime already loaded is kept whatever it holds; the session
+/// then falls back to CPU with a note (see `model::providers`).
+pub fn init_for(explicit: Option<&Path>, device: Device) -> Result<&'static Runtime> {
     if let Some(rt) = RUNTIME.get() {
         return check_same(rt, explicit);
     }
@@ -47,7 +55,7 @@ pub fn init(explicit: Option<&Path>) -> Result<&'static Runtime> {
     if let Some(rt) = RUNTIME.get() {
         return check_same(rt, explicit);
     }
-    let path = resolve(explicit)?;
+    let path = resolve_for(explicit, device)?;
     let version = probe_version(&path)?;
     let environment = ort::init_from(&path)
         .map_err(|e| runtime_error(&path, &e.to_string()))?
@@ -95,6 +103,47 @@ pub fn resolve(explicit: Option<&Path>) -> Result<PathBuf> {
             ),
         )),
     }
+}
+
+/// The library [`init_for`] would load for `device`. cpu and cuda search as [`resolve`]. openvino
+/// takes the first runtime with the OpenVINO provider ([`openvino_runtime`]); auto does too,
+/// unless this build runs CUDA and the ordinary search found onnxruntime-gpu. Without an
+/// OpenVINO runtime both use the ordinary search, and the session says why it runs on CPU.
+pub fn resolve_for(explicit: Option<&Path>, device: Device) -> Result<PathBuf> {
+    let plain = || resolve(explicit);
+    match device {
+        Device::Cpu | Device::Cuda => plain(),
+        Device::Auto if crate::model::CUDA_BUILT && plain().is_ok_and(|p| has_cuda(&p)) => plain(),
+        Device::OpenVino | Device::Auto => match openvino_place(explicit) {
+            Some(Place {
+                outcome: Outcome::Found(path),
+                ..
+            }) => Ok(path),
+            _ => plain(),
+        },
+    }
+}
+
+/// The runtime with the OpenVINO provider that `--device openvino` loads when nothing is named
+/// (argument, variables), if one is installed: what `cloudmask doctor` reports.
+pub fn openvino_runtime() -> Option<PathBuf> {
+    match openvino_place(None)?.outcome {
+        Outcome::Found(path) => Some(path),
+        _ => None,
+    }
+}
+
+/// The first place of the OpenVINO search that decides.
+fn openvino_place(explicit: Option<&Path>) -> Option<Place> {
+    places_for(explicit, Want::OpenVino)
+        .into_iter()
+        .find(Place::decides)
+}
+
+/// Whether a library has onnxruntime-gpu's CUDA provider beside it.
+fn has_cuda(lib: &Path) -> bool {
+    lib.parent()
+        .is_some_and(|d| d.join("libonnxruntime_providers_cuda.so").is_file())
 }
 
 /// The library the search finds, if any (what the tests and the model registry ask).

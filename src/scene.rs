@@ -366,6 +366,10 @@ pub fn provenance(
         ("CLOUDMASK_VERSION".into(), crate::VERSION.into()),
         ("CLOUDMASK_MODEL".into(), model.name().into()),
         ("CLOUDMASK_MODEL_VERSION".into(), model.card.version.clone()),
+        // Asked for, and what ran: a fallback to CPU shows as device openvino, provider CPU.
+        ("CLOUDMASK_DEVICE".into(), model.device().to_string()),
+        ("CLOUDMASK_PROVIDER".into(), model.provider.clone()),
+        ("CLOUDMASK_PRECISION".into(), model.precision().into()),
         (
             "CLOUDMASK_TILING".into(),
             format!("{:?}", options.tiling).to_lowercase(),

@@ -6,7 +6,7 @@
 
 use cloudmask::engine::{MaskOptions, Tiling, DEFAULT_OVERLAP};
 use cloudmask::model::classes::VALID_CATEGORIES;
-use cloudmask::model::{CommonClass, Device, ModelOptions, DEFAULT_MODEL};
+use cloudmask::model::{CommonClass, Device, ModelOptions, Precision, DEFAULT_MODEL};
 use cloudmask::options::Choice;
 use cloudmask::postprocess::DEFAULT_BUFFER;
 use cloudmask::raster::Scaling;
@@ -50,7 +50,7 @@ print(json.dumps({
     "structs": {c_name(s): [[f, canon(t)] for f, t in s._fields_] for s in structs},
     "functions": {n: [[canon(a) for a in args], canon(res)]
                   for n, (args, res) in m._SIGNATURES.items()},
-    "choices": {"cm_device": m.DEVICES, "cm_tiling": m.TILINGS, "cm_scaling": m.SCALINGS,
+    "choices": {"cm_device": m.DEVICES, "cm_precision": m.PRECISIONS, "cm_tiling": m.TILINGS, "cm_scaling": m.SCALINGS,
                 "cm_measure": m.MEASURES},
     "classes": m.CLASSES,
     "valid": m.VALID_CLASSES,
@@ -191,7 +191,9 @@ fn canonical(c_type: &str, opaque: &[&str]) -> String {
         "char" if stars > 0 => ("z", stars - 1),
         "void" if stars > 0 => ("P", stars - 1),
         b if opaque.contains(&b) && stars > 0 => ("P", stars - 1),
-        "int32_t" | "cm_status" | "cm_device" | "cm_tiling" | "cm_measure" => ("i", stars),
+        "int32_t" | "cm_status" | "cm_device" | "cm_precision" | "cm_tiling" | "cm_measure" => {
+            ("i", stars)
+        }
         "size_t" | "uint64_t" => ("L", stars),
         "uint8_t" | "cm_class" => ("B", stars),
         "double" => ("d", stars),
@@ -212,7 +214,13 @@ fn differences(h: &Header, dump: &Value) -> Vec<String> {
             other => d.push(format!("native.py {name} = {value}, the header: {other:?}")),
         }
     }
-    for e in ["cm_class", "cm_device", "cm_tiling", "cm_measure"] {
+    for e in [
+        "cm_class",
+        "cm_device",
+        "cm_precision",
+        "cm_tiling",
+        "cm_measure",
+    ] {
         for (name, _) in &h.enums[e] {
             if dump["constants"].get(name).is_none() {
                 d.push(format!("native.py lacks {name} (enum {e})"));
@@ -238,6 +246,12 @@ fn differences(h: &Header, dump: &Value) -> Vec<String> {
         dump,
         "cm_device",
         ModelOptions::default().device,
+    ));
+    d.extend(choice_differences::<Precision>(
+        h,
+        dump,
+        "cm_precision",
+        ModelOptions::default().precision,
     ));
     d.extend(choice_differences::<Tiling>(
         h,

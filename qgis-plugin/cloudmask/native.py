@@ -29,6 +29,11 @@ CM_ERROR_MODEL = 4
 CM_ERROR_CANCELLED = 9
 CM_DEVICE_CPU = 0
 CM_DEVICE_CUDA = 1
+CM_DEVICE_OPENVINO = 2
+CM_DEVICE_AUTO = 3
+CM_PRECISION_F32 = 0
+CM_PRECISION_BF16 = 1
+CM_PRECISION_AUTO = 2
 CM_TILING_EXACT = 0
 CM_TILING_UKIS = 1
 CM_SCALING_AUTO = 0
@@ -52,7 +57,12 @@ DEFAULT_MIN_VALID = 0.5
 
 # The choices the dialogs offer: (C value, label), the library's default first; each label starts
 # with the library's name of the value (what `cloudmask` takes on the command line).
-DEVICES = [(CM_DEVICE_CPU, "CPU"), (CM_DEVICE_CUDA, "CUDA (falls back to CPU when unavailable)")]
+DEVICES = [(CM_DEVICE_CPU, "CPU"), (CM_DEVICE_CUDA, "CUDA (falls back to CPU when unavailable)"),
+           (CM_DEVICE_OPENVINO, "OpenVINO (onnxruntime-openvino; falls back to CPU when unavailable)"),
+           (CM_DEVICE_AUTO, "auto (CUDA if usable, else OpenVINO, else CPU)")]
+PRECISIONS = [(CM_PRECISION_F32, "f32 (exact on CPU)"),
+              (CM_PRECISION_BF16, "bf16 (OpenVINO on a CPU with native bf16 only)"),
+              (CM_PRECISION_AUTO, "auto (bf16 where OpenVINO runs on a CPU with native bf16)")]
 TILINGS = [(CM_TILING_EXACT, "exact (any window equals the crop of the whole result)"),
            (CM_TILING_UKIS, "ukis (ukis-csmask's own procedure)")]
 SCALINGS = [(CM_SCALING_AUTO, "auto (integers are Sentinel-2 digital numbers, floats reflectance)"),
@@ -91,7 +101,8 @@ VALID_CLASSES = [
 
 
 class ModelOptions(C.Structure):
-    _fields_ = [("threads", C.c_int32), ("device", C.c_int32), ("ort_library", C.c_char_p)]
+    _fields_ = [("threads", C.c_int32), ("device", C.c_int32), ("ort_library", C.c_char_p),
+                ("precision", C.c_int32)]
 
 
 class MaskOptions(C.Structure):
@@ -284,11 +295,11 @@ class Library:
                 setattr(options, name, value)
         return options
 
-    def model_options(self, threads=None, device=None, ort_library=None):
+    def model_options(self, threads=None, device=None, ort_library=None, precision=None):
         o = ModelOptions()
         self.lib.cm_model_options_default(C.byref(o))
         return self._set(o, threads=threads, device=device,
-                         ort_library=encoded(ort_library))
+                         ort_library=encoded(ort_library), precision=precision)
 
     def mask_options(self, tiling=None, buffer=None):
         o = MaskOptions()

@@ -61,7 +61,7 @@ pub use mask::{
 };
 pub use options::{
     cm_device, cm_mask_options, cm_mask_options_default, cm_model_options,
-    cm_model_options_default, cm_tiling,
+    cm_model_options_default, cm_precision, cm_tiling,
 };
 pub use select::{cm_measure, cm_select_options, cm_select_options_default, cm_select_tiles};
 pub use status::{cm_last_error, cm_last_error_code, cm_status};

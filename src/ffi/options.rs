@@ -5,7 +5,7 @@ use super::args::{in_range, opt_arg, opt_text, or_default_in, write_default};
 use crate::engine::{MaskOptions, Tiling};
 use crate::error::{Error, Result};
 use crate::limits::{MAX_BATCH, MAX_BUFFER, MAX_THREADS, MAX_TILE};
-use crate::model::{Device, ModelOptions};
+use crate::model::{Device, ModelOptions, Precision};
 use crate::postprocess::Buffers;
 use crate::raster::Scaling;
 use std::os::raw::c_char;
@@ -20,6 +20,24 @@ pub enum cm_device {
     /// ONNX Runtime's CUDA execution provider (cloudmask built with the `cuda` feature and
     /// onnxruntime-gpu); falls back to CPU when it is not available.
     Cuda = 1,
+    /// ONNX Runtime's OpenVINO execution provider (the onnxruntime-openvino wheel's runtime,
+    /// searched for when no library is named); falls back to CPU when it is not available.
+    Openvino = 2,
+    /// CUDA when usable, else OpenVINO when the runtime has it, else CPU.
+    Auto = 3,
+}
+
+/// Values of `cm_model_options.precision`.
+#[repr(i32)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum cm_precision {
+    /// 32-bit floats: the exact path on CPU.
+    F32 = 0,
+    /// bf16 inference precision, with `CM_DEVICE_OPENVINO` (or auto) on a CPU with native bf16
+    /// (AVX512_BF16 or AMX-BF16) only; refused elsewhere (`CM_ERROR_INVALID_ARGUMENT`).
+    Bf16 = 1,
+    /// bf16 where OpenVINO runs the model on a CPU with native bf16, else f32.
+    Auto = 2,
 }
 
 /// Values of `cm_mask_options.tiling`.
@@ -58,8 +76,11 @@ pub struct cm_model_options {
     /// A `cm_device` value.
     pub device: i32,
     /// Absolute path of libonnxruntime.so (a relative one is refused), or NULL to search for it
-    /// (as `cm_runtime_init`).
+    /// (as `cm_runtime_init`; for OpenVINO, a runtime with its provider first).
     pub ort_library: *const c_char,
+    /// A `cm_precision` value (added in 0.1: the struct grew at its end; fill it with
+    /// `cm_model_options_default` so new fields get their defaults).
+    pub precision: i32,
 }
 
 /// How to mask. Fill it with `cm_mask_options_default`, then change what you need.
@@ -93,6 +114,7 @@ pub extern "C" fn cm_model_options_default(out_options: *mut cm_model_options) {
             threads: d.threads as i32,
             device: cm_device::from(d.device) as i32,
             ort_library: std::ptr::null(),
+            precision: cm_precision::from(d.precision) as i32,
         }
     })
 }
@@ -152,7 +174,8 @@ macro_rules! c_enum {
 }
 pub(crate) use c_enum;
 
-c_enum!(cm_device <=> Device { Cpu <=> Cpu, Cuda <=> Cuda });
+c_enum!(cm_device <=> Device { Cpu <=> Cpu, Cuda <=> Cuda, Openvino <=> OpenVino, Auto <=> Auto });
+c_enum!(cm_precision <=> Precision { F32 <=> F32, Bf16 <=> Bf16, Auto <=> Auto });
 c_enum!(cm_tiling <=> Tiling { Exact <=> Exact, Ukis <=> Ukis });
 c_enum!(cm_scaling <=> Scaling { Auto <=> Auto, Reflectance <=> Reflectance, Dn <=> DigitalNumbers });
 
@@ -186,6 +209,7 @@ pub(crate) unsafe fn model_options(p: *const cm_model_options) -> Result<ModelOp
     options.threads = in_range(c.threads, 0, MAX_THREADS, "options->threads")?;
     options.device = c_value(c.device, "options->device")?;
     options.ort_lib = opt_text(c.ort_library, "options->ort_library")?.map(PathBuf::from);
+    options.precision = c_value(c.precision, "options->precision")?;
     Ok(options)
 }
 
@@ -236,6 +260,7 @@ mod tests {
         let m = unsafe { model_options(m.as_ptr()) }.unwrap();
         assert_eq!(m.threads, 0);
         assert_eq!(m.device, Device::Cpu);
+        assert_eq!(m.precision, Precision::F32);
         assert!(m.ort_lib.is_none());
     }
 
@@ -243,6 +268,12 @@ mod tests {
     fn c_values_round_trip_through_the_library_types() {
         for &d in Device::ALL {
             assert_eq!(Device::try_from(cm_device::from(d) as i32).unwrap(), d);
+        }
+        for &p in Precision::ALL {
+            assert_eq!(
+                Precision::try_from(cm_precision::from(p) as i32).unwrap(),
+                p
+            );
         }
         for &t in Tiling::ALL {
             assert_eq!(Tiling::try_from(cm_tiling::from(t) as i32).unwrap(), t);

@@ -76,9 +76,10 @@ pub extern "C" fn cm_write_virtual_mask_ex(
         descriptor.read_as(&input);
         descriptor.threads = runtime.threads;
         descriptor.device = runtime.device;
+        descriptor.precision = runtime.precision;
         // ort_library loads ONNX Runtime for this process only: a virtual mask cannot name a
         // library, so the programs that open it find ONNX Runtime themselves.
-        crate::runtime::init(runtime.ort_lib.as_deref())?;
+        crate::runtime::init_for(runtime.ort_lib.as_deref(), runtime.device)?;
         write_virtual_mask(&descriptor, Path::new(vrt))
     })
 }

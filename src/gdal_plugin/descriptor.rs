@@ -6,6 +6,9 @@
 //! {"version": 1, "image": "/data/s2.tif", "model": "ukis-6b-l1c", "bands": [1, 2, 3, 4, 5, 6],
 //!  "outputs": ["classes", "valid"], "buffer": 4, "threads": 0, "device": "cpu", "block": 256}
 //! ```
+//! `"precision"` (`f32`, `bf16`, `auto`) came later: a descriptor without it means f32, and it
+//! is written only when it is not f32, so masks made with the defaults still open in readers
+//! that predate it.
 //! Only `image` is required; unknown fields are refused. Opening resolves every field (absolute
 //! image and model paths, band numbers) and the dataset's description becomes the resolved
 //! descriptor, so a VRT made from it (`cloudmask vrt`) opens from any folder.
@@ -23,7 +26,7 @@ use crate::error::{Error, Result};
 use crate::limits::{
     self, MAX_BLOCK, MAX_BUFFER, MAX_CACHE_MB, MAX_RASTER_SIDE, MAX_THREADS, MIN_BLOCK,
 };
-use crate::model::{CommonClass, Device, ModelOptions, DEFAULT_MODEL};
+use crate::model::{CommonClass, Device, ModelOptions, Precision, DEFAULT_MODEL};
 use crate::postprocess::Buffers;
 use crate::raster::scaling::{check_digital_numbers, DEFAULT_QUANTIFICATION};
 use crate::raster::{BandSelection, Input, Product, Scaling};
@@ -154,6 +157,8 @@ pub struct Descriptor {
     /// ONNX Runtime intra-op threads per session (0 = all cores).
     pub threads: usize,
     pub device: Device,
+    #[serde(skip_serializing_if = "is_f32")]
+    pub precision: Precision,
     /// Block size in pixels (square); any size gives the same pixels.
     pub block: usize,
     /// Tile cache in MiB, shared by every open dataset of the same mask.
@@ -186,6 +191,7 @@ impl Default for Descriptor {
             resolution: None,
             threads: 0,
             device: Device::Cpu,
+            precision: Precision::F32,
             block: DEFAULT_BLOCK,
             cache_mb: DEFAULT_CACHE_MB,
             width: None,
@@ -376,6 +382,7 @@ impl Descriptor {
         ModelOptions {
             threads: self.threads,
             device: self.device,
+            precision: self.precision,
             ort_lib: None,
         }
     }
@@ -434,7 +441,7 @@ impl Descriptor {
             .map(|m| format!("{}:{:?}", m.len(), m.modified().ok()))
             .unwrap_or_default();
         format!(
-            "{:?}|{stamp}|{:?}|{:?}|{:?}|{:?}|{:?}|{:?}|{:?}|{:?}|overlap={DEFAULT_OVERLAP}",
+            "{:?}|{stamp}|{:?}|{:?}|{:?}|{:?}|{:?}|{:?}|{:?}|{:?}|{:?}|overlap={DEFAULT_OVERLAP}",
             self.image,
             self.model,
             self.bands,
@@ -444,8 +451,14 @@ impl Descriptor {
             self.nodata,
             self.resolution,
             self.device,
+            self.precision,
         )
     }
+}
+
+/// f32, the default, is left out of written descriptors (see the module's documentation).
+fn is_f32(p: &Precision) -> bool {
+    *p == Precision::F32
 }
 
 /// Refuses a descriptor with an `"ort"` key before anything else reads it.
@@ -577,11 +590,13 @@ mod tests {
         assert_eq!(d.products().unwrap(), [Product::Classes, Product::Valid]);
         assert_eq!((d.width, d.height), (Some(512), Some(512)));
         assert_eq!(d.scaling(), Scaling::Auto);
+        assert_eq!(d.precision, Precision::F32);
         let spec = r#"CLOUDMASK:{"image":"s.tif","model":"m","outputs":["prob"],"buffer":2,"scaling":"dn","quantification":10000.0,"dn_offset":-1000.0,"device":"cuda"}"#;
         let (d, _) = Descriptor::from_filename(spec).unwrap();
         assert_eq!(d.outputs, [Product::Probabilities]);
         assert_eq!(d.buffers(), Buffers::uniform(2));
         assert_eq!(d.device, Device::Cuda);
+        assert_eq!(d.precision, Precision::F32);
         assert_eq!(
             d.scaling(),
             Scaling::DigitalNumbers {
@@ -589,6 +604,28 @@ mod tests {
                 offset: -1000.0
             }
         );
+    }
+
+    /// Precision is read when given and written only when it is not the default, so a mask
+    /// made with the defaults reads in readers that predate the field.
+    #[test]
+    fn precision_is_optional_and_round_trips() {
+        let mut d = Descriptor::new("/d/s.tif", "m");
+        assert!(!d.connection().contains("precision"), "{}", d.connection());
+        d.device = Device::OpenVino;
+        d.precision = Precision::Bf16;
+        let text = d.connection();
+        assert!(text.contains("\"precision\":\"bf16\""), "{text}");
+        assert!(text.contains("\"device\":\"openvino\""), "{text}");
+        let (back, _) = Descriptor::from_filename(&text).unwrap();
+        assert_eq!(
+            (back.device, back.precision),
+            (Device::OpenVino, Precision::Bf16)
+        );
+        assert_eq!(back.model_options().precision, Precision::Bf16);
+        assert_ne!(back.tile_key(), Descriptor::new("/d/s.tif", "m").tile_key());
+        let e = Descriptor::from_filename("CLOUDMASK:{\"precision\":\"fp16\"}").unwrap_err();
+        assert!(e.message.contains("f32, bf16 or auto"), "{e}");
     }
 
     /// Caught by the descriptor fuzz target's check of `cache_bytes`: `cache_mb << 20` wrapped

@@ -33,7 +33,8 @@ use crate::engine::{mask_window, MaskOptions, Plane, Region, Tiling};
 use crate::error::guarded;
 use crate::error::{Error, Result};
 use crate::limits::{self, MAX_BUFFER, MAX_THREADS};
-use crate::model::{cache, Device, Model, ModelOptions};
+use crate::model::{cache, Device, Model, ModelOptions, Precision};
+use crate::options::Choice;
 use crate::postprocess::{Buffers, DEFAULT_BUFFER};
 use crate::raster::{MemorySource, Product, Products};
 use gdal_sys::{CPLErr, CSLConstList, GDALDataType};
@@ -64,19 +65,28 @@ class and prob are accepted for classes and probabilities'>{values}</Argument>\
 <Argument name='buffer' type='integer' default='{DEFAULT_BUFFER}' min='0' description='Valid mask: pixels of buffer around clouds and shadows'/>\
 <Argument name='nodata' type='double' description='Source value that marks nodata (in any band); NaN and infinities always do'/>\
 <Argument name='threads' type='integer' default='0' min='0' description='ONNX Runtime intra-op threads per session (0 = all cores)'/>\
-<Argument name='device' type='string-select' default='{device}' description='Execution provider; cuda falls back to cpu with a warning'>\
+<Argument name='device' type='string-select' default='{device}' description='Execution provider; cuda and openvino fall back to cpu with a warning'>\
 {devices}</Argument>\
+<Argument name='precision' type='string-select' default='{precision}' description='bf16 needs device openvino and a CPU with native bf16'>\
+{precisions}</Argument>\
 </PixelFunctionArgumentsList>",
             default = Product::Classes.name(),
             names = Product::names(),
             device = ModelOptions::default().device,
-            devices = <Device as crate::options::Choice>::ALL
-                .iter()
-                .map(|d| format!("<Value>{d}</Value>"))
-                .collect::<String>(),
+            devices = values_of::<Device>(),
+            precision = ModelOptions::default().precision,
+            precisions = values_of::<Precision>(),
         );
         CString::new(text).unwrap_or_default()
     })
+}
+
+/// `<Value>` elements of every name of an option.
+fn values_of<T: Choice + std::fmt::Display>() -> String {
+    T::ALL
+        .iter()
+        .map(|v| format!("<Value>{v}</Value>"))
+        .collect()
 }
 
 /// Registers the pixel function with GDAL, once per process (GDAL may call the plugin's entry
@@ -111,6 +121,7 @@ struct Arguments {
     nodata: Option<f32>,
     threads: usize,
     device: Device,
+    precision: Precision,
 }
 
 impl Arguments {
@@ -118,6 +129,7 @@ impl Arguments {
         ModelOptions {
             threads: self.threads,
             device: self.device,
+            precision: self.precision,
             // A VRT is data: it cannot name the library to load (see `parse`).
             ort_lib: None,
         }
@@ -176,12 +188,17 @@ impl Arguments {
                     Error::invalid(format!("argument nodata=\"{v}\" is not a number"))
                 })?),
             };
-        let device = match get("device") {
-            None => ModelOptions::default().device,
-            Some(name) => name.parse::<Device>().map_err(|e| {
-                Error::new(e.kind, format!("argument device=\"{name}\": {}", e.message))
-            })?,
-        };
+        fn choice<T: Choice>(key: &str, value: Option<String>, default: T) -> Result<T> {
+            match value {
+                None => Ok(default),
+                Some(name) => crate::options::parse(&name).map_err(|e| {
+                    Error::new(e.kind, format!("argument {key}=\"{name}\": {}", e.message))
+                }),
+            }
+        }
+        let defaults = ModelOptions::default();
+        let device = choice("device", get("device"), defaults.device)?;
+        let precision = choice("precision", get("precision"), defaults.precision)?;
         if get("ort").is_some() {
             return Err(Error::invalid(
                 "argument ort: a VRT cannot name a library to load (opening a raster must not run code it names); \
@@ -196,6 +213,7 @@ impl Arguments {
             nodata,
             threads,
             device,
+            precision,
         })
     }
 }
@@ -452,6 +470,7 @@ mod tests {
         assert_eq!((a.output, a.class.clone()), (Product::Classes, None));
         assert_eq!((a.buffer, a.threads, a.nodata), (4, 0, None));
         assert_eq!(a.device, Device::Cpu);
+        assert_eq!(a.precision, Precision::F32);
         let a = parse(&[
             ("model", "/m/x.onnx"),
             ("output", "prob"),
@@ -460,12 +479,15 @@ mod tests {
             ("nodata", "0"),
             ("threads", "1"),
             ("device", "cuda"),
+            ("precision", "auto"),
         ])
         .unwrap();
         assert_eq!(a.output, Product::Probabilities);
         assert_eq!(a.class.as_deref(), Some("cloud"));
         assert_eq!((a.buffer, a.threads, a.nodata), (2, 1, Some(0.0)));
         assert_eq!(a.device, Device::Cuda);
+        assert_eq!(a.precision, Precision::Auto);
+        assert_eq!(a.model_options().precision, Precision::Auto);
         assert_eq!(
             parse(&[("model", "m"), ("output", "valid")])
                 .unwrap()
@@ -486,7 +508,10 @@ mod tests {
         assert!(msg(&[("model", "m"), ("buffer", "-1")]).contains("buffer"));
         assert!(msg(&[("model", "m"), ("threads", "two")]).contains("threads"));
         assert!(msg(&[("model", "m"), ("nodata", "none")]).contains("nodata"));
-        assert!(msg(&[("model", "m"), ("device", "gpu")]).contains("cpu or cuda"));
+        assert!(msg(&[("model", "m"), ("device", "gpu")]).contains("cpu, cuda, openvino or auto"));
+        assert!(msg(&[("model", "m"), ("precision", "fp16")]).contains(
+            "argument precision=\"fp16\": unknown precision 'fp16': use f32, bf16 or auto"
+        ));
         for ort in ["/usr/lib/libonnxruntime.so", "lib/ort.so", ""] {
             assert!(msg(&[("model", "m"), ("ort", ort)])
                 .contains("a VRT cannot name a library to load"));
@@ -499,7 +524,14 @@ mod tests {
         assert!(text.starts_with("<PixelFunctionArgumentsList>"));
         assert!(text.ends_with("</PixelFunctionArgumentsList>"));
         for name in [
-            "model", "output", "class", "buffer", "nodata", "threads", "device",
+            "model",
+            "output",
+            "class",
+            "buffer",
+            "nodata",
+            "threads",
+            "device",
+            "precision",
         ] {
             assert!(text.contains(&format!("name='{name}'")), "{name}");
         }
@@ -529,5 +561,8 @@ mod tests {
             .map(|d| format!("<Value>{d}</Value>"))
             .collect();
         assert!(xml.contains(&values), "{xml}");
+        assert!(xml.contains(
+            "name='precision' type='string-select' default='f32' description='bf16 needs device openvino and a CPU with native bf16'><Value>f32</Value><Value>bf16</Value><Value>auto</Value></Argument>"
+        ), "{xml}");
     }
 }

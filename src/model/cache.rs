@@ -3,18 +3,18 @@
 //! masks) takes it from here, so a model is resolved and loaded once per process and options.
 //!
 //! Key: the resolved model file (canonical path) with the session options that change what a
-//! session computes or how it runs (threads, device). The ONNX Runtime library is not part of
+//! session computes or how it runs (threads, device, precision). The ONNX Runtime library is not part of
 //! the key: a process holds only one (see `runtime::init`). A [`Model`] is `Sync` (a session
 //! pool), so one shared model serves any number of threads.
 
 use super::registry::{self, ModelEntry};
-use super::{Device, Model, ModelOptions};
+use super::{Device, Model, ModelOptions, Precision};
 use crate::error::Result;
 use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex, OnceLock};
 
-type Key = (PathBuf, usize, Device);
+type Key = (PathBuf, usize, Device, Precision);
 
 #[derive(Default)]
 struct Cache {
@@ -48,7 +48,7 @@ pub fn shared(
             found
         }
     };
-    let key = (file, options.threads, options.device);
+    let key = (file, options.threads, options.device, options.precision);
     if let Some(m) = cache.models.get(&key) {
         return Ok(m.clone());
     }

@@ -5,6 +5,8 @@ pub mod cache;
 pub mod card;
 pub mod choose;
 pub mod classes;
+pub mod precision;
+mod providers;
 pub mod registry;
 mod session;
 pub mod threads;
@@ -12,6 +14,8 @@ pub mod threads;
 pub use card::{ModelCard, OutputKind};
 pub use choose::{check_level, choose_model};
 pub use classes::CommonClass;
+pub use precision::{CpuBf16, Precision};
+pub use providers::OPENVINO_PROVIDER;
 pub use registry::{list_models, resolve, ModelEntry, DEFAULT_MODEL};
 pub use session::{Device, Model, ModelOptions, RunStats};
 

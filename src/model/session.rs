@@ -6,33 +6,39 @@
 //! number of threads that run at the same time.
 
 use super::card::{ModelCard, CARD_METADATA_KEY};
+use super::precision::{self, CpuBf16, Precision};
+use super::providers;
 use super::registry::{self, ModelEntry};
 use super::threads;
 use crate::error::{Error, Result};
 use crate::onnx;
 use crate::runtime;
-use ort::session::{builder::GraphOptimizationLevel, Session};
+use ort::session::Session;
 use ort::value::TensorRef;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 use std::time::Instant;
 
-/// ONNX Runtime's session option naming the folder of a model's external data (weights stored
-/// beside the .onnx file) when the model is given as bytes, as ours is (edited, see `onnx_bytes`).
-const EXTERNAL_DATA_FOLDER: &str = "session.model_external_initializers_file_folder_path";
-
-/// Where inference runs; its names (`cpu`, `cuda`) and serde form come from `options::choice!`.
+/// Where inference runs; its names (`cpu`, `cuda`, `openvino`, `auto`) and serde form come
+/// from `options::choice!`. Every device but cpu falls back to cpu with a note when it cannot
+/// be used (see `providers`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Device {
     Cpu,
-    /// ONNX Runtime's CUDA execution provider; falls back to CPU with a note when unavailable.
+    /// ONNX Runtime's CUDA execution provider.
     Cuda,
+    /// ONNX Runtime's OpenVINO execution provider (the onnxruntime-openvino wheel's runtime).
+    OpenVino,
+    /// CUDA when usable, else OpenVINO when the runtime has it, else CPU.
+    Auto,
 }
 
 crate::options::choice!(Device, "device", [
-    Cpu => "cpu", "ONNX Runtime's CPU execution provider",
+    Cpu => "cpu", "ONNX Runtime's CPU execution provider (exact)",
     Cuda => "cuda", "ONNX Runtime's CUDA execution provider (falls back to cpu when unavailable)",
+    OpenVino => "openvino", "ONNX Runtime's OpenVINO execution provider, from onnxruntime-openvino (falls back to cpu when unavailable)",
+    Auto => "auto", "cuda if usable, else openvino if available, else cpu",
 ]);
 
 #[derive(Debug, Clone)]
@@ -41,7 +47,10 @@ pub struct ModelOptions {
     /// (at most `threads::MAX_THREADS`) are capped to them with a note ([`Model::notes`]).
     pub threads: usize,
     pub device: Device,
-    /// Absolute path to libonnxruntime; `None` searches (see `runtime`).
+    /// f32, bf16 (OpenVINO on a CPU with native bf16 only) or auto; see `precision`.
+    pub precision: Precision,
+    /// Absolute path to libonnxruntime; `None` searches (see `runtime`): for openvino and
+    /// auto, a runtime with the OpenVINO provider first.
     pub ort_lib: Option<PathBuf>,
 }
 
@@ -50,6 +59,7 @@ impl Default for ModelOptions {
         ModelOptions {
             threads: 0,
             device: Device::Cpu,
+            precision: Precision::F32,
             ort_lib: None,
         }
     }
@@ -65,7 +75,9 @@ pub struct Model {
     folder: PathBuf,
     threads: usize,
     device: Device,
-    /// Which execution provider sessions actually use, e.g. "CPU" or "CUDA".
+    /// Whether OpenVINO is asked for bf16 inference precision (see `precision::resolve`).
+    bf16: bool,
+    /// Which execution provider sessions actually use: "CPU", "CUDA" or "OpenVINO".
     pub provider: String,
     /// A note for the user when the requested device could not be used.
     pub device_note: Option<String>,
@@ -120,7 +132,8 @@ impl Model {
         let input_name = check_card_against_network(&card, &info, &entry)?;
         let onnx_bytes = onnx::with_dynamic_spatial_dims(&raw)
             .map_err(|e| Error::model(format!("{}: {e}", entry.onnx.display())))?;
-        runtime::init(options.ort_lib.as_deref())?;
+        let bf16 = precision::resolve(options.precision, options.device, CpuBf16::detect())?;
+        runtime::init_for(options.ort_lib.as_deref(), options.device)?;
         let (threads, threads_note) = threads::effective(options.threads, threads::max_threads());
         let mut model = Model {
             entry,
@@ -130,6 +143,7 @@ impl Model {
             folder,
             threads,
             device: options.device,
+            bf16,
             provider: "CPU".to_string(),
             device_note: None,
             threads_note,
@@ -164,6 +178,20 @@ impl Model {
         self.threads
     }
 
+    /// The device asked for (before any fallback; [`Model::provider`] says what runs).
+    pub fn device(&self) -> Device {
+        self.device
+    }
+
+    /// The precision inference runs in: "bf16" only on OpenVINO with bf16 chosen, else "f32".
+    pub fn precision(&self) -> &'static str {
+        if self.bf16 && self.provider == providers::OPENVINO {
+            "bf16"
+        } else {
+            "f32"
+        }
+    }
+
     /// What the user should be told about how the model was loaded (device fallback, threads
     /// capped); each shell shows them its own way (stderr, GDAL warnings).
     pub fn notes(&self) -> impl Iterator<Item = &str> {
@@ -182,14 +210,21 @@ impl Model {
     }
 
     fn new_session(&mut self) -> Result<Session> {
-        let (session, provider, note) = self.build_session()?;
-        self.provider = provider;
-        self.device_note = note;
-        Ok(session)
+        let built = self.build_session()?;
+        self.provider = built.provider.to_string();
+        self.device_note = built.note;
+        Ok(built.session)
     }
 
-    fn build_session(&self) -> Result<(Session, String, Option<String>)> {
-        build_session(&self.onnx_bytes, &self.folder, self.threads, self.device)
+    fn build_session(&self) -> Result<providers::Built> {
+        let request = providers::Request {
+            bytes: &self.onnx_bytes,
+            folder: &self.folder,
+            threads: self.threads,
+            device: self.device,
+            bf16: self.bf16,
+        };
+        providers::build(&request)
     }
 
     /// Runs the network on `batch` tiles of `size` x `size` pixels, laid out N, C, H, W, and
@@ -237,7 +272,7 @@ impl Model {
         }
         let mut session = match self.pool.lock().unwrap_or_else(|e| e.into_inner()).pop() {
             Some(s) => s,
-            None => self.build_session()?.0,
+            None => self.build_session()?.session,
         };
         let start = Instant::now();
         let result = run_session(
@@ -282,66 +317,6 @@ fn run_session(
         .map_err(fail)?;
     let (out_shape, data) = outputs[0].try_extract_tensor::<f32>().map_err(fail)?;
     Ok((out_shape.iter().copied().collect(), data.to_vec()))
-}
-
-/// Creates one ONNX Runtime session. CUDA is tried strictly so a failure is seen and reported,
-/// then the session is built on CPU.
-fn build_session(
-    bytes: &[u8],
-    folder: &Path,
-    threads: usize,
-    device: Device,
-) -> Result<(Session, String, Option<String>)> {
-    let rt = runtime::loaded().ok_or_else(|| Error::inference("ONNX Runtime is not loaded"))?;
-    let fail = |what: &str, e: &dyn std::fmt::Display| {
-        Error::inference(format!(
-            "cannot create an ONNX Runtime session ({what}): {e}"
-        ))
-    };
-    let builder = || -> Result<ort::session::builder::SessionBuilder> {
-        Session::builder(&rt.environment)
-            .map_err(|e| fail("builder", &e))?
-            .with_optimization_level(GraphOptimizationLevel::All)
-            .map_err(|e| fail("optimisation level", &e))?
-            .with_intra_threads(threads)
-            .map_err(|e| fail("threads", &e))?
-            .with_inter_threads(1)
-            .map_err(|e| fail("threads", &e))?
-            .with_config_entry(EXTERNAL_DATA_FOLDER, folder.to_string_lossy())
-            .map_err(|e| fail("external data folder", &e))
-    };
-    let mut note = None;
-    if device == Device::Cuda {
-        match cuda_session(builder()?, bytes) {
-            Ok(s) => return Ok((s, "CUDA".to_string(), None)),
-            Err(why) => note = Some(format!("CUDA is not available ({why}); running on CPU")),
-        }
-    }
-    let session = builder()?
-        .commit_from_memory(bytes)
-        .map_err(|e| fail("loading the network", &e))?;
-    Ok((session, "CPU".to_string(), note))
-}
-
-#[cfg(feature = "cuda")]
-fn cuda_session(
-    builder: ort::session::builder::SessionBuilder,
-    bytes: &[u8],
-) -> std::result::Result<Session, String> {
-    let cuda = ort::ep::CUDA::default().build().error_on_failure();
-    builder
-        .with_execution_providers([cuda])
-        .map_err(|e| e.to_string())?
-        .commit_from_memory(bytes)
-        .map_err(|e| e.to_string())
-}
-
-#[cfg(not(feature = "cuda"))]
-fn cuda_session(
-    _builder: ort::session::builder::SessionBuilder,
-    _bytes: &[u8],
-) -> std::result::Result<Session, String> {
-    Err("this cloudmask was built without the `cuda` feature; rebuild with `cargo build --features cuda` and use onnxruntime-gpu".to_string())
 }
 
 /// The absolute folder of a model file: its external data is read from there, whatever the

@@ -18,6 +18,11 @@
 //!    `/usr/local`, `/usr/lib/python3/dist-packages`;
 //! 6. the system library folders ([`SYSTEM_LIBS`]).
 //!
+//! For `--device openvino` (and `auto`) the same list is searched for a runtime with
+//! ONNX Runtime's OpenVINO provider ([`Want::OpenVino`]): step 4 looks in a `.venv-openvino`
+//! before each `.venv`, and a library counts only with `libonnxruntime_providers_openvino.so`
+//! beside it (the `onnxruntime-openvino` wheel's layout).
+//!
 //! A named place (1, 2) that is set ends the search: it must be an absolute path to an existing
 //! file (a relative one names no fixed file: it would mean a different library in every working
 //! folder). Python environments hold the `onnxruntime` (or `onnxruntime-gpu`) wheel's
@@ -41,6 +46,18 @@ pub const SYSTEM_LIBS: &[&str] = &[
     "/usr/lib/x86_64-linux-gnu/libonnxruntime.so",
     "/usr/lib/libonnxruntime.so",
 ];
+
+/// The OpenVINO provider's library, which ONNX Runtime loads from its own folder.
+pub const OPENVINO_PROVIDER_LIB: &str = "libonnxruntime_providers_openvino.so";
+
+/// What the search looks for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Want {
+    /// Any ONNX Runtime: the search of `--device cpu` (and cuda).
+    Any,
+    /// One with the OpenVINO execution provider beside it.
+    OpenVino,
+}
 
 /// One place searched, in search order.
 #[derive(Debug, Clone, PartialEq)]
@@ -71,6 +88,12 @@ impl Place {
 
 /// Every place in search order, with what is there. Nothing is loaded.
 pub fn places(explicit: Option<&Path>) -> Vec<Place> {
+    places_for(explicit, Want::Any)
+}
+
+/// [`places`] for what `want` needs. The named places (argument, variables) are the user's
+/// choice whatever they hold, so they are kept as they are.
+pub fn places_for(explicit: Option<&Path>, want: Want) -> Vec<Place> {
     let mut out = Vec::new();
     if let Some(p) = explicit {
         out.push(named(
@@ -88,26 +111,43 @@ pub fn places(explicit: Option<&Path>) -> Vec<Place> {
             },
         });
     }
-    out.push(in_library_folder(
+    let mut package = in_library_folder(
         "the cloudmask package".to_string(),
         Path::new(DEBIAN_PACKAGE_DIR),
-    ));
-    out.extend(python_places());
+    );
+    package.outcome = wanted(package.outcome, want);
+    out.push(package);
+    out.extend(python_places(want));
     for lib in SYSTEM_LIBS {
         let path = PathBuf::from(lib);
         out.push(Place {
             source: "system library folder".to_string(),
-            outcome: found_file(&path),
+            outcome: wanted(found_file(&path), want),
             location: Some(path),
         });
     }
     out
 }
 
+/// A library found counts for [`Want::OpenVino`] only with the provider beside it.
+fn wanted(outcome: Outcome, want: Want) -> Outcome {
+    match outcome {
+        Outcome::Found(lib) if want == Want::OpenVino => {
+            let folder = lib.parent().unwrap_or(Path::new("/"));
+            if folder.join(OPENVINO_PROVIDER_LIB).is_file() {
+                Outcome::Found(lib)
+            } else {
+                Outcome::Absent
+            }
+        }
+        other => other,
+    }
+}
+
 /// The site-packages folders of the Python environments searched (steps 4 and 5), in order:
 /// where the ukis-csmask models are looked for too.
 pub fn python_roots() -> Vec<PathBuf> {
-    let mut roots: Vec<PathBuf> = python_places()
+    let mut roots: Vec<PathBuf> = python_places(Want::Any)
         .into_iter()
         .filter_map(|p| p.location)
         .filter(|l| l.is_dir())
@@ -117,12 +157,18 @@ pub fn python_roots() -> Vec<PathBuf> {
 }
 
 /// Steps 4 and 5: the package's .venv, then Python environments by absolute prefix.
-fn python_places() -> Vec<Place> {
+fn python_places(want: Want) -> Vec<Place> {
+    let venvs: &[&str] = match want {
+        Want::Any => &[".venv"],
+        Want::OpenVino => &[".venv-openvino", ".venv"],
+    };
     let mut out = Vec::new();
     if let Some(binary) = own_binary() {
-        let source = format!("the package's .venv (beside {})", binary.display());
         for dir in binary.ancestors().skip(1).take(PACKAGE_LEVELS) {
-            out.extend(in_prefix(&source, &dir.join(".venv")));
+            for venv in venvs {
+                let source = format!("the package's {venv} (beside {})", binary.display());
+                out.extend(in_prefix(&source, &dir.join(venv)));
+            }
         }
     }
     for (source, prefix) in python_prefixes() {
@@ -130,6 +176,9 @@ fn python_places() -> Vec<Place> {
     }
     let debian = PathBuf::from("/usr/lib/python3/dist-packages");
     out.push(in_site_packages("/usr/lib/python3".to_string(), &debian));
+    for place in &mut out {
+        place.outcome = wanted(std::mem::replace(&mut place.outcome, Outcome::Absent), want);
+    }
     out
 }
 

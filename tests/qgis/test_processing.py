@@ -142,3 +142,25 @@ def test_apply_mask(qgis_app, cli_masks, tmp_path):
         assert math.isnan(dst.GetRasterBand(b).GetNoDataValue())
         assert np.isnan(m[invalid]).all()
         assert np.array_equal(m[~invalid], a[~invalid])
+
+
+def test_device_and_precision_reach_the_library(qgis_app, cli_masks, tmp_path):
+    """PRECISION and DEVICE go through cm_model_options: bf16 off OpenVINO is the library's
+    refusal on every CPU; OpenVINO in f32 runs (on OpenVINO, or on CPU after the note where this
+    process loaded a runtime without it) and records what it was asked for."""
+    import processing
+    from osgeo import gdal
+    from qgis.core import QgsProcessingException
+    out = str(tmp_path / "bf16.tif")
+    with pytest.raises(QgsProcessingException,
+                       match="precision bf16 runs only with device openvino"):
+        processing.run("cloudmask:mask", mask_params(out, DEVICE=0, PRECISION=1))
+    assert not os.path.exists(out)
+    out = str(tmp_path / "openvino.tif")
+    processing.run("cloudmask:mask", mask_params(out, DEVICE=2, PRECISION=0))
+    meta = gdal.Open(out).GetMetadata()
+    assert meta["CLOUDMASK_DEVICE"] == "openvino", meta
+    assert meta["CLOUDMASK_PROVIDER"] in ("OpenVINO", "CPU"), meta
+    assert meta["CLOUDMASK_PRECISION"] == "f32", meta
+    got = read_band(out)
+    assert (got == cli_masks[0]).mean() >= 0.999, f"{(got == cli_masks[0]).mean():.6%} equal"

@@ -5,6 +5,7 @@ use clap::builder::{PossibleValue, PossibleValuesParser, TypedValueParser};
 use clap::{Args, Parser, Subcommand};
 use cloudmask::engine::{MaskOptions, Tiling, DEFAULT_OVERLAP};
 use cloudmask::limits::{MAX_BATCH, MAX_THREADS, MAX_TILE};
+use cloudmask::model::Precision;
 use cloudmask::options::Choice;
 use cloudmask::postprocess::DEFAULT_BUFFER;
 use cloudmask::raster::grid::OutputGrid;
@@ -147,9 +148,14 @@ pub struct RuntimeArgs {
     /// ONNX Runtime intra-op threads (0 = all cores)
     #[arg(long, default_value_t = ModelOptions::default().threads, value_parser = bounded(0, MAX_THREADS))]
     pub threads: usize,
-    /// Execution provider; cuda falls back to cpu with a message when unavailable
+    /// Execution provider; cuda and openvino fall back to cpu with a message when unavailable
+    /// (openvino loads the onnxruntime-openvino runtime, e.g. the checkout's .venv-openvino)
     #[arg(long, value_parser = choice::<Device>(), default_value_t = ModelOptions::default().device)]
     pub device: Device,
+    /// Inference precision: bf16 runs with --device openvino on a CPU with native bf16 only
+    /// (refused elsewhere); auto picks bf16 there, f32 otherwise
+    #[arg(long, value_parser = choice::<Precision>(), default_value_t = ModelOptions::default().precision)]
+    pub precision: Precision,
     /// Path to libonnxruntime.so (default: the search `cloudmask doctor` shows: $CLOUDMASK_ORT_LIB,
     /// $ORT_DYLIB_PATH, the package's .venv, Python environments, system folders)
     #[arg(long, visible_alias = "ort")]

@@ -133,6 +133,21 @@ fn show_runtime_search(explicit: Option<&std::path::Path>) -> bool {
     }
 }
 
+/// The OpenVINO path (`--device openvino`) and the CPU's bf16 (`--precision`): informative,
+/// never a reason to fail, since the default path needs neither.
+fn show_openvino() {
+    use cloudmask::model::{precision, CpuBf16};
+    match runtime::openvino_runtime() {
+        Some(lib) => println!("OpenVINO: runtime with the OpenVINO provider at {}", lib.display()),
+        None => println!(
+            "OpenVINO: no runtime with the OpenVINO provider found (--device openvino runs on cpu); install onnxruntime-openvino==1.24.1 (`make openvino-venv`)"
+        ),
+    }
+    let cpu = CpuBf16::detect();
+    println!("CPU bf16: {}", cpu.describe());
+    println!("--precision auto: {}", precision::auto_choice(cpu));
+}
+
 pub fn doctor(a: DoctorArgs) -> Result<()> {
     println!("cloudmask {}", cloudmask::VERSION);
     println!("GDAL {}", cloudmask::raster::gdal::version());
@@ -163,6 +178,7 @@ pub fn doctor(a: DoctorArgs) -> Result<()> {
             println!("ONNX Runtime: NOT LOADED: {e}");
         }
     }
+    show_openvino();
     let models = list_models();
     println!(
         "models: {}",

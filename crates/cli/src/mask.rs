@@ -22,6 +22,7 @@ pub fn model_options(r: &RuntimeArgs) -> ModelOptions {
     ModelOptions {
         threads: r.threads,
         device: r.device,
+        precision: r.precision,
         ort_lib: r.ort_library(),
     }
 }

@@ -60,11 +60,12 @@ pub fn run(a: VrtArgs) -> Result<()> {
     descriptor.buffer = BufferSpec::of(&parse_buffers(&a.buffer)?);
     descriptor.threads = runtime.threads;
     descriptor.device = runtime.device;
+    descriptor.precision = runtime.precision;
     descriptor.block = a.block;
     descriptor.cache_mb = a.cache_mb;
     // --ort-lib loads ONNX Runtime for this command only: the mask cannot name a library, so
     // GDAL programs that open it find ONNX Runtime themselves (see `cloudmask doctor`).
-    cloudmask::runtime::init(runtime.ort_lib.as_deref())?;
+    cloudmask::runtime::init_for(runtime.ort_lib.as_deref(), runtime.device)?;
     write_virtual_mask(&descriptor, &a.out)?;
     println!("wrote {}", a.out.display());
     // The Debian package puts the plugin where GDAL looks without being told.

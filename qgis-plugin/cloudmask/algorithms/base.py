@@ -15,6 +15,7 @@ ICON = os.path.join(os.path.dirname(os.path.dirname(__file__)), "icon.png")
 
 # Choice lists of the dialogs: (C value, label), from the binding (checked against the header).
 DEVICES = native.DEVICES
+PRECISIONS = native.PRECISIONS
 TILINGS = native.TILINGS
 MEASURES = native.MEASURES
 
@@ -35,6 +36,7 @@ class CloudmaskAlgorithm(QgsProcessingAlgorithm):
     BUFFER = "BUFFER"
     TILING = "TILING"
     DEVICE = "DEVICE"
+    PRECISION = "PRECISION"
     THREADS = "THREADS"
     OUTPUT = "OUTPUT"
 
@@ -97,6 +99,8 @@ class CloudmaskAlgorithm(QgsProcessingAlgorithm):
     def add_device_threads(self, device_label="Device"):
         self.addParameter(QgsProcessingParameterEnum(
             self.DEVICE, device_label, options=native.labels(DEVICES), defaultValue=0))
+        self.addParameter(QgsProcessingParameterEnum(
+            self.PRECISION, "Precision", options=native.labels(PRECISIONS), defaultValue=0))
         self.addParameter(QgsProcessingParameterNumber(
             self.THREADS, "ONNX Runtime threads (0 = all cores)",
             QgsProcessingParameterNumber.Integer, defaultValue=0, minValue=0))
@@ -124,11 +128,13 @@ class CloudmaskAlgorithm(QgsProcessingAlgorithm):
                 self.model_name(parameters, context))
 
     def model_options(self, lib, parameters, context):
-        """cm_model_options from DEVICE and THREADS."""
+        """cm_model_options from DEVICE, PRECISION and THREADS."""
         return lib.model_options(
             threads=self.parameterAsInt(parameters, self.THREADS, context),
             device=native.chosen(
-                DEVICES, self.parameterAsEnum(parameters, self.DEVICE, context)))
+                DEVICES, self.parameterAsEnum(parameters, self.DEVICE, context)),
+            precision=native.chosen(
+                PRECISIONS, self.parameterAsEnum(parameters, self.PRECISION, context)))
 
     def mask_options(self, lib, parameters, context, tiling=True):
         """cm_mask_options from BUFFER (and TILING unless `tiling` is False)."""
