@@ -7,6 +7,7 @@
 //! creation included, Python imports and the .npy load excluded).
 
 use crate::args::BenchArgs;
+use cloudmask::model::CpuBf16;
 use cloudmask::raster::mosaic::write_mirrored_mosaic;
 use cloudmask::raster::Dataset;
 use cloudmask::{Error, Result};
@@ -129,6 +130,17 @@ fn inference_share(run: &Measured) -> Result<String> {
     Ok(format!(
         "{:.1} % ({outside:.1} s outside)",
         100.0 * inference / run.seconds
+    ))
+}
+
+/// The provider and precision a run of ours used, from its output's provenance metadata.
+fn provenance(out: &Path) -> Result<String> {
+    let ds = Dataset::open(&out.to_string_lossy())?;
+    let item = |key: &str| ds.metadata_item(key, "").unwrap_or_else(|| "?".to_string());
+    Ok(format!(
+        "{}, {}",
+        item("CLOUDMASK_PROVIDER"),
+        item("CLOUDMASK_PRECISION")
     ))
 }
 
@@ -291,8 +303,10 @@ impl Bench<'_> {
         Ok((theirs, their_seconds, reference))
     }
 
-    /// One table row per tiling mode against the reference; also returns the exact mode's peak
-    /// memory.
+    /// One table row per tiling mode and execution path against the reference; also returns
+    /// the exact mode's peak memory. The OpenVINO rows say which provider and precision ran
+    /// (from the output's provenance); bf16 runs only on a CPU with native bf16, as
+    /// `--precision bf16` is refused elsewhere.
     fn speed_rows(
         &self,
         image: &Path,
@@ -300,41 +314,70 @@ impl Bench<'_> {
         their_seconds: f64,
         reference: &[u8],
     ) -> Result<(Vec<String>, f64)> {
-        let variants: [(&str, &[&str]); 4] = [
-            ("ukis", &["--tiling", "ukis"]),
-            ("exact (default: ukis grid)", &["--tiling", "exact"]),
-            (
-                "exact, 4 tiles per ONNX Runtime call",
-                &["--tiling", "exact", "--batch", "4"],
-            ),
-            (
-                "exact, --overlap 0.0625",
-                &["--tiling", "exact", "--overlap", "0.0625"],
-            ),
+        const EXACT: &[&str] = &["--tiling", "exact"];
+        let variants: [&[&str]; 6] = [
+            &["--tiling", "ukis"],
+            EXACT,
+            &["--tiling", "exact", "--batch", "4"],
+            &["--tiling", "exact", "--overlap", "0.0625"],
+            &[
+                "--tiling",
+                "exact",
+                "--device",
+                "openvino",
+                "--precision",
+                "f32",
+            ],
+            &[
+                "--tiling",
+                "exact",
+                "--device",
+                "openvino",
+                "--precision",
+                "bf16",
+            ],
         ];
+        let bf16 = CpuBf16::detect();
         let mut rows = Vec::new();
-        let mut exact_peak_mb = 0.0;
-        for (name, flags) in variants {
-            let out = self.a.workdir.join("ours.tif");
-            eprintln!("bench: cloudmask {name}");
-            let ours = self.mask(image, &out, flags)?;
-            let agree = agreement(&read_classes(&out)?, reference);
-            if flags == ["--tiling", "exact"] {
-                exact_peak_mb = ours.peak_mb;
+        let mut exact: Option<(Vec<u8>, f64)> = None;
+        for flags in variants {
+            let shown = flags.join(" ");
+            if flags.contains(&"bf16") && !bf16.native() {
+                rows.push(format!(
+                    "| `cloudmask mask {shown}` | not run: this CPU's native bf16 is {} | | | | | | | | |",
+                    bf16.describe()
+                ));
+                continue;
             }
+            let out = self.a.workdir.join("ours.tif");
+            eprintln!("bench: cloudmask mask {shown}");
+            let ours = self.mask(image, &out, flags)?;
+            let classes = read_classes(&out)?;
+            let ran = provenance(&out)?;
+            if flags.contains(&"openvino") && !ran.starts_with("OpenVINO") {
+                return Err(Error::invalid(format!(
+                    "`cloudmask mask {shown}` ran on {ran}, not OpenVINO: install its runtime with `make openvino-venv`"
+                )));
+            }
+            let with_exact = match &exact {
+                Some((e, _)) => format!("{:.3} %", agreement(&classes, e)),
+                None => "—".to_string(),
+            };
             rows.push(format!(
-                "| `cloudmask mask {}` | {:.1} s | {:.1} s | **{:.2}x** | {:.3} % | {} | {:.0} MB | {:.0} MB |",
-                flags.join(" "),
+                "| `cloudmask mask {shown}` | {ran} | {:.1} s | {:.1} s | **{:.2}x** | {:.3} % | {with_exact} | {} | {:.0} MB | {:.0} MB |",
                 ours.seconds,
                 their_seconds,
                 their_seconds / ours.seconds,
-                agree,
+                agreement(&classes, reference),
                 inference_share(&ours)?,
                 ours.peak_mb,
                 theirs.peak_mb
             ));
+            if flags == EXACT {
+                exact = Some((classes, ours.peak_mb));
+            }
         }
-        Ok((rows, exact_peak_mb))
+        Ok((rows, exact.map_or(0.0, |(_, mb)| mb)))
     }
 
     /// Our peak memory on the `--memory-size` mosaic, beside ukis-csmask's computed one.
@@ -386,8 +429,12 @@ fn markdown(a: &BenchArgs, rows: &[String], memory_rows: &[String]) -> String {
         "### End to end, {0} x {0} mosaic of the sample scene, 6 bands, {1} threads\n\n",
         a.size, a.threads
     ));
-    md.push_str("| command | ours | ukis-csmask (Python) | ratio (theirs / ours) | classes identical to theirs | ours in inference | our peak memory | their peak memory |\n");
-    md.push_str("|---|---|---|---|---|---|---|---|\n");
+    md.push_str(&format!(
+        "This CPU's native bf16: {}.\n\n",
+        CpuBf16::detect().describe()
+    ));
+    md.push_str("| command | provider, precision | ours | ukis-csmask (Python) | ratio (theirs / ours) | classes identical to theirs | classes identical to our exact | ours in inference | our peak memory | their peak memory |\n");
+    md.push_str("|---|---|---|---|---|---|---|---|---|---|\n");
     for r in rows {
         md.push_str(r);
         md.push('\n');
