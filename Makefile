@@ -110,7 +110,7 @@ asan: venv
 header:
 	CLOUDMASK_REGEN_HEADER=1 cargo build --release
 
-bench: venv build
+bench: venv openvino-venv build
 	./target/release/cloudmask bench --markdown docs/BENCHMARKS.md
 
 # 20 scenes masked by one batch run against 20 separate runs (same run of the bench).
