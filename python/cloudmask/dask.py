@@ -72,7 +72,8 @@ def mask_scenes(inputs: Sequence[str], output_dir: str, client: Any = None,
     """Masks each input raster into ``output_dir``, one task per scene over the cluster's
     workers (``client``: a distributed Client, the current one when None).
 
-    A scene whose outputs all exist is skipped; each output appears only when complete (the
+    A scene whose outputs all exist is skipped (also when a task runs again because its worker
+    died after writing them: its summary then says "skipped"); each output appears only when complete (the
     library writes a hidden temporary file in ``output_dir`` and renames it). ``threads`` are
     ONNX Runtime's per worker: cores / workers keeps a machine busy without oversubscribing
     it. ``before(input)`` runs in the worker before each scene (for logging). Returns one
