@@ -1,0 +1,151 @@
+#!/usr/bin/env python3
+"""mask_scenes on a dask.distributed LocalCluster against the CLI batch, in the same run.
+
+16 scenes (512 x 512 crops of a mirrored mosaic of the sample scene, some flipped, so no two are
+alike) are masked three ways, one after the other: one `cloudmask mask IN... --output-dir DIR`
+process (its whole life timed: start, one model load, the scenes), then `mask_scenes` on a
+cluster of 1 worker process, then on one of 2 worker processes. Cluster start-up is timed apart;
+the `mask_scenes` figures include each worker's model load (its first scene), as the CLI's
+include its own. Every class map must equal the CLI's. With --markdown FILE the table replaces
+the section between `<!-- cloudmask-python-bench:start/end -->` in FILE (as `cloudmask bench
+--markdown` does for its sections).
+
+    .venv-python/bin/python python/bench.py [--scenes 16] [--markdown docs/BENCHMARKS.md]
+"""
+import argparse
+import datetime
+import os
+import subprocess
+import sys
+import tempfile
+import time
+
+import numpy as np
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+CLI = os.path.join(ROOT, "target", "release", "cloudmask")
+SCENE = os.path.join(ROOT, "..", "shared", "data", "ukis-s2", "s2_6band.tif")
+MARKER = "cloudmask-python-bench"
+
+
+def reflect(n, m):
+    i = np.arange(n) % (2 * m)
+    return np.where(i < m, i, 2 * m - 1 - i)
+
+
+def write_scenes(folder, count, size):
+    from cloudmask import _gdal
+    with _gdal.Raster.open(SCENE) as r:
+        image = r.read()
+        names = [r.band_description(b + 1) for b in range(image.shape[0])]
+    side = 4 * size
+    _, h, w = image.shape
+    mosaic = image[:, reflect(side, h)][:, :, reflect(side, w)]
+    paths = []
+    for i in range(count):
+        y, x = (97 * i) % (side - size), (389 * i) % (side - size)
+        crop = mosaic[:, y:y + size, x:x + size]
+        if i % 2:
+            crop = crop[:, :, ::-1]
+        path = os.path.join(folder, f"scene_{i:02d}.tif")
+        _gdal.write_geotiff(path, np.ascontiguousarray(crop), band_names=names)
+        paths.append(path)
+    return paths
+
+
+def run_cli(scenes, out, threads):
+    start = time.perf_counter()
+    subprocess.run([CLI, "mask", *scenes, "--output-dir", out, "--threads", str(threads),
+                    "--model", "ukis-6b-l1c"], check=True, capture_output=True)
+    return time.perf_counter() - start
+
+
+def run_dask(scenes, out, workers, threads):
+    import distributed
+    import cloudmask.dask
+    start = time.perf_counter()
+    with distributed.LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
+                                  dashboard_address=None) as cluster:
+        with distributed.Client(cluster) as client:
+            client.wait_for_workers(workers)
+            started = time.perf_counter() - start
+            t = time.perf_counter()
+            summary = cloudmask.dask.mask_scenes(scenes, out, client=client,
+                                                 model="ukis-6b-l1c", threads=threads)
+            took = time.perf_counter() - t
+    assert all(s["status"] == "ok" for s in summary), summary
+    return took, started
+
+
+def same(a_dir, b_dir, scenes):
+    from cloudmask import _gdal
+    for s in scenes:
+        name = os.path.splitext(os.path.basename(s))[0] + "_mask.tif"
+        with _gdal.Raster.open(os.path.join(a_dir, name)) as a, \
+                _gdal.Raster.open(os.path.join(b_dir, name)) as b:
+            if not np.array_equal(a.read(), b.read()):
+                return False
+    return True
+
+
+def write_section(path, body):
+    start, end = f"<!-- {MARKER}:start -->", f"<!-- {MARKER}:end -->"
+    old = open(path).read() if os.path.exists(path) else ""
+    section = f"{start}\n{body}{end}"
+    s, e = old.find(start), old.find(end)
+    new = old[:s] + section + old[e + len(end):] if 0 <= s < e else f"{old}\n{section}\n"
+    with open(path, "w") as f:
+        f.write(new)
+
+
+def machine():
+    cpu = "unknown CPU"
+    with open("/proc/cpuinfo") as f:
+        for line in f:
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    return f"{cpu}, {os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f} at the start"
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--scenes", type=int, default=16)
+    ap.add_argument("--size", type=int, default=512)
+    ap.add_argument("--markdown", help="file whose cloudmask-python-bench section to replace")
+    args = ap.parse_args()
+    cores = os.cpu_count() or 1
+    where = machine()
+    with tempfile.TemporaryDirectory(prefix="cloudmask-python-bench-") as tmp:
+        scenes = write_scenes(tmp, args.scenes, args.size)
+        cli_out, one_out, two_out = (os.path.join(tmp, d) for d in ("cli", "w1", "w2"))
+        cli = run_cli(scenes, cli_out, cores)
+        print(f"CLI batch, {cores} threads: {cli:.1f} s", flush=True)
+        one, one_start = run_dask(scenes, one_out, 1, cores)
+        print(f"mask_scenes, 1 worker x {cores} threads: {one:.1f} s "
+              f"(cluster start {one_start:.1f} s)", flush=True)
+        two, two_start = run_dask(scenes, two_out, 2, max(1, cores // 2))
+        print(f"mask_scenes, 2 workers x {max(1, cores // 2)} threads: {two:.1f} s "
+              f"(cluster start {two_start:.1f} s)", flush=True)
+        identical = same(cli_out, one_out, scenes) and same(cli_out, two_out, scenes)
+    overhead = one / cli - 1
+    body = (
+        f"Measured {datetime.date.today()} by `make bench-python` (python/bench.py) on {where}.\n\n"
+        f"| {args.scenes} scenes of {args.size} x {args.size}, 6 bands, ukis-6b-l1c | wall time | "
+        "against the CLI batch | class maps |\n|---|---|---|---|\n"
+        f"| one `cloudmask mask IN... --output-dir DIR`, `--threads {cores}` | {cli:.1f} s | 1.00 | reference |\n"
+        f"| `mask_scenes`, 1 worker process x 1 Dask thread, {cores} ONNX Runtime threads | {one:.1f} s | "
+        f"{one / cli:.2f} (Dask overhead **{overhead * 100:+.1f} %**) | {'identical' if identical else 'DIFFERENT'} |\n"
+        f"| `mask_scenes`, 2 worker processes x 1 Dask thread, {max(1, cores // 2)} ONNX Runtime thread(s) each | {two:.1f} s | "
+        f"{two / cli:.2f} (1 → 2 workers: **{one / two:.2f}x**) | {'identical' if identical else 'DIFFERENT'} |\n\n"
+        f"Cluster start-up, not in the figures: {one_start:.1f} s (1 worker), {two_start:.1f} s (2 workers).\n")
+    print(body)
+    if args.markdown:
+        write_section(args.markdown, body)
+        print(f"wrote the {MARKER} section of {args.markdown}")
+    return 0 if identical else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
