@@ -107,7 +107,7 @@ test-python: python-wheel
 bench-python: build python-venv
 	rm -rf python/build
 	$(PY_VENV)/bin/python -m pip install $(PY_BUILD) --force-reinstall ./python
-	$(PY_VENV)/bin/python python/bench.py --markdown docs/BENCHMARKS.md
+	$(PY_VENV)/bin/python tools/bench_python.py --markdown docs/BENCHMARKS.md
 
 # The C example and the C API bad-input program under valgrind alone (make test runs them too).
 valgrind: venv build

@@ -677,6 +677,15 @@ cm_status cm_model_class_code(const cm_model *model, size_t index, uint8_t *out_
 size_t cm_list_models(char *buf, size_t len);
 
 /**
+ * Writes the model's card as JSON (what `cloudmask info MODEL` describes: name, version, bands
+ * and their normalisation, classes and their `cm_class` codes, output kind, tile size, ...) into
+ * `buf`, NUL-terminated and cut to fit like snprintf, and returns the length the whole card
+ * needs, NUL included: call it with `buf` NULL and `len` 0 to learn the size. Returns 0 after an
+ * error (a NULL model), with the last error set.
+ */
+size_t cm_model_card(const cm_model *model, char *buf, size_t len);
+
+/**
  * Masks a window of an open GDAL dataset into the caller's buffers.
  *
  * `band_indices`: NULL to find the model's bands by name (band descriptions such as "B02" or

@@ -1,6 +1,7 @@
 //! `cm_mask_chunk` and `cm_model_context`: a buffer masked as the part of a larger raster it is
 //! gives exactly the crop of the whole-raster result (classes, valid mask, probabilities), and
-//! every bad argument is refused with its status and a message, outputs untouched.
+//! every bad argument is refused with its status and a message, outputs untouched. Also
+//! `cm_model_card`, the other call the Python package (docs/python.md) added.
 
 mod common;
 
@@ -420,4 +421,42 @@ fn bad_chunks_are_refused_with_what_to_fix_and_outputs_untouched() {
     );
     assert_eq!(context, 521);
     cm_model_free(m);
+}
+
+#[test]
+fn the_model_card_as_json() {
+    let m = load();
+    let needed = cm_model_card(m, null_mut(), 0);
+    assert!(needed > 100, "{needed}");
+    let mut buf = vec![0 as std::os::raw::c_char; needed];
+    assert_eq!(cm_model_card(m, buf.as_mut_ptr(), needed), needed);
+    // SAFETY: NUL-terminated within `needed` bytes.
+    let text = unsafe { std::ffi::CStr::from_ptr(buf.as_ptr()) }
+        .to_str()
+        .unwrap()
+        .to_string();
+    let card: serde_json::Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(card["tile_size"], 256);
+    assert_eq!(card["bands"].as_array().unwrap().len(), BANDS);
+    assert_eq!(card["classes"].as_array().unwrap().len(), CLASSES);
+    // Cut to fit, NUL-terminated, same size asked.
+    let mut small = [0x7f as std::os::raw::c_char; 8];
+    assert_eq!(cm_model_card(m, small.as_mut_ptr(), 8), needed);
+    assert_eq!(small[7], 0);
+    assert_eq!(cm_model_card(null(), null_mut(), 0), 0);
+    expect(
+        cm_last_error_code_status(),
+        cm_status::CM_ERROR_INVALID_ARGUMENT,
+        "model is NULL",
+    );
+    cm_model_free(m);
+}
+
+/// The status of the last call, for calls that return something else.
+fn cm_last_error_code_status() -> cm_status {
+    match cm_last_error_code() {
+        1 => cm_status::CM_ERROR_INVALID_ARGUMENT,
+        0 => cm_status::CM_OK,
+        other => panic!("unexpected last error code {other}"),
+    }
 }

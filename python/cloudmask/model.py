@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import ctypes as C
 import functools
+import json
 import os
 import threading
 from dataclasses import dataclass
@@ -130,15 +131,18 @@ class Model:
         return self._handle
 
     def card(self) -> Dict[str, Any]:
-        """The model card: bands, classes and their cm_class codes, tile size, context."""
-        return {
-            "name": self.name,
-            "bands": list(self.bands),
-            "classes": [{"name": n, "code": c} for n, c in zip(self.classes, self.class_codes)],
-            "tile_size": self.tile_size,
-            "size_multiple": self.size_multiple,
-            "context": self.context(),
-        }
+        """The model card (cm_model_card): name, version, bands and their normalisation, classes,
+        output kind, tile size... plus ``halo``, the context exact chunks need
+        (``context()``)."""
+        fn = self._lib.lib.cm_model_card
+        needed = fn(self.handle, None, 0)
+        if needed == 0:
+            check(self._lib, self._lib.lib.cm_last_error_code())
+        buf = C.create_string_buffer(needed)
+        fn(self.handle, buf, needed)
+        card: Dict[str, Any] = json.loads(buf.value.decode("utf-8"))
+        card["halo"] = self.context()
+        return card
 
     def mask_options(self, tiling: str = "exact", buffer: Optional[int] = None,
                      tile: Optional[int] = None, overlap: Optional[float] = None,

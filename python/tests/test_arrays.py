@@ -17,10 +17,12 @@ UKIS_COUNTS = {1: 160416, 2: 63643, 4: 38085}
 def test_package_library_models_and_card(model):
     assert cloudmask.library_version() == cloudmask.__version__
     assert "ukis-6b-l1c" in cloudmask.models()
+    assert model.bands == ["blue", "green", "red", "nir", "swir16", "swir22"]
+    assert model.class_codes == [1, 2, 4]
     card = model.card()
-    assert card["bands"] == ["blue", "green", "red", "nir", "swir16", "swir22"]
-    assert [c["code"] for c in card["classes"]] == [1, 2, 4]
-    assert (card["tile_size"], card["context"]) == (256, 259)
+    assert len(card["bands"]) == 6 and len(card["classes"]) == 3
+    assert len(card["mean"]) == 6 and card["output"] in ("softmax", "logits", "probabilities")
+    assert (card["tile_size"], card["halo"]) == (256, 259)
     assert model.context(buffer=10, tile=512) == 521
     import cloudmask._library as lib
     ort = lib.onnxruntime_path()

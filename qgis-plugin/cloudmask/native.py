@@ -176,6 +176,7 @@ _SIGNATURES = {
     "cm_model_free": ([C.c_void_p], None),
     "cm_model_get_info": ([C.c_void_p, C.POINTER(ModelInfo)], C.c_int32),
     "cm_model_band_name": ([C.c_void_p, C.c_size_t, C.c_char_p, C.c_size_t], C.c_int32),
+    "cm_model_card": ([C.c_void_p, C.c_char_p, C.c_size_t], C.c_size_t),
     "cm_model_class_name": ([C.c_void_p, C.c_size_t, C.c_char_p, C.c_size_t], C.c_int32),
     "cm_model_class_code": ([C.c_void_p, C.c_size_t, C.POINTER(C.c_uint8)], C.c_int32),
     "cm_model_context": ([C.c_void_p, C.POINTER(MaskOptions), C.POINTER(C.c_size_t)], C.c_int32),

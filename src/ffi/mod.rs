@@ -55,7 +55,7 @@ pub use eval::{
     cm_eval_options, cm_eval_options_default, cm_eval_predictor, cm_eval_summary, cm_evaluate,
 };
 pub use handles::{
-    cm_class, cm_list_models, cm_model, cm_model_band_name, cm_model_class_code,
+    cm_class, cm_list_models, cm_model, cm_model_band_name, cm_model_card, cm_model_class_code,
     cm_model_class_name, cm_model_free, cm_model_get_info, cm_model_info, cm_model_load,
 };
 pub use input::{cm_input_options, cm_input_options_default};

@@ -10,7 +10,7 @@ include its own. Every class map must equal the CLI's. With --markdown FILE the 
 the section between `<!-- cloudmask-python-bench:start/end -->` in FILE (as `cloudmask bench
 --markdown` does for its sections).
 
-    .venv-python/bin/python python/bench.py [--scenes 16] [--markdown docs/BENCHMARKS.md]
+    .venv-python/bin/python tools/bench_python.py [--scenes 16] [--markdown docs/BENCHMARKS.md]
 """
 import argparse
 import datetime
@@ -131,7 +131,7 @@ def main():
         identical = same(cli_out, one_out, scenes) and same(cli_out, two_out, scenes)
     overhead = one / cli - 1
     body = (
-        f"Measured {datetime.date.today()} by `make bench-python` (python/bench.py) on {where}.\n\n"
+        f"Measured {datetime.date.today()} by `make bench-python` (tools/bench_python.py) on {where}.\n\n"
         f"| {args.scenes} scenes of {args.size} x {args.size}, 6 bands, ukis-6b-l1c | wall time | "
         "against the CLI batch | class maps |\n|---|---|---|---|\n"
         f"| one `cloudmask mask IN... --output-dir DIR`, `--threads {cores}` | {cli:.1f} s | 1.00 | reference |\n"
