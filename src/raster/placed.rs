@@ -26,8 +26,8 @@ impl<'a> Placed<'a> {
     ) -> Result<Self> {
         let (w, h) = (inner.width(), inner.height());
         crate::limits::check_raster("the raster", raster_width as u64, raster_height as u64)?;
-        if x.checked_add(w).is_none_or(|end| end > raster_width)
-            || y.checked_add(h).is_none_or(|end| end > raster_height)
+        if x.checked_add(w).map_or(true, |end| end > raster_width)
+            || y.checked_add(h).map_or(true, |end| end > raster_height)
         {
             return Err(Error::window(format!(
                 "a buffer of {w} x {h} at ({x}, {y}) does not fit inside the {raster_width} x {raster_height} raster it is said to be part of"
