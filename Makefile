@@ -120,7 +120,8 @@ valgrind: venv build
 # built with -fsanitize=address (gcc's runtime); the Python example is skipped, python3 having
 # no sanitizer runtime to give the library. c_api_input compares with the instrumented CLI.
 ASAN_TARGET := x86_64-unknown-linux-gnu
-ASAN_TESTS := --test c_api --test c_api_input --test c_api_eval --test c_api_select --test c_api_bad_input
+ASAN_TESTS := --test c_api --test c_api_input --test c_api_eval --test c_api_select --test c_api_bad_input \
+  --test c_api_chunk
 ASAN_ENV := RUSTFLAGS=-Zsanitizer=address CARGO_TARGET_DIR=target/asan ASAN_OPTIONS=detect_leaks=1 \
   CLOUDMASK_TEST_CFLAGS=-fsanitize=address
 asan: venv

@@ -17,8 +17,10 @@ from ._library import CloudmaskError, check, library
 #: ``scaling=`` values: how array values become reflectance.
 Scaling = Union[None, str, Tuple[float, float]]
 
-_DEVICES = {"cpu": _native.CM_DEVICE_CPU, "cuda": _native.CM_DEVICE_CUDA}
-_TILINGS = {"exact": _native.CM_TILING_EXACT, "ukis": _native.CM_TILING_UKIS}
+# The library's names of its choices ("cpu", "cuda", ...; "exact", "ukis"): each label of the
+# binding's choice lists starts with the name, so a device the library adds appears here too.
+_DEVICES = {label.split()[0].lower(): value for value, label in _native.DEVICES}
+_TILINGS = {label.split()[0].lower(): value for value, label in _native.TILINGS}
 #: Sentinel-2's quantification value: reflectance = (DN + offset) / 10000.
 DEFAULT_QUANTIFICATION = 10000.0
 

@@ -70,7 +70,8 @@ def _stack(model: Model, block: np.ndarray, chunk: Optional[Chunk], planes: int,
         out[idx + (1,)] = r.valid
         if probabilities:
             out[idx + (slice(2, None),)] = r.probabilities
-    assert out is not None
+    if out is None:
+        raise ValueError(f"the DataArray's other dimensions {lead} hold nothing to mask")
     return out
 
 
@@ -113,7 +114,8 @@ def _mask_block(block: np.ndarray, model: Model, depth_px: int,
                 core_chunks: Tuple[Tuple[int, ...], Tuple[int, ...]], raster: Tuple[int, int],
                 planes: int, probabilities: bool, mask_kwargs: Dict[str, Any],
                 block_info: Optional[Dict[Any, Any]] = None) -> np.ndarray:
-    assert block_info is not None
+    if block_info is None:
+        raise ValueError("_mask_block runs inside dask.array.map_overlap, which gives block_info")
     iy, ix = block_info[0]["chunk-location"][-2:]
     (ys, xs), (ny, nx) = core_chunks, raster
     core_h, core_w = ys[iy], xs[ix]
