@@ -42,6 +42,11 @@ _SIGNATURES = {
     "GDALSetRasterNoDataValue": ([C.c_void_p, C.c_double], C.c_int),
     "GDALSetDescription": ([C.c_void_p, C.c_char_p], None),
     "GDALGetDescription": ([C.c_void_p], C.c_char_p),
+    "GDALCreateColorTable": ([C.c_int], C.c_void_p),
+    "GDALDestroyColorTable": ([C.c_void_p], None),
+    "GDALSetColorEntry": ([C.c_void_p, C.c_int, C.POINTER(C.c_short * 4)], None),
+    "GDALSetRasterColorTable": ([C.c_void_p, C.c_void_p], C.c_int),
+    "GDALSetRasterCategoryNames": ([C.c_void_p, C.POINTER(C.c_char_p)], C.c_int),
     "CPLGetLastErrorMsg": ([], C.c_char_p),
     "CPLErrorReset": ([], None),
 }
@@ -174,6 +179,22 @@ class Raster:
 
     def set_nodata(self, band: int, value: float) -> None:
         gdal().GDALSetRasterNoDataValue(gdal().GDALGetRasterBand(self.handle, band), value)
+
+    def set_classes(self, band: int, classes: Sequence[Tuple[int, str, Tuple[int, ...]]]) -> None:
+        """A colour table and category names from (value, name, RGBA) entries, as the
+        library's own class maps and valid masks carry (the binding's CLASSES, VALID_CLASSES)."""
+        g = gdal()
+        b = g.GDALGetRasterBand(self.handle, band)
+        table = g.GDALCreateColorTable(1)  # GPI_RGB
+        names: List[bytes] = [b""] * (max(v for v, _, _ in classes) + 1)
+        for value in range(256):  # all 256 entries, opaque black where no class, as the library
+            g.GDALSetColorEntry(table, value, C.byref((C.c_short * 4)(0, 0, 0, 255)))
+        for value, name, rgba in classes:
+            g.GDALSetColorEntry(table, value, C.byref((C.c_short * 4)(*rgba)))
+            names[value] = name.encode()
+        g.GDALSetRasterColorTable(b, table)
+        g.GDALDestroyColorTable(table)
+        g.GDALSetRasterCategoryNames(b, (C.c_char_p * (len(names) + 1))(*names, None))
 
     def set_band_description(self, band: int, text: str) -> None:
         gdal().GDALSetDescription(gdal().GDALGetRasterBand(self.handle, band), text.encode())

@@ -122,7 +122,8 @@ def mask_large(path: str, output: str, client: Any = None, model: str = DEFAULT_
                **options: Any) -> Dict[str, Any]:
     """Masks one large raster in windows of ``window`` pixels spread over the cluster, and
     assembles the class map (and the valid mask at ``valid``) as tiled, deflate-compressed
-    GeoTIFFs with the input's georeferencing: pixel for pixel ``cloudmask mask``'s output.
+    GeoTIFFs with the input's georeferencing and the library's colour tables and category
+    names: pixel for pixel ``cloudmask mask``'s output.
 
     Windows are computed on the workers (cm_mask_window; exact tiling makes each the crop of
     the whole result) and written by this process as they arrive, into a hidden temporary file
@@ -155,7 +156,11 @@ def mask_large(path: str, output: str, client: Any = None, model: str = DEFAULT_
                                "COMPRESS=DEFLATE", "BIGTIFF=IF_NEEDED"])
             opened.append(r)
             r.set_georeference(transform, wkt)
+        from . import _native
         opened[0].set_nodata(1, 0)
+        opened[0].set_classes(1, _native.CLASSES)
+        if valid is not None:
+            opened[1].set_classes(1, _native.VALID_CLASSES)
         for future in as_completed(futures):
             (x, y, _, _), classes, valid_part = future.result()
             opened[0].write(1, x, y, classes)
@@ -164,6 +169,9 @@ def mask_large(path: str, output: str, client: Any = None, model: str = DEFAULT_
         for r in opened:
             r.close()
         for tmp, target in zip(temps, targets):
+            # GDAL keeps the category names in a .aux.xml sidecar (as for the CLI's outputs).
+            if os.path.exists(tmp + ".aux.xml"):
+                os.replace(tmp + ".aux.xml", target + ".aux.xml")
             os.replace(tmp, target)
     finally:
         for r in opened:
@@ -173,8 +181,9 @@ def mask_large(path: str, output: str, client: Any = None, model: str = DEFAULT_
                 except Exception:
                     pass
         for tmp in temps:
-            if os.path.exists(tmp):
-                os.remove(tmp)
+            for leftover in (tmp, tmp + ".aux.xml"):
+                if os.path.exists(leftover):
+                    os.remove(leftover)
     return {"windows": len(windows), "seconds": time.perf_counter() - start,
             "outputs": targets}
 

@@ -2,7 +2,9 @@
 scenes equals a CLI batch of the same 12 scenes, mask_large on the 2048 x 2048 mosaic equals the
 CLI's output, and a worker process killed in the middle of a run changes nothing."""
 import functools
+import itertools
 import os
+import re
 import sys
 
 import cloudpickle
@@ -88,7 +90,21 @@ def test_mask_large_equals_the_cli_output(client, mosaic_file, mosaic_cli, tmp_p
     assert summary["windows"] == 4 and summary["outputs"] == [out, valid]
     assert np.array_equal(read_band(out), mosaic_cli[0])
     assert np.array_equal(read_band(valid), mosaic_cli[1])
-    assert sorted(os.listdir(tmp_path)) == ["large.tif", "large_valid.tif"]
+    assert sorted(os.listdir(tmp_path)) == ["large.tif", "large.tif.aux.xml", "large_valid.tif",
+                                            "large_valid.tif.aux.xml"]
+    # Styled as the CLI's: the same colour table and category names (gdalinfo shows both).
+    import subprocess
+    ours = subprocess.run(["gdalinfo", out], capture_output=True, text=True).stdout
+    theirs = subprocess.run(["gdalinfo", mosaic_cli[2]], capture_output=True, text=True).stdout
+    for info in (ours, theirs):
+        assert "Block=256x256" in info and "NoData Value=0" in info
+    def style(info):
+        lines = info[info.index("Categories:"):].splitlines()[1:]
+        kept = [line.strip() for line in itertools.takewhile(
+            lambda line: re.match(r"^\s+(\d+: |Color Table)", line), lines)]
+        assert len(kept) == 5 + 1 + 256, kept[:8]
+        return kept
+    assert style(ours) == style(theirs)
 
 
 def die_once(marker, target, where):
