@@ -6,7 +6,9 @@ alike) are masked three ways, one after the other: one `cloudmask mask IN... --o
 process (its whole life timed: start, one model load, the scenes), then `mask_scenes` on a
 cluster of 1 worker process, then on one of 2 worker processes. Cluster start-up is timed apart;
 the `mask_scenes` figures include each worker's model load (its first scene), as the CLI's
-include its own. Every class map must equal the CLI's. With --markdown FILE the table replaces
+include its own. The three ways take turns, --repeat times (3), and each figure is the median of
+its runs, so a change in the machine's load during the run falls on all three alike. Every class
+map must equal the CLI's. With --markdown FILE the table replaces
 the section between `<!-- cloudmask-python-bench:start/end -->` in FILE (as `cloudmask bench
 --markdown` does for its sections).
 
@@ -15,6 +17,7 @@ the section between `<!-- cloudmask-python-bench:start/end -->` in FILE (as `clo
 import argparse
 import datetime
 import os
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -113,33 +116,39 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--scenes", type=int, default=16)
     ap.add_argument("--size", type=int, default=512)
+    ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--markdown", help="file whose cloudmask-python-bench section to replace")
     args = ap.parse_args()
     cores = os.cpu_count() or 1
     where = machine()
     with tempfile.TemporaryDirectory(prefix="cloudmask-python-bench-") as tmp:
         scenes = write_scenes(tmp, args.scenes, args.size)
-        cli_out, one_out, two_out = (os.path.join(tmp, d) for d in ("cli", "w1", "w2"))
-        cli = run_cli(scenes, cli_out, cores)
-        print(f"CLI batch, {cores} threads: {cli:.1f} s", flush=True)
-        one, one_start = run_dask(scenes, one_out, 1, cores)
-        print(f"mask_scenes, 1 worker x {cores} threads: {one:.1f} s "
-              f"(cluster start {one_start:.1f} s)", flush=True)
-        two, two_start = run_dask(scenes, two_out, 2, max(1, cores // 2))
-        print(f"mask_scenes, 2 workers x {max(1, cores // 2)} threads: {two:.1f} s "
-              f"(cluster start {two_start:.1f} s)", flush=True)
-        identical = same(cli_out, one_out, scenes) and same(cli_out, two_out, scenes)
+        runs = {"cli": [], "one": [], "two": []}
+        identical = True
+        for r in range(args.repeat):
+            cli_out, one_out, two_out = (os.path.join(tmp, f"{d}{r}") for d in ("cli", "w1", "w2"))
+            runs["cli"].append(run_cli(scenes, cli_out, cores))
+            one, one_start = run_dask(scenes, one_out, 1, cores)
+            runs["one"].append(one)
+            two, two_start = run_dask(scenes, two_out, 2, max(1, cores // 2))
+            runs["two"].append(two)
+            print(f"round {r + 1}: CLI {runs['cli'][-1]:.1f} s, 1 worker {one:.1f} s, "
+                  f"2 workers {two:.1f} s", flush=True)
+            identical &= same(cli_out, one_out, scenes) and same(cli_out, two_out, scenes)
+    cli, one, two = (statistics.median(runs[k]) for k in ("cli", "one", "two"))
+    each = {k: ", ".join(f"{t:.1f}" for t in v) for k, v in runs.items()}
     overhead = one / cli - 1
     body = (
         f"Measured {datetime.date.today()} by `make bench-python` (tools/bench_python.py) on {where}.\n\n"
-        f"| {args.scenes} scenes of {args.size} x {args.size}, 6 bands, ukis-6b-l1c | wall time | "
+        f"| {args.scenes} scenes of {args.size} x {args.size}, 6 bands, ukis-6b-l1c | wall time, median (each run) | "
         "against the CLI batch | class maps |\n|---|---|---|---|\n"
-        f"| one `cloudmask mask IN... --output-dir DIR`, `--threads {cores}` | {cli:.1f} s | 1.00 | reference |\n"
-        f"| `mask_scenes`, 1 worker process x 1 Dask thread, {cores} ONNX Runtime threads | {one:.1f} s | "
+        f"| one `cloudmask mask IN... --output-dir DIR`, `--threads {cores}` | {cli:.1f} s ({each['cli']}) | 1.00 | reference |\n"
+        f"| `mask_scenes`, 1 worker process x 1 Dask thread, {cores} ONNX Runtime threads | {one:.1f} s ({each['one']}) | "
         f"{one / cli:.2f} (Dask overhead **{overhead * 100:+.1f} %**) | {'identical' if identical else 'DIFFERENT'} |\n"
-        f"| `mask_scenes`, 2 worker processes x 1 Dask thread, {max(1, cores // 2)} ONNX Runtime thread(s) each | {two:.1f} s | "
+        f"| `mask_scenes`, 2 worker processes x 1 Dask thread, {max(1, cores // 2)} ONNX Runtime thread(s) each | {two:.1f} s ({each['two']}) | "
         f"{two / cli:.2f} (1 → 2 workers: **{one / two:.2f}x**) | {'identical' if identical else 'DIFFERENT'} |\n\n"
-        f"Cluster start-up, not in the figures: {one_start:.1f} s (1 worker), {two_start:.1f} s (2 workers).\n")
+        f"{args.repeat} rounds. Cluster start-up, not in the figures: {one_start:.1f} s (1 worker), "
+        f"{two_start:.1f} s (2 workers), last round.\n")
     print(body)
     if args.markdown:
         write_section(args.markdown, body)

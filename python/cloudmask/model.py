@@ -40,6 +40,11 @@ class Chunk:
     halo_right: int = 0
     halo_bottom: int = 0
 
+    def __post_init__(self) -> None:
+        for name, value in vars(self).items():
+            if int(value) < 0:
+                raise ValueError(f"Chunk.{name} is {value}: sizes and offsets are at least 0")
+
 
 @dataclass
 class MaskResult:

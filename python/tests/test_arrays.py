@@ -113,6 +113,8 @@ def test_bad_arrays_raise_clear_exceptions(model, scene):
     with pytest.raises(cloudmask.CloudmaskError, match="halo_left is 10 pixels but exact") as e:
         model.mask(scene[:, :64, :64], chunk=chunk)
     assert e.value.status == 6  # CM_ERROR_WINDOW
+    with pytest.raises(ValueError, match="Chunk.halo_top is -1"):
+        cloudmask.Chunk(1000, 1000, halo_top=-1)
     with pytest.raises(ValueError, match="device 'tpu' is not one of cpu, cuda"):
         cloudmask.Model("ukis-6b-l1c", device="tpu")
     with pytest.raises(cloudmask.CloudmaskError, match="no-such-model") as e:
