@@ -6,7 +6,8 @@ alike) are masked three ways, one after the other: one `cloudmask mask IN... --o
 process (its whole life timed: start, one model load, the scenes), then `mask_scenes` on a
 cluster of 1 worker process, then on one of 2 worker processes. Cluster start-up is timed apart;
 the `mask_scenes` figures include each worker's model load (its first scene), as the CLI's
-include its own. The three ways take turns, --repeat times (3), and each figure is the median of
+include its own. CPU time (user + system: the CLI process's, the worker processes' during the
+call) is given too: on a shared machine it moves less than wall time. The three ways take turns, --repeat times (3), and each figure is the median of
 its runs, so a change in the machine's load during the run falls on all three alike. Every class
 map must equal the CLI's. With --markdown FILE the table replaces
 the section between `<!-- cloudmask-python-bench:start/end -->` in FILE (as `cloudmask bench
@@ -17,6 +18,7 @@ the section between `<!-- cloudmask-python-bench:start/end -->` in FILE (as `clo
 import argparse
 import datetime
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -57,11 +59,22 @@ def write_scenes(folder, count, size):
     return paths
 
 
+def cpu_seconds():
+    """User + system CPU seconds of this process (run in each worker by client.run)."""
+    import psutil
+    t = psutil.Process().cpu_times()
+    return t.user + t.system
+
+
 def run_cli(scenes, out, threads):
+    """Wall and CPU seconds of one CLI batch process."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
     subprocess.run([CLI, "mask", *scenes, "--output-dir", out, "--threads", str(threads),
                     "--model", "ukis-6b-l1c"], check=True, capture_output=True)
-    return time.perf_counter() - start
+    wall = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return wall, (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime)
 
 
 def run_dask(scenes, out, workers, threads):
@@ -73,12 +86,14 @@ def run_dask(scenes, out, workers, threads):
         with distributed.Client(cluster) as client:
             client.wait_for_workers(workers)
             started = time.perf_counter() - start
+            cpu = sum(client.run(cpu_seconds).values())
             t = time.perf_counter()
             summary = cloudmask.dask.mask_scenes(scenes, out, client=client,
                                                  model="ukis-6b-l1c", threads=threads)
             took = time.perf_counter() - t
+            cpu = sum(client.run(cpu_seconds).values()) - cpu
     assert all(s["status"] == "ok" for s in summary), summary
-    return took, started
+    return took, cpu, started
 
 
 def same(a_dir, b_dir, scenes):
@@ -124,29 +139,36 @@ def main():
     with tempfile.TemporaryDirectory(prefix="cloudmask-python-bench-") as tmp:
         scenes = write_scenes(tmp, args.scenes, args.size)
         runs = {"cli": [], "one": [], "two": []}
+        cpus = {"cli": [], "one": [], "two": []}
         identical = True
         for r in range(args.repeat):
             cli_out, one_out, two_out = (os.path.join(tmp, f"{d}{r}") for d in ("cli", "w1", "w2"))
-            runs["cli"].append(run_cli(scenes, cli_out, cores))
-            one, one_start = run_dask(scenes, one_out, 1, cores)
+            wall, cpu = run_cli(scenes, cli_out, cores)
+            runs["cli"].append(wall)
+            cpus["cli"].append(cpu)
+            one, cpu, one_start = run_dask(scenes, one_out, 1, cores)
             runs["one"].append(one)
-            two, two_start = run_dask(scenes, two_out, 2, max(1, cores // 2))
+            cpus["one"].append(cpu)
+            two, cpu, two_start = run_dask(scenes, two_out, 2, max(1, cores // 2))
             runs["two"].append(two)
+            cpus["two"].append(cpu)
             print(f"round {r + 1}: CLI {runs['cli'][-1]:.1f} s, 1 worker {one:.1f} s, "
-                  f"2 workers {two:.1f} s", flush=True)
+                  f"2 workers {two:.1f} s; CPU {cpus['cli'][-1]:.1f}, {cpus['one'][-1]:.1f}, "
+                  f"{cpu:.1f} s", flush=True)
             identical &= same(cli_out, one_out, scenes) and same(cli_out, two_out, scenes)
     cli, one, two = (statistics.median(runs[k]) for k in ("cli", "one", "two"))
     each = {k: ", ".join(f"{t:.1f}" for t in v) for k, v in runs.items()}
+    cpu = {k: statistics.median(v) for k, v in cpus.items()}
     overhead = one / cli - 1
     body = (
         f"Measured {datetime.date.today()} by `make bench-python` (tools/bench_python.py) on {where}.\n\n"
         f"| {args.scenes} scenes of {args.size} x {args.size}, 6 bands, ukis-6b-l1c | wall time, median (each run) | "
-        "against the CLI batch | class maps |\n|---|---|---|---|\n"
-        f"| one `cloudmask mask IN... --output-dir DIR`, `--threads {cores}` | {cli:.1f} s ({each['cli']}) | 1.00 | reference |\n"
+        "against the CLI batch | CPU time, median | class maps |\n|---|---|---|---|---|\n"
+        f"| one `cloudmask mask IN... --output-dir DIR`, `--threads {cores}` | {cli:.1f} s ({each['cli']}) | 1.00 | {cpu['cli']:.1f} s | reference |\n"
         f"| `mask_scenes`, 1 worker process x 1 Dask thread, {cores} ONNX Runtime threads | {one:.1f} s ({each['one']}) | "
-        f"{one / cli:.2f} (Dask overhead **{overhead * 100:+.1f} %**) | {'identical' if identical else 'DIFFERENT'} |\n"
+        f"{one / cli:.2f} (Dask overhead **{overhead * 100:+.1f} %**) | {cpu['one']:.1f} s ({(cpu['one'] / cpu['cli'] - 1) * 100:+.1f} %) | {'identical' if identical else 'DIFFERENT'} |\n"
         f"| `mask_scenes`, 2 worker processes x 1 Dask thread, {max(1, cores // 2)} ONNX Runtime thread(s) each | {two:.1f} s ({each['two']}) | "
-        f"{two / cli:.2f} (1 → 2 workers: **{one / two:.2f}x**) | {'identical' if identical else 'DIFFERENT'} |\n\n"
+        f"{two / cli:.2f} (1 → 2 workers: **{one / two:.2f}x**) | {cpu['two']:.1f} s | {'identical' if identical else 'DIFFERENT'} |\n\n"
         f"{args.repeat} rounds. Cluster start-up, not in the figures: {one_start:.1f} s (1 worker), "
         f"{two_start:.1f} s (2 workers), last round.\n")
     print(body)
