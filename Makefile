@@ -82,10 +82,46 @@ test: venv openvino-venv torch-venv lint qgis-venv
 	$(TRAIN_ENV) cargo build $(CARGO_TEST_FLAGS) --workspace
 	$(TRAIN_ENV) cargo test $(CARGO_TEST_FLAGS) --workspace
 	$(MAKE) test-qgis
+	$(MAKE) test-python
 	$(MAKE) fuzz-smoke
 	@# Last: it installs the Debian package system-wide (every GDAL program then loads its
 	@# plugin) and purges it again, also when a check fails.
 	$(MAKE) test-deb
+
+# The Python package (python/, docs/python.md): pure Python over the C API, carrying
+# libcloudmask.so. Its tests run in .venv-python, every version pinned; `make python-wheel`
+# writes dist/cloudmask-*.whl.
+PY_VENV := .venv-python
+PY_PINS := numpy==2.4.6 onnxruntime==1.31.1 ukis-csmask==1.0.0 xarray==2026.9.0 \
+  dask[array]==2026.8.0 distributed==2026.8.0 pytest==9.2.0 setuptools==80.9.0 wheel==0.45.1
+PY_PYTEST_FLAGS ?= -q
+PY_BUILD := -q --disable-pip-version-check --no-deps --no-build-isolation
+
+.PHONY: python-venv python-wheel test-python bench-python
+
+$(PY_VENV)/.ready: | deps
+	/usr/bin/python3 -m venv $(PY_VENV)
+	$(PY_VENV)/bin/python -m pip install -q --disable-pip-version-check $(PY_PINS)
+	touch $@
+
+python-venv: $(PY_VENV)/.ready
+
+python-wheel: build python-venv
+	rm -rf python/build
+	$(PY_VENV)/bin/python -m pip wheel $(PY_BUILD) -w dist ./python
+	@ls dist/cloudmask-*.whl
+
+# The wheel installed and tested; pytest runs from python/tests, so `import cloudmask` is the
+# installed package.
+test-python: python-wheel
+	$(PY_VENV)/bin/python -m pip install $(PY_BUILD) --force-reinstall dist/cloudmask-0.1.0-py3-none-*.whl
+	cd python/tests && ../../$(PY_VENV)/bin/python -m pytest -p no:cacheprovider $(PY_PYTEST_FLAGS) .
+
+# mask_scenes on 16 scenes with 1 and 2 workers against the CLI batch (same run).
+bench-python: build python-venv
+	rm -rf python/build
+	$(PY_VENV)/bin/python -m pip install $(PY_BUILD) --force-reinstall ./python
+	$(PY_VENV)/bin/python tools/bench_python.py --markdown docs/BENCHMARKS.md
 
 # The C example and the C API bad-input program under valgrind alone (make test runs them too).
 valgrind: venv build
@@ -98,7 +134,8 @@ valgrind: venv build
 # built with -fsanitize=address (gcc's runtime); the Python example is skipped, python3 having
 # no sanitizer runtime to give the library. c_api_input compares with the instrumented CLI.
 ASAN_TARGET := x86_64-unknown-linux-gnu
-ASAN_TESTS := --test c_api --test c_api_input --test c_api_eval --test c_api_select --test c_api_bad_input
+ASAN_TESTS := --test c_api --test c_api_input --test c_api_eval --test c_api_select --test c_api_bad_input \
+  --test c_api_chunk
 ASAN_ENV := RUSTFLAGS=-Zsanitizer=address CARGO_TARGET_DIR=target/asan ASAN_OPTIONS=detect_leaks=1 \
   CLOUDMASK_TEST_CFLAGS=-fsanitize=address
 asan: venv

@@ -3,8 +3,8 @@
 
 The declarations come from the QGIS plugin's binding, qgis-plugin/cloudmask/native.py, which
 imports no QGIS; the calls it does not wrap (cm_mask_dataset, cm_mask_buffer) go through its
-ctypes library `lib.lib` directly, and cm_mask_buffer, which it does not declare, is declared
-here.
+ctypes library `lib.lib` directly, with the signatures it declares. (The `cloudmask` Python
+package, python/, wraps all of this with numpy: docs/python.md.)
 
 Masks a whole raster into a class-map GeoTIFF with a Python progress callback, then a small
 synthetic buffer held in memory (reflectance 0.9 in every band, as bright as thick cloud), and
@@ -90,13 +90,8 @@ def mask_bright_buffer(lib, model, options, n_bands, size=64):
     bands = (C.c_float * (n_bands * n))(*([0.9] * (n_bands * n)))
     classes = (C.c_uint8 * n)()
     valid = (C.c_uint8 * n)()
-    mask_buffer = lib.lib.cm_mask_buffer
-    mask_buffer.argtypes = [C.c_void_p, C.POINTER(C.c_float), C.c_size_t, C.c_size_t, C.c_size_t,
-                            C.POINTER(C.c_float), C.POINTER(native.MaskOptions),
-                            C.POINTER(C.c_uint8), C.c_size_t, C.POINTER(C.c_uint8), C.c_size_t]
-    mask_buffer.restype = C.c_int32
-    lib.check(mask_buffer(model.handle, bands, n_bands, size, size, None, C.byref(options),
-                          classes, n, valid, n))
+    lib.check(lib.lib.cm_mask_buffer(model.handle, bands, n_bands, size, size, None,
+                                     C.byref(options), classes, n, valid, n))
     counts = [0] * len(CLASS_NAMES)
     for c in classes:
         counts[c] += 1

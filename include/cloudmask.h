@@ -479,6 +479,47 @@ typedef struct {
 } cm_output_paths;
 
 /**
+ * Where a caller's buffer lies in a larger raster, and which part of it to mask: the buffer's
+ * first value is raster pixel (`x`, `y`); the outer `halo_*` pixels on each side are context
+ * only, the rest (the core) is masked. All sizes in pixels.
+ */
+typedef struct {
+  /**
+   * Width of the whole raster the buffer is a part of.
+   */
+  size_t raster_width;
+  /**
+   * Height of the whole raster.
+   */
+  size_t raster_height;
+  /**
+   * Raster column of the buffer's first value (its halo included).
+   */
+  size_t x;
+  /**
+   * Raster row of the buffer's first value.
+   */
+  size_t y;
+  /**
+   * Columns of context on the buffer's left: at least `cm_model_context`'s halo, or all
+   * columns left of the core when the raster's edge is nearer.
+   */
+  size_t halo_left;
+  /**
+   * Rows of context above the core (as `halo_left`).
+   */
+  size_t halo_top;
+  /**
+   * Columns of context right of the core (as `halo_left`).
+   */
+  size_t halo_right;
+  /**
+   * Rows of context below the core (as `halo_left`).
+   */
+  size_t halo_bottom;
+} cm_chunk;
+
+/**
  * How to evaluate. Fill it with `cm_eval_options_default`, then change what you need.
  */
 typedef struct {
@@ -680,6 +721,15 @@ cm_status cm_model_class_code(const cm_model *model, size_t index, uint8_t *out_
 size_t cm_list_models(char *buf, size_t len);
 
 /**
+ * Writes the model's card as JSON (what `cloudmask info MODEL` describes: name, version, bands
+ * and their normalisation, classes and their `cm_class` codes, output kind, tile size, ...) into
+ * `buf`, NUL-terminated and cut to fit like snprintf, and returns the length the whole card
+ * needs, NUL included: call it with `buf` NULL and `len` 0 to learn the size. Returns 0 after an
+ * error (a NULL model), with the last error set.
+ */
+size_t cm_model_card(const cm_model *model, char *buf, size_t len);
+
+/**
  * Masks a window of an open GDAL dataset into the caller's buffers.
  *
  * `band_indices`: NULL to find the model's bands by name (band descriptions such as "B02" or
@@ -773,6 +823,44 @@ cm_status cm_mask_to_files_ex(const cm_model *model,
                               const cm_mask_options *options,
                               cm_progress_fn progress,
                               void *user_data);
+
+/**
+ * Writes into `*out_context` the halo (pixels, on every side) that `cm_mask_chunk` needs around
+ * a chunk's core with these mask `options` (NULL for the defaults): a tile less one pixel, plus
+ * the valid mask's buffer. Exact tiling only (`CM_ERROR_INVALID_ARGUMENT` for ukis tiling).
+ */
+cm_status cm_model_context(const cm_model *model,
+                           const cm_mask_options *options,
+                           size_t *out_context);
+
+/**
+ * Masks the core of a caller's buffer that is one part of a larger raster (`chunk`, NULL = the
+ * buffer is the whole raster, no halo), so the result equals the same pixels of the
+ * whole-raster result. `bands`, `n_bands`, `width`, `height` and `nodata` are as in
+ * `cm_mask_buffer`, the buffer's halo included. Needs exact tiling when `chunk` is not the
+ * whole raster, and on every side where the raster goes on at least `cm_model_context` pixels
+ * of halo (less is refused with `CM_ERROR_WINDOW`, saying how much is needed).
+ *
+ * Outputs cover the core: core_width = `width - halo_left - halo_right` by core_height =
+ * `height - halo_top - halo_bottom` pixels, row by row. `classes_out` receives `cm_class`
+ * codes; `valid_out` (may be NULL) the valid mask; `probabilities_out` (may be NULL)
+ * `cm_model_info.n_classes` planes of core_width * core_height floats (class, row, column;
+ * NaN on nodata).
+ */
+cm_status cm_mask_chunk(const cm_model *model,
+                        const float *bands,
+                        size_t n_bands,
+                        size_t width,
+                        size_t height,
+                        const float *nodata,
+                        const cm_chunk *chunk,
+                        const cm_mask_options *options,
+                        uint8_t *classes_out,
+                        size_t classes_len,
+                        uint8_t *valid_out,
+                        size_t valid_len,
+                        float *probabilities_out,
+                        size_t probabilities_len);
 
 /**
  * Writes a virtual mask of `image_path` to `vrt_path`: a GDAL VRT over the plugin's CLOUDMASK

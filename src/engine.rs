@@ -15,7 +15,7 @@ mod tiles;
 mod validate;
 
 pub use pipeline::Pipeline;
-pub use validate::{check_bands, check_options, check_window};
+pub use validate::{check_bands, check_options, check_window, context};
 
 use crate::error::Result;
 use crate::model::Model;

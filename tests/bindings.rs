@@ -21,7 +21,7 @@ const PYTHON: &str = "/usr/bin/python3";
 
 /// Loads native.py on its own and prints its declarations; ctypes types are written in a
 /// canonical form the header's types are turned into too (`i` int32_t, `L` size_t/uint64_t, `d`
-/// double, `z` char *, `P` void * or an opaque handle, `*X` a pointer to X, `fn` a callback,
+/// double, `f` float, `z` char *, `P` void * or an opaque handle, `*X` a pointer to X, `fn` a callback,
 /// `cm_x` a struct).
 const DUMP: &str = r#"
 import ctypes as C, importlib.util, json, re, sys
@@ -197,6 +197,9 @@ fn canonical(c_type: &str, opaque: &[&str]) -> String {
         "size_t" | "uint64_t" => ("L", stars),
         "uint8_t" | "cm_class" => ("B", stars),
         "double" => ("d", stars),
+        "float" => ("f", stars),
+        // typedef void *cm_gdal_dataset (GDALDatasetH).
+        "cm_gdal_dataset" => ("P", stars),
         "bool" => ("?", stars),
         "cm_progress_fn" => ("fn", stars),
         other => (other, stars),

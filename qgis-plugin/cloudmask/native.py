@@ -126,6 +126,15 @@ class ModelInfo(C.Structure):
                 ("tile_size", C.c_size_t), ("size_multiple", C.c_size_t)]
 
 
+class Chunk(C.Structure):
+    """cm_chunk: where a buffer lies in a larger raster (its first value's column and row) and
+    the halo of context it carries on each side; the rest, its core, is masked."""
+    _fields_ = [("raster_width", C.c_size_t), ("raster_height", C.c_size_t),
+                ("x", C.c_size_t), ("y", C.c_size_t),
+                ("halo_left", C.c_size_t), ("halo_top", C.c_size_t),
+                ("halo_right", C.c_size_t), ("halo_bottom", C.c_size_t)]
+
+
 PROGRESS_FN = C.CFUNCTYPE(C.c_bool, C.c_double, C.c_char_p, C.c_void_p)
 
 
@@ -179,6 +188,21 @@ _SIGNATURES = {
     "cm_model_free": ([C.c_void_p], None),
     "cm_model_get_info": ([C.c_void_p, C.POINTER(ModelInfo)], C.c_int32),
     "cm_model_band_name": ([C.c_void_p, C.c_size_t, C.c_char_p, C.c_size_t], C.c_int32),
+    "cm_model_card": ([C.c_void_p, C.c_char_p, C.c_size_t], C.c_size_t),
+    "cm_model_class_name": ([C.c_void_p, C.c_size_t, C.c_char_p, C.c_size_t], C.c_int32),
+    "cm_model_class_code": ([C.c_void_p, C.c_size_t, C.POINTER(C.c_uint8)], C.c_int32),
+    "cm_model_context": ([C.c_void_p, C.POINTER(MaskOptions), C.POINTER(C.c_size_t)], C.c_int32),
+    "cm_mask_window": ([C.c_void_p, C.c_void_p, C.POINTER(C.c_int32), C.c_size_t,
+                        C.POINTER(MaskOptions), C.c_int32, C.c_int32, C.c_int32, C.c_int32,
+                        C.POINTER(C.c_uint8), C.c_size_t, C.POINTER(C.c_uint8), C.c_size_t],
+                       C.c_int32),
+    "cm_mask_buffer": ([C.c_void_p, C.POINTER(C.c_float), C.c_size_t, C.c_size_t, C.c_size_t,
+                        C.POINTER(C.c_float), C.POINTER(MaskOptions), C.POINTER(C.c_uint8),
+                        C.c_size_t, C.POINTER(C.c_uint8), C.c_size_t], C.c_int32),
+    "cm_mask_chunk": ([C.c_void_p, C.POINTER(C.c_float), C.c_size_t, C.c_size_t, C.c_size_t,
+                       C.POINTER(C.c_float), C.POINTER(Chunk), C.POINTER(MaskOptions),
+                       C.POINTER(C.c_uint8), C.c_size_t, C.POINTER(C.c_uint8), C.c_size_t,
+                       C.POINTER(C.c_float), C.c_size_t], C.c_int32),
     "cm_mask_dataset": ([C.c_void_p, C.c_char_p, C.c_char_p, C.c_char_p, C.POINTER(MaskOptions),
                          PROGRESS_FN, C.c_void_p], C.c_int32),
     "cm_mask_to_files": ([C.c_void_p, C.c_char_p, C.POINTER(OutputPaths), C.POINTER(C.c_int32),

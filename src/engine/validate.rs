@@ -98,3 +98,18 @@ pub fn check_options(model: &Model, options: &MaskOptions) -> Result<()> {
     check_batch(options, &grid)?;
     check_buffers(options)
 }
+
+/// Pixels of context on every side that exact tiling reads around a window with these options
+/// (where the raster goes on): a tile covering a pixel reaches at most a tile less one pixel
+/// beyond it, and the valid mask computes classes `buffers.max()` further out. A part of a
+/// raster holding this much halo gives any window of its core exactly as the whole raster does.
+pub fn context(model: &Model, options: &MaskOptions) -> Result<usize> {
+    if options.tiling != Tiling::Exact {
+        return Err(Error::invalid(
+            "only exact tiling masks a part of a raster as the whole raster would: ukis tiling masks each part as an image of its own",
+        ));
+    }
+    check_options(model, options)?;
+    let grid = check_grid(model, options)?;
+    Ok(grid.tile - 1 + options.buffers.max())
+}

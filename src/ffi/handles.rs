@@ -223,6 +223,23 @@ pub extern "C" fn cm_list_models(buf: *mut c_char, len: usize) -> usize {
     })
 }
 
+/// Writes the model's card as JSON (what `cloudmask info MODEL` describes: name, version, bands
+/// and their normalisation, classes and their `cm_class` codes, output kind, tile size, ...) into
+/// `buf`, NUL-terminated and cut to fit like snprintf, and returns the length the whole card
+/// needs, NUL included: call it with `buf` NULL and `len` 0 to learn the size. Returns 0 after an
+/// error (a NULL model), with the last error set.
+#[no_mangle]
+pub extern "C" fn cm_model_card(model: *const cm_model, buf: *mut c_char, len: usize) -> usize {
+    crate::ffi::panic::call_or(0, || {
+        // SAFETY: the handle is NULL-checked and live (header).
+        let m = unsafe { self::model(model) }?;
+        let json = serde_json::to_string(&m.card)
+            .map_err(|e| Error::new(crate::error::ErrorKind::Internal, e.to_string()))?;
+        // SAFETY: the caller gives `len` writable bytes at `buf` (or NULL).
+        Ok(unsafe { super::args::write_truncated(&json, buf, len) })
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -85,7 +85,7 @@ pub extern "C" fn cm_mask_window(
         }
         .open_for(&m.card.band_names())?;
         let window = check_window(&source, x.into(), y.into(), width.into(), height.into())?;
-        mask_into(m, &mut source, window, &options, classes, valid)
+        mask_into(m, &mut source, window, &options, classes, valid, None)
     })
 }
 
@@ -134,7 +134,7 @@ pub extern "C" fn cm_mask_buffer(
             w: width,
             h: height,
         };
-        mask_into(m, &mut source, window, &options, classes, valid)
+        mask_into(m, &mut source, window, &options, classes, valid, None)
     })
 }
 
@@ -310,27 +310,36 @@ unsafe fn band_selection(indices: *const i32, n: usize) -> Result<BandSelection>
 }
 
 /// Checks the buffers hold the window, masks it, and only then writes the caller's buffers.
-fn mask_into(
+/// `probabilities` (may be `None`) receives one plane per model class (class, row, column).
+pub(super) fn mask_into(
     m: &Model,
     source: &mut dyn BandSource,
     window: Region,
     options: &MaskOptions,
     classes: &mut [u8],
     valid: Option<&mut [u8]>,
+    probabilities: Option<&mut [f32]>,
 ) -> Result<()> {
     let n = window.w * window.h;
     need("classes_out", classes.len(), n, "bytes")?;
     if let Some(v) = &valid {
         need("valid_out", v.len(), n, "bytes")?;
     }
+    let n_probabilities = n * m.n_classes();
+    if let Some(p) = &probabilities {
+        need("probabilities_out", p.len(), n_probabilities, "floats")?;
+    }
     let products = Products {
         valid: valid.is_some(),
-        ..Products::default()
+        probabilities: probabilities.is_some(),
     };
     let result = mask_window(m, source, window, options, products, &mut |_| true)?;
     classes[..n].copy_from_slice(&result.classes);
     if let (Some(dst), Some(src)) = (valid, result.valid.as_deref()) {
         dst[..n].copy_from_slice(src);
+    }
+    if let (Some(dst), Some(src)) = (probabilities, result.probabilities.as_deref()) {
+        dst[..n_probabilities].copy_from_slice(src);
     }
     Ok(())
 }

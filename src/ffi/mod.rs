@@ -12,6 +12,7 @@
 //! - `input`: how an input raster is read (scaling, nodata, resolution, per-class buffers);
 //! - `handles`: the `cm_model` handle and what it tells about the model;
 //! - `mask`: masking windows, buffers and whole files;
+//! - `chunk`: masking a buffer as the part of a larger raster it is (exact chunks);
 //! - `eval`: comparing predicted masks with reference masks (`cloudmask eval`);
 //! - `select`: choosing the most uncertain tiles for labelling (`cloudmask select`);
 //! - `progress`: a caller's progress callback, inside the panic boundary.
@@ -36,6 +37,8 @@ mod handles;
 
 mod mask;
 
+mod chunk;
+
 mod args;
 /// The panic boundary, also used by the GDAL plugin's callbacks.
 pub(crate) mod panic;
@@ -47,11 +50,12 @@ mod select;
 
 mod progress;
 
+pub use chunk::{cm_chunk, cm_mask_chunk, cm_model_context};
 pub use eval::{
     cm_eval_options, cm_eval_options_default, cm_eval_predictor, cm_eval_summary, cm_evaluate,
 };
 pub use handles::{
-    cm_class, cm_list_models, cm_model, cm_model_band_name, cm_model_class_code,
+    cm_class, cm_list_models, cm_model, cm_model_band_name, cm_model_card, cm_model_class_code,
     cm_model_class_name, cm_model_free, cm_model_get_info, cm_model_info, cm_model_load,
 };
 pub use input::{cm_input_options, cm_input_options_default};
