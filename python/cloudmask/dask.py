@@ -23,7 +23,8 @@ PRODUCTS = ("classes", "valid", "probabilities")
 
 
 def mask_file(path: str, chunks: int = 512, model: str = DEFAULT_MODEL, product: str = "classes",
-              device: str = "cpu", threads: int = 0, **options: Any) -> Any:
+              device: str = "cpu", threads: int = 0, precision: str = "f32",
+              **options: Any) -> Any:
     """A lazy (y, x) uint8 Dask array of a raster's ``classes`` or ``valid`` mask in square
     chunks of ``chunks`` pixels; each chunk masks its window of the file (cm_mask_window), so
     the array equals ``cloudmask mask``'s output. ``options`` as ``Model.mask_file``'s."""
@@ -42,15 +43,16 @@ def mask_file(path: str, chunks: int = 512, model: str = DEFAULT_MODEL, product:
         row = []
         for x in range(0, width, chunks):
             w, h = min(chunks, width - x), min(chunks, height - y)
-            part = window(path, (x, y, w, h), product, model, device, threads, options)
+            part = window(path, (x, y, w, h), product, model, device, threads, precision,
+                          options)
             row.append(dsa.from_delayed(part, shape=(h, w), dtype=np.uint8))
         rows.append(row)
     return dsa.block(rows)
 
 
 def _window(path: str, window: Tuple[int, int, int, int], product: str, model: str,
-            device: str, threads: int, options: Dict[str, Any]) -> np.ndarray:
-    m = shared_model(model, device, threads)
+            device: str, threads: int, precision: str, options: Dict[str, Any]) -> np.ndarray:
+    m = shared_model(model, device, threads, precision)
     result = m.mask_file(path, window=window, valid=product == "valid", **options)
     return result.valid if product == "valid" else result.classes
 
@@ -66,7 +68,7 @@ def output_paths(input_path: str, output_dir: str, products: Sequence[str]) -> L
 
 def mask_scenes(inputs: Sequence[str], output_dir: str, client: Any = None,
                 model: str = DEFAULT_MODEL, products: Sequence[str] = ("classes",),
-                device: str = "cpu", threads: int = 1,
+                device: str = "cpu", threads: int = 1, precision: str = "f32",
                 before: Optional[Callable[[str], None]] = None,
                 **options: Any) -> List[Dict[str, Any]]:
     """Masks each input raster into ``output_dir``, one task per scene over the cluster's
@@ -88,12 +90,14 @@ def mask_scenes(inputs: Sequence[str], output_dir: str, client: Any = None,
     inputs = [os.path.abspath(os.fspath(p)) for p in inputs]
     futures = client.map(_mask_scene, inputs, output_dir=os.path.abspath(output_dir),
                          products=tuple(products), model=model, device=device,
-                         threads=threads, before=before, options=options, pure=False)
+                         threads=threads, precision=precision, before=before, options=options,
+                         pure=False)
     return client.gather(futures)
 
 
 def _mask_scene(input_path: str, output_dir: str, products: Tuple[str, ...], model: str,
-                device: str, threads: int, before: Optional[Callable[[str], None]],
+                device: str, threads: int, precision: str,
+                before: Optional[Callable[[str], None]],
                 options: Dict[str, Any]) -> Dict[str, Any]:
     outputs = output_paths(input_path, output_dir, products)
     summary: Dict[str, Any] = {"input": input_path, "outputs": outputs, "status": "skipped",
@@ -105,7 +109,7 @@ def _mask_scene(input_path: str, output_dir: str, products: Tuple[str, ...], mod
         before(input_path)
     paths = dict(zip(products, outputs))
     try:
-        shared_model(model, device, threads).mask_to_files(
+        shared_model(model, device, threads, precision).mask_to_files(
             input_path, classes=paths.get("classes"), valid=paths.get("valid"),
             probabilities=paths.get("probabilities"), **options)
         summary["status"] = "ok"
@@ -118,7 +122,8 @@ def _mask_scene(input_path: str, output_dir: str, products: Tuple[str, ...], mod
 
 def mask_large(path: str, output: str, client: Any = None, model: str = DEFAULT_MODEL,
                valid: Optional[str] = None, window: int = 1024, device: str = "cpu",
-               threads: int = 1, before: Optional[Callable[[Tuple[int, int]], None]] = None,
+               threads: int = 1, precision: str = "f32",
+               before: Optional[Callable[[Tuple[int, int]], None]] = None,
                **options: Any) -> Dict[str, Any]:
     """Masks one large raster in windows of ``window`` pixels spread over the cluster, and
     assembles the class map (and the valid mask at ``valid``) as tiled, deflate-compressed
@@ -143,7 +148,8 @@ def mask_large(path: str, output: str, client: Any = None, model: str = DEFAULT_
     windows = [(x, y, min(window, width - x), min(window, height - y))
                for y in range(0, height, window) for x in range(0, width, window)]
     futures = client.map(_large_window, windows, path=path, model=model, device=device,
-                         threads=threads, want_valid=valid is not None, before=before,
+                         threads=threads, precision=precision, want_valid=valid is not None,
+                         before=before,
                          options=options, pure=False)
     targets = [output] + ([valid] if valid is not None else [])
     temps = [os.path.join(os.path.dirname(os.path.abspath(t)) or ".",
@@ -189,14 +195,14 @@ def mask_large(path: str, output: str, client: Any = None, model: str = DEFAULT_
 
 
 def _large_window(window: Tuple[int, int, int, int], path: str, model: str, device: str,
-                  threads: int, want_valid: bool, before: Optional[Callable[[Tuple[int, int]],
+                  threads: int, precision: str, want_valid: bool, before: Optional[Callable[[Tuple[int, int]],
                                                                              None]],
                   options: Dict[str, Any]) -> Tuple[Tuple[int, int, int, int], np.ndarray,
                                                     Optional[np.ndarray]]:
     if before is not None:
         before(window[:2])
-    result = shared_model(model, device, threads).mask_file(path, window=window,
-                                                            valid=want_valid, **options)
+    result = shared_model(model, device, threads, precision).mask_file(
+        path, window=window, valid=want_valid, **options)
     return window, result.classes, result.valid
 
 

@@ -21,6 +21,7 @@ Scaling = Union[None, str, Tuple[float, float]]
 # binding's choice lists starts with the name, so a device the library adds appears here too.
 _DEVICES = {label.split()[0].lower(): value for value, label in _native.DEVICES}
 _TILINGS = {label.split()[0].lower(): value for value, label in _native.TILINGS}
+_PRECISIONS = {label.split()[0].lower(): value for value, label in _native.PRECISIONS}
 #: Sentinel-2's quantification value: reflectance = (DN + offset) / 10000.
 DEFAULT_QUANTIFICATION = 10000.0
 
@@ -73,18 +74,22 @@ class Model:
 
     One Model may be used by several threads at once: each call takes an ONNX Runtime session
     of its own and releases the GIL while the library computes. ``threads`` are ONNX Runtime's
-    threads per inference (0 = all cores). Pickling a Model (as Dask does to ship it to worker
+    threads per inference (0 = all cores). ``device``: "cpu" (the exact path), "cuda", "openvino"
+    or "auto"; ``precision``: "f32", "bf16" (OpenVINO on a CPU with native bf16 only) or "auto"
+    (docs/engine.md, "Execution providers and precision"). Pickling a Model (as Dask does to ship it to worker
     processes) sends its name and options; each process loads it once and shares it.
     """
 
     def __init__(self, name_or_path: str = "ukis-6b-l1c", device: str = "cpu",
-                 threads: int = 0):
+                 threads: int = 0, precision: str = "f32"):
         self._lib = library()
         self.name = str(name_or_path)
         self.device = device
         self.threads = int(threads)
+        self.precision = precision
         options = self._lib.model_options(threads=self.threads,
-                                          device=_choice(_DEVICES, device, "device"))
+                                          device=_choice(_DEVICES, device, "device"),
+                                          precision=_choice(_PRECISIONS, precision, "precision"))
         handle = C.c_void_p()
         check(self._lib, self._lib.lib.cm_model_load(self.name.encode(), C.byref(options),
                                                      C.byref(handle)))
@@ -109,11 +114,12 @@ class Model:
         check(self._lib, fn(self._handle, index, buf, len(buf)))
         return buf.value.decode()
 
-    def __reduce__(self) -> Tuple[Any, Tuple[str, str, int]]:
-        return shared_model, (self.name, self.device, self.threads)
+    def __reduce__(self) -> Tuple[Any, Tuple[str, str, int, str]]:
+        return shared_model, (self.name, self.device, self.threads, self.precision)
 
     def __repr__(self) -> str:
-        return (f"Model({self.name!r}, device={self.device!r}, threads={self.threads}): "
+        return (f"Model({self.name!r}, device={self.device!r}, threads={self.threads}, "
+                f"precision={self.precision!r}): "
                 f"bands {', '.join(self.bands)}")
 
     def close(self) -> None:
@@ -250,15 +256,16 @@ _shared_lock = threading.Lock()
 
 
 @functools.lru_cache(maxsize=None)
-def _load_shared(name: str, device: str, threads: int) -> Model:
-    return Model(name, device=device, threads=threads)
+def _load_shared(name: str, device: str, threads: int, precision: str) -> Model:
+    return Model(name, device=device, threads=threads, precision=precision)
 
 
-def shared_model(name: str, device: str = "cpu", threads: int = 0) -> Model:
+def shared_model(name: str, device: str = "cpu", threads: int = 0,
+                 precision: str = "f32") -> Model:
     """This process's one Model for these settings, loaded on first use (Dask workers use it:
     one model load per worker process)."""
     with _shared_lock:
-        return _load_shared(name, device, int(threads))
+        return _load_shared(name, device, int(threads), precision)
 
 
 def reflectance(array: Any, model: Model, bands: Optional[Sequence[int]], scaling: Scaling,
@@ -274,6 +281,12 @@ def reflectance(array: Any, model: Model, bands: Optional[Sequence[int]], scalin
         raise TypeError(f"array of {a.dtype} cannot be reflectance: use integer or float values")
     if a.size == 0:
         raise ValueError(f"array of shape {a.shape} is empty")
+    if not a.flags.c_contiguous:
+        # Refused rather than copied silently: a strided view of a large cube would be copied
+        # whole on every call, and the caller decides when that copy is made.
+        raise ValueError(
+            f"the array (shape {a.shape}, strides {a.strides}) is not C-contiguous, as a slice, "
+            "a transposed or a strided view is: pass numpy.ascontiguousarray(array)")
     if bands is not None:
         bands = [int(b) for b in bands]
         if any(not 0 <= b < a.shape[0] for b in bands):

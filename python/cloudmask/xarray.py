@@ -63,7 +63,8 @@ def _stack(model: Model, block: np.ndarray, chunk: Optional[Chunk], planes: int,
     lead = block.shape[:-3]
     out: Optional[np.ndarray] = None
     for idx in np.ndindex(*lead):
-        r = model.mask(block[idx], chunk=chunk, probabilities=probabilities, **kwargs)
+        r = model.mask(np.ascontiguousarray(block[idx]), chunk=chunk,
+                       probabilities=probabilities, **kwargs)
         if out is None:
             out = np.empty(lead + (planes,) + r.classes.shape, dtype)
         out[idx + (0,)] = r.classes
