@@ -186,6 +186,41 @@ fn chunks_with_their_halo_equal_crops_of_the_whole_raster() {
     cm_model_free(m);
 }
 
+/// One `cm_mask_chunk` call with no options, nodata or valid mask: the arguments the
+/// bad-argument cases change, as raw parts so a case is the good call with one field changed.
+#[derive(Clone, Copy)]
+struct Call<'a> {
+    model: *const cm_model,
+    bands: *const f32,
+    n_bands: usize,
+    width: usize,
+    height: usize,
+    chunk: &'a cm_chunk,
+    classes: (*mut u8, usize),
+    probabilities: (*mut f32, usize),
+}
+
+impl Call<'_> {
+    fn run(&self) -> cm_status {
+        cm_mask_chunk(
+            self.model,
+            self.bands,
+            self.n_bands,
+            self.width,
+            self.height,
+            null(),
+            self.chunk,
+            null(),
+            self.classes.0,
+            self.classes.1,
+            null_mut(),
+            0,
+            self.probabilities.0,
+            self.probabilities.1,
+        )
+    }
+}
+
 #[test]
 fn bad_chunks_are_refused_with_what_to_fix_and_outputs_untouched() {
     let m = load();
@@ -291,105 +326,67 @@ fn bad_chunks_are_refused_with_what_to_fix_and_outputs_untouched() {
         classes.iter().all(|&c| c == 0xAB),
         "a refused call wrote its output"
     );
-    // A probabilities buffer too small; NULL pointers.
-    let status = cm_mask_chunk(
-        m,
-        data.as_ptr(),
-        BANDS,
-        300,
-        300,
-        null(),
-        &whole,
-        null(),
-        classes.as_mut_ptr(),
-        classes.len(),
-        null_mut(),
-        0,
-        probabilities.as_mut_ptr(),
-        probabilities.len(),
-    );
-    expect(
-        status,
-        cm_status::CM_ERROR_BUFFER_TOO_SMALL,
-        "270000 are needed",
-    );
-    assert!(probabilities.iter().all(|&p| p == -1.0) && classes.iter().all(|&c| c == 0xAB));
-    let status = cm_mask_chunk(
-        null(),
-        data.as_ptr(),
-        BANDS,
-        300,
-        300,
-        null(),
-        &whole,
-        null(),
-        classes.as_mut_ptr(),
-        classes.len(),
-        null_mut(),
-        0,
-        null_mut(),
-        0,
-    );
-    expect(
-        status,
-        cm_status::CM_ERROR_INVALID_ARGUMENT,
-        "model is NULL",
-    );
-    let status = cm_mask_chunk(
-        m,
-        null(),
-        BANDS,
-        300,
-        300,
-        null(),
-        &whole,
-        null(),
-        classes.as_mut_ptr(),
-        classes.len(),
-        null_mut(),
-        0,
-        null_mut(),
-        0,
-    );
-    expect(
-        status,
-        cm_status::CM_ERROR_INVALID_ARGUMENT,
-        "bands is NULL",
-    );
-    let status = cm_mask_chunk(
-        m,
-        data.as_ptr(),
-        usize::MAX,
-        300,
-        300,
-        null(),
-        &whole,
-        null(),
-        classes.as_mut_ptr(),
-        classes.len(),
-        null_mut(),
-        0,
-        null_mut(),
-        0,
-    );
-    expect(status, cm_status::CM_ERROR_INVALID_ARGUMENT, "overflow");
-    let status = cm_mask_chunk(
-        m,
-        data.as_ptr(),
-        3,
-        300,
-        600,
-        null(),
-        &whole,
-        null(),
-        classes.as_mut_ptr(),
-        classes.len(),
-        null_mut(),
-        0,
-        null_mut(),
-        0,
-    );
-    expect(status, win, "does not fit inside the 300 x 300 raster");
+    // A probabilities buffer too small; NULL pointers; sizes that overflow or do not fit.
+    let good_call = Call {
+        model: m,
+        bands: data.as_ptr(),
+        n_bands: BANDS,
+        width: 300,
+        height: 300,
+        chunk: &whole,
+        classes: (classes.as_mut_ptr(), classes.len()),
+        probabilities: (null_mut(), 0),
+    };
+    let cases = [
+        (
+            Call {
+                probabilities: (probabilities.as_mut_ptr(), probabilities.len()),
+                ..good_call
+            },
+            cm_status::CM_ERROR_BUFFER_TOO_SMALL,
+            "270000 are needed",
+        ),
+        (
+            Call {
+                model: null(),
+                ..good_call
+            },
+            cm_status::CM_ERROR_INVALID_ARGUMENT,
+            "model is NULL",
+        ),
+        (
+            Call {
+                bands: null(),
+                ..good_call
+            },
+            cm_status::CM_ERROR_INVALID_ARGUMENT,
+            "bands is NULL",
+        ),
+        (
+            Call {
+                n_bands: usize::MAX,
+                ..good_call
+            },
+            cm_status::CM_ERROR_INVALID_ARGUMENT,
+            "overflow",
+        ),
+        (
+            Call {
+                n_bands: 3,
+                height: 600,
+                ..good_call
+            },
+            win,
+            "does not fit inside the 300 x 300 raster",
+        ),
+    ];
+    for (call, status, message) in cases {
+        expect(call.run(), status, message);
+        assert!(
+            probabilities.iter().all(|&p| p == -1.0) && classes.iter().all(|&c| c == 0xAB),
+            "a refused call ({message}) wrote its output"
+        );
+    }
     // The whole raster under ukis tiling runs (and ukis needs no context).
     expect(run(&whole, &mut classes, &ukis), cm_status::CM_OK, "");
     assert!(classes.iter().all(|&c| c <= 4));

@@ -97,6 +97,19 @@ pub(crate) unsafe fn opt_output<'a, T>(
 }
 
 /// Fails with `CM_ERROR_BUFFER_TOO_SMALL`, giving the size needed, when `len < needed`.
+/// How many values a buffer of `n_bands` planes of `width` x `height` holds; an error when the
+/// product overflows (a caller's sizes must never wrap into a small buffer length).
+pub(crate) fn band_values(n_bands: usize, width: usize, height: usize) -> Result<usize> {
+    n_bands
+        .checked_mul(width)
+        .and_then(|n| n.checked_mul(height))
+        .ok_or_else(|| {
+            Error::invalid(format!(
+                "{n_bands} bands x {width} x {height} values overflow"
+            ))
+        })
+}
+
 pub(crate) fn need(name: &str, len: usize, needed: usize, unit: &str) -> Result<()> {
     if len < needed {
         return Err(Error::new(

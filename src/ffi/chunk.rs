@@ -1,7 +1,7 @@
 //! Exact chunks of a caller's array: a buffer masked as the part of a larger raster it is, so a
 //! chunk computed alone (a Dask task, another machine) equals the crop of the whole-array mask.
 
-use super::args::{input, opt_arg, opt_output, out, output};
+use super::args::{band_values, input, opt_arg, opt_output, out, output};
 use super::handles::{cm_model, model};
 use super::mask::mask_into;
 use super::options::{cm_mask_options, mask_options};
@@ -89,14 +89,7 @@ pub extern "C" fn cm_mask_chunk(
     probabilities_len: usize,
 ) -> cm_status {
     call(|| {
-        let total = n_bands
-            .checked_mul(width)
-            .and_then(|n| n.checked_mul(height))
-            .ok_or_else(|| {
-                Error::invalid(format!(
-                    "{n_bands} bands x {width} x {height} values overflow"
-                ))
-            })?;
+        let total = band_values(n_bands, width, height)?;
         // SAFETY: every pointer is checked for NULL; `bands` holds `total` floats (header).
         let (m, data, nodata, chunk, options, classes, valid, probabilities) = unsafe {
             (

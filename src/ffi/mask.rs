@@ -1,7 +1,7 @@
 //! Masking through the C API: a window of a caller's GDAL dataset, a caller's buffer, or a whole
 //! file into files. Each is a thin shell over `engine::mask_window` or `scene::mask_scene`.
 
-use super::args::{arg, input, need, opt_arg, opt_output, opt_text, output, text};
+use super::args::{arg, band_values, input, need, opt_arg, opt_output, opt_text, output, text};
 use super::handles::{cm_model, model};
 use super::input::{cm_input_options, input_options};
 use super::options::{cm_mask_options, mask_options};
@@ -108,14 +108,7 @@ pub extern "C" fn cm_mask_buffer(
     valid_len: usize,
 ) -> cm_status {
     call(|| {
-        let total = n_bands
-            .checked_mul(width)
-            .and_then(|n| n.checked_mul(height))
-            .ok_or_else(|| {
-                Error::invalid(format!(
-                    "{n_bands} bands x {width} x {height} values overflow"
-                ))
-            })?;
+        let total = band_values(n_bands, width, height)?;
         // SAFETY: every pointer is checked for NULL; `bands` holds `total` floats (header).
         let (m, data, nodata, options, classes, valid) = unsafe {
             (
