@@ -262,7 +262,7 @@ fuzz: fuzz-build
 # Release artefacts from a clean checkout, with their checksums, into dist/ (docs/packaging.md):
 # the Debian 12 package, the QGIS plugin zip, and the Python wheel once the Python package's
 # `python-wheel` target exists (built when `make -q` knows the target; 2 means it does not).
-DEB_APT_PACKAGES := lintian dpkg-dev
+DEB_APT_PACKAGES := lintian dpkg-dev patchelf
 .PHONY: dist deb deb-deps test-deb
 
 dist: deb qgis-plugin
@@ -270,8 +270,8 @@ dist: deb qgis-plugin
 	cd dist && rm -f SHA256SUMS && sha256sum $$(ls *.deb *.zip *.whl 2>/dev/null) > SHA256SUMS
 	@cat dist/SHA256SUMS
 
-# dist/cloudmask_<version>_amd64.deb: a release build of its own (target/deb), ONNX Runtime and
-# the ukis-csmask models from the .venv (tools/deb/build.sh).
+# dist/cloudmask_<version>_amd64.deb: the checkout's release build, ONNX Runtime and the
+# ukis-csmask models from the .venv (tools/deb/build.sh).
 deb: venv deb-deps
 	tools/deb/build.sh
 

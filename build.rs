@@ -16,13 +16,6 @@ fn main() {
     println!("cargo:rerun-if-changed=src/ffi");
     println!("cargo:rerun-if-changed=cbindgen.toml");
     println!("cargo:rerun-if-env-changed=CLOUDMASK_REGEN_HEADER");
-    // The Debian package's build (tools/deb/build.sh, its own target folder) names the library
-    // libcloudmask.so.0; ordinary builds leave it without a SONAME, so programs linked against
-    // target/<profile>/libcloudmask.so find it by that name.
-    println!("cargo:rerun-if-env-changed=CLOUDMASK_SONAME");
-    if let Ok(soname) = env::var("CLOUDMASK_SONAME") {
-        println!("cargo:rustc-cdylib-link-arg=-Wl,-soname,{soname}");
-    }
 
     let root =
         PathBuf::from(env::var("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"));

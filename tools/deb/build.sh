@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Builds the Debian 12 package dist/cloudmask_<version>_amd64.deb (make dist, docs/packaging.md)
-# from a release build in target/deb and the project's .venv (ONNX Runtime and the ukis-csmask
+# from the checkout's release build and the project's .venv (ONNX Runtime and the ukis-csmask
 # models), with dpkg-deb from a staged tree: dpkg-deb and dpkg-shlibdeps come with Debian, where
 # cargo-deb would be one more tool to install from crates.io for what a file list does.
 set -euo pipefail
@@ -17,7 +17,6 @@ ORT_LIB=$SITE/onnxruntime/capi/libonnxruntime.so.$ORT_VERSION
 UKIS=$SITE/ukis_csmask
 UKIS_LICENSE=$SITE/ukis_csmask-1.0.0.dist-info/licenses/LICENSE
 ORT_LICENSE=$SITE/onnxruntime/LICENSE
-TARGET=${CLOUDMASK_DEB_TARGET:-$ROOT/target/deb}
 # Who answers for the package: Debian's usual variables, else the project's name with an
 # address under .invalid (RFC 2606: no mailbox; set DEBEMAIL when publishing the package).
 MAINTAINER="${DEBFULLNAME:-cloudmask developers} <${DEBEMAIL:-maintainers@cloudmask.invalid}>"
@@ -28,12 +27,13 @@ for f in "$ORT_LIB" "$ORT_LICENSE" "$UKIS/model_6b_l1c.onnx" "$UKIS_LICENSE"; do
   [ -f "$f" ] || { echo "$f missing: make venv installs ONNX Runtime $ORT_VERSION and ukis-csmask 1.0.0" >&2; exit 1; }
 done
 
-# A build of its own (target/deb) because the packaged library carries a SONAME
-# (libcloudmask.so.0, what Debian's shared-library rules and ldconfig want); the checkout's
-# target/release/libcloudmask.so has none, so tests and examples load it by path as before.
-CLOUDMASK_SONAME=libcloudmask.so.$SOVERSION CARGO_TARGET_DIR=$TARGET \
-  cargo build --release -p cloudmask -p cloudmask-cli
-BUILT=$TARGET/release
+# The checkout's release build (the one the tests ran; nothing to do when it is current). The
+# packaged copy of the library is given its SONAME, libcloudmask.so.0 (what Debian's
+# shared-library rules and ldconfig want), by patchelf rather than by a second build: the
+# checkout's target/release/libcloudmask.so stays without one, so the tests and examples that
+# link it by path find it by that name.
+cargo build --release -p cloudmask -p cloudmask-cli
+BUILT=$ROOT/target/release
 
 rm -rf "$STAGE" && mkdir -p "$STAGE/DEBIAN" dist
 scratch=$(mktemp -d) && trap 'rm -rf "$scratch"' EXIT
@@ -44,6 +44,7 @@ install -d "$STAGE/usr/bin" "$lib/pkgconfig" "$lib/gdalplugins" "$lib/cloudmask"
   "$STAGE/usr/share/man/man1"
 install -m 755 "$BUILT/cloudmask" "$STAGE/usr/bin/cloudmask"
 install -m 644 "$BUILT/libcloudmask.so" "$lib/libcloudmask.so.$VERSION"
+patchelf --set-soname "libcloudmask.so.$SOVERSION" "$lib/libcloudmask.so.$VERSION"
 strip --strip-unneeded --remove-section=.comment --remove-section=.note "$STAGE/usr/bin/cloudmask" "$lib/libcloudmask.so.$VERSION"
 ln -s "libcloudmask.so.$VERSION" "$lib/libcloudmask.so.$SOVERSION"
 ln -s "libcloudmask.so.$SOVERSION" "$lib/libcloudmask.so"
