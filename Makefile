@@ -16,14 +16,17 @@ CARGO_TEST_FLAGS ?= --release
 
 .PHONY: demo test deps venv openvino-venv torch-venv build train lint header bench bench-batch bench-train clean valgrind asan
 
-# Debian packages, installed only when missing (needs root or sudo).
-deps:
-	@missing=$$(for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
+# Installs the Debian packages of $(1) that are missing (needs root or sudo).
+apt_install = missing=$$(for p in $(1); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
 	if [ -n "$$missing" ]; then \
 	  echo "installing: $$missing"; \
 	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends $$missing; \
 	fi
+
+# Debian packages, installed only when missing (needs root or sudo).
+deps:
+	@$(call apt_install,$(APT_PACKAGES))
 	@command -v cargo >/dev/null || { echo "cargo not found: install Rust (https://rustup.rs) first"; exit 1; }
 
 # ONNX Runtime (the shared library the engine loads) and the reference package with its models.
@@ -193,12 +196,7 @@ QGIS_WHEELS := out/wheels
 
 # Like `deps`, for QGIS (about 1.2 GB; --no-install-recommends keeps GRASS out).
 qgis-deps: deps
-	@missing=$$(for p in $(QGIS_APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
-	if [ -n "$$missing" ]; then \
-	  echo "installing: $$missing"; \
-	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
-	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends $$missing; \
-	fi
+	@$(call apt_install,$(QGIS_APT_PACKAGES))
 
 qgis-plugin: build
 	@$(MAKE) --no-print-directory qgis-plugin-zip
@@ -277,12 +275,7 @@ deb: venv deb-deps
 
 # What checking the package needs besides `deps` (needs root or sudo, like `deps`).
 deb-deps: deps
-	@missing=$$(for p in $(DEB_APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
-	if [ -n "$$missing" ]; then \
-	  echo "installing: $$missing"; \
-	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
-	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends $$missing; \
-	fi
+	@$(call apt_install,$(DEB_APT_PACKAGES))
 
 # lintian, then install, use as a user would, purge (tests/deb/check.sh; part of `make test`).
 test-deb: deb deb-deps qgis-plugin
