@@ -1,7 +1,7 @@
 //! Masking through the C API: a window of a caller's GDAL dataset, a caller's buffer, or a whole
 //! file into files. Each is a thin shell over `engine::mask_window` or `scene::mask_scene`.
 
-use super::args::{arg, band_values, input, need, opt_arg, opt_output, opt_text, output, text};
+use super::args::{arg, input, need, opt_output, opt_text, output, text};
 use super::handles::{cm_model, model};
 use super::input::{cm_input_options, input_options};
 use super::options::{cm_mask_options, mask_options};
@@ -12,7 +12,7 @@ use crate::engine::{check_window, mask_window, MaskOptions, Region};
 use crate::error::{Error, Result};
 use crate::model::Model;
 use crate::raster::writer::Format;
-use crate::raster::{BandSelection, BandSource, Dataset, Input, MemorySource, Product, Products};
+use crate::raster::{BandSelection, BandSource, Dataset, Input, Product, Products};
 use crate::scene::{mask_scene, SceneJob};
 use std::os::raw::{c_char, c_void};
 use std::path::PathBuf;
@@ -107,28 +107,24 @@ pub extern "C" fn cm_mask_buffer(
     valid_out: *mut u8,
     valid_len: usize,
 ) -> cm_status {
-    call(|| {
-        let total = band_values(n_bands, width, height)?;
-        // SAFETY: every pointer is checked for NULL; `bands` holds `total` floats (header).
-        let (m, data, nodata, options, classes, valid) = unsafe {
-            (
-                self::model(model)?,
-                input(bands, total, "bands")?,
-                opt_arg(nodata, "nodata")?.copied(),
-                mask_options(options)?,
-                output(classes_out, classes_len, "classes_out")?,
-                opt_output(valid_out, valid_len, "valid_out")?,
-            )
-        };
-        let mut source = MemorySource::new(data, n_bands, width, height, nodata)?;
-        let window = Region {
-            x: 0,
-            y: 0,
-            w: width,
-            h: height,
-        };
-        mask_into(m, &mut source, window, &options, classes, valid, None)
-    })
+    // The whole raster as one chunk (a NULL chunk), without probabilities: one code path checks
+    // and masks caller buffers.
+    super::chunk::cm_mask_chunk(
+        model,
+        bands,
+        n_bands,
+        width,
+        height,
+        nodata,
+        std::ptr::null(),
+        options,
+        classes_out,
+        classes_len,
+        valid_out,
+        valid_len,
+        std::ptr::null_mut(),
+        0,
+    )
 }
 
 /// Masks a whole raster file into a class-map GeoTIFF at `output_path` (`cm_class` codes with a
