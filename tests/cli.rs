@@ -129,6 +129,26 @@ fn digital_numbers_are_scaled_to_reflectance() {
         text(&o)
     );
     assert!(!guessed.exists());
+    // `cloudmask info` reads it as the mask would: after the raster's own bands, the same
+    // refusal and exit code; with --scaling dn, the scaling each model band gets.
+    let o = cloudmask(&["info", &dn]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert!(
+        text(&o).contains("band 6: B12          integer")
+            && text(&o).contains("model ukis-6b-l1c cannot read it")
+            && text(&o).contains("--scaling dn --quantification Q"),
+        "{}",
+        text(&o)
+    );
+    let o = cloudmask(&["info", &dn, "--scaling", "dn", "--dn-offset", "-1000"]);
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(
+        text(&o).contains("model ukis-6b-l1c (l1c)")
+            && text(&o)
+                .contains("swir22 <- band 6 (B12): reflectance = value * 0.0001 + -0.1 (given)"),
+        "{}",
+        text(&o)
+    );
     let (a, b) = (tmp.path("float.tif"), tmp.path("dn_mask.tif"));
     assert!(
         cloudmask(&["mask", &scene, "-o", &a.to_string_lossy(), "-q"])

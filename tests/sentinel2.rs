@@ -182,6 +182,27 @@ fn l2a_product_masks_like_the_same_surface_reflectance() {
         ten == upsampled,
         "the 10 m output is not the 20 m mask upsampled"
     );
+    // `cloudmask info` shows what the mask read: the product, its level, the model it chose,
+    // both grids and each band's scaling from the product's metadata.
+    let o = std::process::Command::new(common::cloudmask_exe())
+        .arg("info")
+        .arg(&product.safe)
+        .output()
+        .unwrap();
+    let text = common::output_text(&o);
+    assert!(o.status.success(), "{text}");
+    for line in [
+        "  product: Sentinel-2 L2A, processing baseline 05.09",
+        "  level: surface reflectance (l2a)",
+        "  read as 512 x 512 pixels, 20 x 20 map units per pixel",
+        "  its own grid: 1024 x 1024 pixels, 10 x 10 map units per pixel",
+        "model ukis-6b-l2a (l2a)",
+        "  the input is a surface reflectance product, so model ukis-6b-l2a masks it (--model chooses another)",
+        "  blue   <- band 1 (blue): reflectance = value * 0.0001 + -0.1 (band scale/offset), nodata 0",
+        "  swir22 <- band 6 (swir22): reflectance = value * 0.0001 + -0.1 (band scale/offset), nodata 0",
+    ] {
+        assert!(text.contains(line), "{line:?} missing in:\n{text}");
+    }
 }
 
 #[test]

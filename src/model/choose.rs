@@ -72,11 +72,7 @@ pub fn check_level(
 }
 
 fn describe(level: Option<ProductLevel>) -> &'static str {
-    match level {
-        Some(ProductLevel::TopOfAtmosphere) => "top-of-atmosphere reflectance",
-        Some(ProductLevel::Surface) => "surface reflectance",
-        None => "unknown",
-    }
+    level.map_or("unknown", ProductLevel::description)
 }
 
 #[cfg(test)]

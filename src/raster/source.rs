@@ -108,6 +108,16 @@ impl GdalSource {
     pub fn band_indices(&self) -> &[usize] {
         &self.bands
     }
+
+    /// How each model band's values become reflectance, and what said so.
+    pub fn band_scales(&self) -> &[BandScale] {
+        &self.gain_bias
+    }
+
+    /// Each model band's nodata value (the override, else the raster band's own).
+    pub fn band_nodata(&self) -> &[Option<f64>] {
+        &self.nodata
+    }
 }
 
 impl BandSource for GdalSource {

@@ -101,7 +101,7 @@ pub enum Command {
     Select(crate::select::SelectArgs),
 }
 
-/// How the input's bands are found and read (shared by `mask` and `vrt`).
+/// How the input's bands are found and read (shared by `mask`, `vrt` and `info`).
 #[derive(Args, Clone)]
 pub struct ReadArgs {
     /// Raster band numbers feeding the model's bands, in the model's order (default: by name)
@@ -289,11 +289,17 @@ pub struct MaskArgs {
 
 #[derive(Args)]
 pub struct InfoArgs {
-    /// A model name, an .onnx file, or a raster
+    /// A model name, an .onnx file, or an input as `cloudmask mask` takes it (a raster, a
+    /// Sentinel-2 .SAFE/.zip/MTD file, a Landsat MTL/folder/.tar, a STAC item)
     pub target: String,
-    /// Model to map a raster's bands onto
-    #[arg(short, long, default_value = cloudmask::model::DEFAULT_MODEL)]
-    pub model: String,
+    /// Model to read a raster for (default: as `cloudmask mask` chooses, by the product's level)
+    #[arg(short, long)]
+    pub model: Option<String>,
+    #[command(flatten)]
+    pub read: ReadArgs,
+    /// Resample the input to this pixel size (map units), as `cloudmask mask --resolution`
+    #[arg(long)]
+    pub resolution: Option<f64>,
 }
 
 #[derive(Args)]

@@ -1,9 +1,8 @@
-//! `cloudmask models`, `info` and `doctor`: what is installed and what a model or raster is.
+//! `cloudmask models`, `info` and `doctor`: what is installed and what a model is (a raster's
+//! `info` is in [`crate::info`]).
 
 use crate::args::{DoctorArgs, InfoArgs};
 use cloudmask::model::{list_models, resolve, ModelCard};
-use cloudmask::raster::bandmap::{map_bands, raster_band_name};
-use cloudmask::raster::{BandSelection, Dataset};
 use cloudmask::{runtime, Result};
 
 pub fn models() -> Result<()> {
@@ -31,7 +30,7 @@ pub fn models() -> Result<()> {
 }
 
 /// Reads a model's card without starting ONNX Runtime.
-fn card_of(m: &cloudmask::model::ModelEntry) -> Result<ModelCard> {
+pub fn card_of(m: &cloudmask::model::ModelEntry) -> Result<ModelCard> {
     let bytes = std::fs::read(&m.onnx)
         .map_err(|e| cloudmask::Error::model(format!("{}: {e}", m.onnx.display())))?;
     let info =
@@ -60,45 +59,7 @@ pub fn info(a: InfoArgs) -> Result<()> {
             return Ok(());
         }
     }
-    let ds = Dataset::open(&a.target)?;
-    println!(
-        "raster {}: {} x {} pixels, {} bands",
-        a.target,
-        ds.width(),
-        ds.height(),
-        ds.band_count()
-    );
-    for i in 1..=ds.band_count() {
-        let kind = if ds.band_is_integer(i) {
-            "integer"
-        } else {
-            "float"
-        };
-        let nodata = ds
-            .band_nodata(i)
-            .map(|v| format!(", nodata {v}"))
-            .unwrap_or_default();
-        println!(
-            "  band {i}: {:<12} {kind}{nodata}",
-            raster_band_name(&ds, i)
-        );
-    }
-    match resolve(&a.model).and_then(|m| card_of(&m)) {
-        Ok(card) => match map_bands(&ds, &card.band_names(), &BandSelection::Auto) {
-            Ok(idx) => println!(
-                "model {} reads bands {}",
-                a.model,
-                idx.iter()
-                    .zip(card.band_names())
-                    .map(|(i, n)| format!("{n}={i}"))
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            ),
-            Err(e) => println!("model {}: {e}", a.model),
-        },
-        Err(e) => println!("model {}: {e}", a.model),
-    }
-    Ok(())
+    crate::info::raster(&a)
 }
 
 /// Prints every place ONNX Runtime is searched, in order, and the library resolved, before

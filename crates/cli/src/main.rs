@@ -6,6 +6,7 @@ mod bench;
 mod bench_batch;
 mod eval;
 mod exit;
+mod info;
 mod inputs;
 mod inspect;
 mod mask;

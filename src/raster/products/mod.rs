@@ -44,6 +44,14 @@ impl ProductLevel {
         }
     }
 
+    /// What the level's values are, for messages.
+    pub fn description(self) -> &'static str {
+        match self {
+            ProductLevel::TopOfAtmosphere => "top-of-atmosphere reflectance",
+            ProductLevel::Surface => "surface reflectance",
+        }
+    }
+
     pub fn parse(s: &str) -> Option<ProductLevel> {
         match s.trim().to_ascii_lowercase().as_str() {
             "l1c" => Some(ProductLevel::TopOfAtmosphere),
