@@ -106,6 +106,96 @@ fn translate(args: &[&str], from: &str, to: &std::path::Path) {
     assert!(o.status.success(), "{}", text(&o));
 }
 
+/// `select` and `eval` read rasters with mask's reading flags: digital numbers are refused
+/// without --scaling (the message names it, nothing is written), and with `--scaling dn` give
+/// exactly what the same numbers with a GDAL scale give.
+#[test]
+fn select_and_eval_take_the_reading_flags() {
+    let scene = common::sample_scene();
+    common::require_model("ukis-6b-l1c");
+    let tmp = common::TempDir::new("cli-reading");
+    let dn = tmp.path("dn.tif");
+    translate(
+        &["-ot", "UInt16", "-scale", "0", "1", "0", "10000"],
+        &scene,
+        &dn,
+    );
+    let scaled = tmp.path("scaled.vrt");
+    translate(
+        &["-a_scale", "0.0001", "-a_offset", "0"],
+        &dn.to_string_lossy(),
+        &scaled,
+    );
+    let (dn, scaled) = (dn.to_string_lossy(), scaled.to_string_lossy());
+    let select = |input: &str, list: &str, extra: &[&str]| {
+        let path = tmp.path(list);
+        let p = path.to_string_lossy();
+        let o = cloudmask(
+            &[
+                &[
+                    "select", input, "-k", "3", "--tile", "128", "-q", "--list", &p,
+                ][..],
+                extra,
+            ]
+            .concat(),
+        );
+        (o, path)
+    };
+    let (o, refused) = select(&dn, "refused.csv", &[]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert!(text(&o).contains("--scaling dn"), "{}", text(&o));
+    assert!(!refused.exists());
+    let rows = |o: Output, list: std::path::PathBuf, input: &str| {
+        assert!(o.status.success(), "{}", text(&o));
+        let csv = std::fs::read_to_string(list).unwrap();
+        assert_eq!(csv.lines().count(), 4, "{csv}");
+        csv.replace(input, "SCENE")
+    };
+    let (o, list) = select(&dn, "given.csv", &["--scaling", "dn"]);
+    let given = rows(o, list, &dn);
+    let (o, list) = select(&scaled, "scaled.csv", &[]);
+    assert_eq!(given, rows(o, list, &scaled));
+
+    // eval: the model's mask of the digital numbers against its mask of the scaled raster.
+    let reference = tmp.path("reference.tif");
+    let r = reference.to_string_lossy();
+    let o = cloudmask(&["mask", &scaled, "-o", &r, "-q"]);
+    assert!(o.status.success(), "{}", text(&o));
+    let eval = |report: &str, extra: &[&str]| {
+        let out = tmp.path(report);
+        let o = cloudmask(
+            &[
+                &[
+                    "eval",
+                    "-r",
+                    &r,
+                    "-p",
+                    "m=model:ukis-6b-l1c",
+                    "--images",
+                    &dn,
+                ][..],
+                &["-o", &out.to_string_lossy(), "--format", "json", "-q"],
+                extra,
+            ]
+            .concat(),
+        );
+        (o, out.join("evaluation.json"))
+    };
+    let (o, report) = eval("refused", &[]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert!(text(&o).contains("--scaling dn"), "{}", text(&o));
+    assert!(!report.exists());
+    let (o, report) = eval("given", &["--scaling", "dn"]);
+    assert!(o.status.success(), "{}", text(&o));
+    let doc: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(report).unwrap()).unwrap();
+    let m = &doc["predictors"][0];
+    assert_eq!(
+        (m["pixels"].as_u64(), m["kappa"].as_f64()),
+        (Some(512 * 512), Some(1.0))
+    );
+}
+
 #[test]
 fn digital_numbers_are_scaled_to_reflectance() {
     let scene = common::sample_scene();

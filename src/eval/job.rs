@@ -4,6 +4,7 @@
 use crate::engine::MaskOptions;
 use crate::error::{Error, Result};
 use crate::model::ModelOptions;
+use crate::raster::Reading;
 use std::path::PathBuf;
 
 /// The β of the default F-beta score (CNES's F2: recall weighted more than precision).
@@ -117,6 +118,9 @@ pub struct EvalJob {
     /// For `model:` predictors.
     pub model_options: ModelOptions,
     pub mask_options: MaskOptions,
+    /// How `model:` predictors read the images (bands, scaling, nodata); at their native
+    /// resolution, since masks are compared with the references pixel for pixel.
+    pub reading: Reading,
 }
 
 impl EvalJob {
@@ -129,6 +133,7 @@ impl EvalJob {
             beta: DEFAULT_BETA,
             model_options: ModelOptions::default(),
             mask_options: MaskOptions::default(),
+            reading: Reading::default(),
         }
     }
 }

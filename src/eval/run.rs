@@ -10,7 +10,7 @@ use super::pairs::{plan, Patch, Prediction};
 use crate::engine::{Pipeline, Products, Region};
 use crate::error::{Error, Result};
 use crate::model::Model;
-use crate::raster::{Dataset, Input};
+use crate::raster::Dataset;
 use crate::scene::StageProgress;
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -123,6 +123,11 @@ pub fn evaluate(job: &EvalJob, progress: StageProgress) -> Result<Evaluation> {
             "beta is {} but must be a positive number (2 for F2)",
             job.beta
         )));
+    }
+    if job.reading.resolution.is_some() {
+        return Err(Error::invalid(
+            "masks are compared with the references pixel for pixel: read the images at their native resolution (no resolution)",
+        ));
     }
     let plan = plan(job)?;
     let reference_mapping =
@@ -263,7 +268,10 @@ fn mask_image(
             model.name()
         ))
     })?;
-    let mut source = Input::path(&image.to_string_lossy()).open_for(&model.card.band_names())?;
+    let mut source = job
+        .reading
+        .input(&image.to_string_lossy())
+        .open_for(&model.card.band_names())?;
     let ds = source.dataset();
     check_same_grid(reference, ds, "image")?;
     let (w, h) = (ds.width(), ds.height());

@@ -7,7 +7,7 @@ use crate::error::{Error, Result};
 use crate::limits::MAX_BUFFER;
 use crate::model::CommonClass;
 use crate::postprocess::Buffers;
-use crate::raster::{BandSelection, Input, Scaling};
+use crate::raster::{BandSelection, Input, Reading, Scaling};
 
 /// How to read the input raster. Fill it with `cm_input_options_default`, then change what you
 /// need.
@@ -57,9 +57,8 @@ pub extern "C" fn cm_input_options_default(out_options: *mut cm_input_options) {
 
 /// A caller's input options, translated.
 pub(crate) struct InputChoices {
-    pub scaling: Scaling,
-    pub nodata: Option<f64>,
-    pub resolution: Option<f64>,
+    /// Scaling, nodata and resolution; the bands come per call.
+    pub reading: Reading,
     /// Per common class code; `None` keeps the mask options' radius.
     buffers: [Option<u32>; 5],
 }
@@ -67,13 +66,11 @@ pub(crate) struct InputChoices {
 impl InputChoices {
     /// `path` read as the options say, its bands chosen by `bands`.
     pub fn input(&self, path: &str, bands: BandSelection) -> Input {
-        Input {
+        Reading {
             bands,
-            scaling: self.scaling,
-            nodata: self.nodata,
-            resolution: self.resolution,
-            ..Input::path(path)
+            ..self.reading.clone()
         }
+        .input(path)
     }
 
     /// The mask options' buffers with the per-class radii the options set.
@@ -94,19 +91,17 @@ impl InputChoices {
 /// `p` is NULL or points to a valid struct.
 pub(crate) unsafe fn input_options(p: *const cm_input_options) -> Result<InputChoices> {
     let mut choices = InputChoices {
-        scaling: Scaling::default(),
-        nodata: None,
-        resolution: None,
+        reading: Reading::default(),
         buffers: [None; 5],
     };
     let Some(c) = opt_arg(p, "input_options")? else {
         return Ok(choices);
     };
-    choices.scaling = Scaling::try_from(c.scaling)
+    choices.reading.scaling = Scaling::try_from(c.scaling)
         .map_err(|e| Error::invalid(format!("input_options->scaling is {e}")))?
         .with_digital_numbers(c.quantification, c.dn_offset);
-    choices.nodata = c.has_nodata.then_some(c.nodata);
-    choices.resolution = (c.resolution != 0.0).then_some(c.resolution);
+    choices.reading.nodata = c.has_nodata.then_some(c.nodata);
+    choices.reading.resolution = (c.resolution != 0.0).then_some(c.resolution);
     for (class, value, name) in [
         (
             CommonClass::Cloud,
@@ -150,13 +145,14 @@ mod tests {
     #[test]
     fn defaults_read_the_raster_as_the_library_does() {
         let from_c = unsafe { input_options(&defaults()) }.unwrap();
-        let d = Input::path("x");
-        assert_eq!(from_c.scaling, d.scaling);
-        assert_eq!(from_c.nodata, d.nodata);
-        assert_eq!(from_c.resolution, d.resolution);
+        let (d, c) = (Input::path("x"), from_c.input("x", BandSelection::Auto));
+        assert_eq!(from_c.reading, Reading::default());
+        assert_eq!(c.scaling, d.scaling);
+        assert_eq!(c.nodata, d.nodata);
+        assert_eq!(c.resolution, d.resolution);
         assert_eq!(from_c.buffers(Buffers::default()), Buffers::default());
         let null = unsafe { input_options(std::ptr::null()) }.unwrap();
-        assert_eq!(null.scaling, Scaling::Auto);
+        assert_eq!(null.reading.scaling, Scaling::Auto);
     }
 
     #[test]
@@ -171,13 +167,16 @@ mod tests {
         };
         let t = unsafe { input_options(&c) }.unwrap();
         assert_eq!(
-            t.scaling,
+            t.reading.scaling,
             Scaling::DigitalNumbers {
                 quantification: 10000.0,
                 offset: -1000.0
             }
         );
-        assert_eq!((t.nodata, t.resolution), (Some(0.0), Some(20.0)));
+        assert_eq!(
+            (t.reading.nodata, t.reading.resolution),
+            (Some(0.0), Some(20.0))
+        );
         let b = t.buffers(Buffers::uniform(4));
         assert_eq!(b.radius, [0, 0, 4, 4, 2]);
         for (bad, needle) in [

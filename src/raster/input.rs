@@ -42,6 +42,30 @@ pub struct Input {
     pub resolution: Option<f64>,
 }
 
+/// How to read a raster, whichever it is: the template a run applies to each of its inputs (a
+/// batch's scenes, a selection's scenes, an evaluation's images), so every command that opens
+/// several rasters reads them alike. The default is [`Input::path`]'s.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Reading {
+    pub bands: BandSelection,
+    pub scaling: Scaling,
+    pub nodata: Option<f64>,
+    pub resolution: Option<f64>,
+}
+
+impl Reading {
+    /// `path` read this way.
+    pub fn input(&self, path: &str) -> Input {
+        Input {
+            bands: self.bands.clone(),
+            scaling: self.scaling,
+            nodata: self.nodata,
+            resolution: self.resolution,
+            ..Input::path(path)
+        }
+    }
+}
+
 impl Input {
     /// A file read with the defaults: bands by name, automatic scaling, its own nodata, native
     /// resolution.

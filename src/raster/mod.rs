@@ -20,7 +20,7 @@ pub mod writer;
 
 pub use bandmap::BandSelection;
 pub use gdal::Dataset;
-pub use input::{Input, Raster};
+pub use input::{Input, Raster, Reading};
 pub use placed::Placed;
 pub use product::{Product, Products};
 pub use scaling::Scaling;

@@ -21,6 +21,7 @@ use crate::engine::MaskOptions;
 use crate::error::{Error, Result};
 use crate::raster::crs::authority_code;
 use crate::raster::writer::{check_writable, Georef};
+use crate::raster::Reading;
 use crate::scene::StageProgress;
 use diversity::Window;
 use grid::Grid;
@@ -48,6 +49,9 @@ pub struct SelectOptions {
     pub min_valid: f64,
     /// How the model runs (batch, tile size, threads through the model). Tiling is always exact.
     pub mask: MaskOptions,
+    /// How every scene is read (bands, scaling, nodata); its resolution must stay native, since
+    /// the selected windows are the scenes' own pixels.
+    pub reading: Reading,
 }
 
 impl Default for SelectOptions {
@@ -60,6 +64,7 @@ impl Default for SelectOptions {
             min_gap: None,
             min_valid: DEFAULT_MIN_VALID,
             mask: MaskOptions::default(),
+            reading: Reading::default(),
         }
     }
 }
@@ -87,6 +92,11 @@ impl SelectOptions {
                 "min_valid {} must be a fraction between 0 and 1",
                 self.min_valid
             )));
+        }
+        if self.reading.resolution.is_some() {
+            return Err(Error::invalid(
+                "tiles are selected on the scenes' own pixels: read them at their native resolution (no resolution)",
+            ));
         }
         match (self.measure, models.second) {
             (Measure::Disagreement, None) => Err(Error::invalid(
@@ -218,7 +228,7 @@ fn open_all(models: Models, inputs: &[String], options: &SelectOptions) -> Resul
     inputs
         .iter()
         .map(|path| {
-            let scene = score::open_scene(path, models)?;
+            let scene = score::open_scene(path, &options.reading, models)?;
             let grid = Grid::new(
                 scene.width,
                 scene.height,

@@ -12,7 +12,7 @@ use crate::engine::{MaskOptions, Pipeline, Products, Region, Tiling};
 use crate::error::{Error, Result};
 use crate::model::Model;
 use crate::raster::writer::Georef;
-use crate::raster::{GdalSource, Input};
+use crate::raster::{GdalSource, Reading};
 use crate::tiling::TileCache;
 use std::sync::Arc;
 
@@ -34,12 +34,14 @@ pub struct OpenScene {
     pub georef: Georef,
 }
 
-/// Opens `path` once per model (each model maps the raster's bands by name its own way).
-pub fn open_scene(path: &str, models: Models) -> Result<OpenScene> {
+/// Opens `path`, read as `reading` says, once per model (each model maps the raster's bands by
+/// name its own way).
+pub fn open_scene(path: &str, reading: &Reading, models: Models) -> Result<OpenScene> {
     let mut sources = Vec::new();
     let mut georef = Georef::default();
     for model in std::iter::once(models.first).chain(models.second) {
-        let source = Input::path(path)
+        let source = reading
+            .input(path)
             .open_for(&model.card.band_names())
             .map_err(|e| Error::new(e.kind, format!("{e} (model {})", model.name())))?;
         if sources.is_empty() {

@@ -101,7 +101,8 @@ pub enum Command {
     Select(crate::select::SelectArgs),
 }
 
-/// How the input's bands are found and read (shared by `mask`, `vrt` and `info`).
+/// How the input's bands are found and read (shared by `mask`, `vrt`, `info`, `select` and
+/// `eval`).
 #[derive(Args, Clone)]
 pub struct ReadArgs {
     /// Raster band numbers feeding the model's bands, in the model's order (default: by name)
@@ -123,17 +124,20 @@ pub struct ReadArgs {
 impl ReadArgs {
     /// `path` read as these flags say, resampled to `resolution` when given.
     pub fn input(&self, path: &str, resolution: Option<f64>) -> cloudmask::raster::Input {
-        use cloudmask::raster::{BandSelection, Input};
-        Input {
+        self.reading(resolution).input(path)
+    }
+
+    /// How these flags read any input, resampled to `resolution` when given.
+    pub fn reading(&self, resolution: Option<f64>) -> cloudmask::raster::Reading {
+        cloudmask::raster::Reading {
             bands: self
                 .bands
                 .clone()
-                .map(BandSelection::Indices)
+                .map(cloudmask::raster::BandSelection::Indices)
                 .unwrap_or_default(),
             scaling: self.scaling(),
             nodata: self.nodata,
             resolution,
-            ..Input::path(path)
         }
     }
 

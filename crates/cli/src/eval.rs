@@ -1,7 +1,7 @@
 //! `cloudmask eval`: predicted masks (files, folders or a model run on the fly) against
 //! reference masks; writes Markdown, JSON, CSV and PNG reports and prints the headline numbers.
 
-use crate::args::RuntimeArgs;
+use crate::args::{ReadArgs, RuntimeArgs};
 use crate::mask::model_options;
 use crate::progress::ProgressBar;
 use clap::Args;
@@ -44,6 +44,9 @@ pub struct EvalArgs {
     /// No progress bar
     #[arg(short, long)]
     pub quiet: bool,
+    /// How model: predictors read the images
+    #[command(flatten)]
+    pub read: ReadArgs,
     #[command(flatten)]
     pub runtime: RuntimeArgs,
 }
@@ -54,6 +57,7 @@ fn job(a: &EvalArgs) -> Result<EvalJob> {
     job.images = a.images.clone();
     job.beta = a.beta;
     job.model_options = model_options(&a.runtime);
+    job.reading = a.read.reading(None);
     job.predictors = a
         .predictors
         .iter()

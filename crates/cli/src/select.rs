@@ -1,7 +1,7 @@
 //! `cloudmask select`: the most uncertain tiles of unlabelled scenes for labelling (active
 //! learning), spread apart, written as GeoJSON and/or a CSV list of pixel windows.
 
-use crate::args::{choice, ModelArg, RuntimeArgs};
+use crate::args::{choice, ModelArg, ReadArgs, RuntimeArgs};
 use crate::mask::{load_model, model_options};
 use crate::progress::ProgressBar;
 use clap::Args;
@@ -50,6 +50,8 @@ pub struct SelectArgs {
     #[arg(short, long)]
     pub quiet: bool,
     #[command(flatten)]
+    pub read: ReadArgs,
+    #[command(flatten)]
     pub runtime: RuntimeArgs,
 }
 
@@ -73,6 +75,7 @@ pub fn run(a: SelectArgs) -> Result<()> {
                 batch: a.batch.max(1),
                 ..MaskOptions::default()
             },
+            reading: a.read.reading(None),
         },
         geojson: a.geojson.clone(),
         list: a.list.clone(),
