@@ -182,8 +182,11 @@ install: build
 	@echo "GDAL finds the plugin once this is set (GDAL's default folder first: setting it replaces the default):"
 	@echo "  export GDAL_DRIVER_PATH=$(GDAL_DEFAULT_PLUGIN_DIR):$(GDAL_PLUGIN_DIR)"
 
-# The QGIS Processing plugin (qgis-plugin/cloudmask, docs/qgis.md): an installable zip with the
+# The QGIS Processing plugin (qgis-plugin/cloudmask_qgis, docs/qgis.md): an installable zip with the
 # native library bundled as lib/libcloudmask.so (and lib/gdal_cloudmask.so for GDAL_DRIVER_PATH).
+# Its folder, the module QGIS imports, is cloudmask_qgis so that it never shadows the cloudmask
+# Python package (python/) in QGIS's Python; the Processing provider id stays cloudmask.
+QGIS_PLUGIN := cloudmask_qgis
 QGIS_ZIP := dist/cloudmask-qgis.zip
 QGIS_STAGE := out/qgis-plugin-stage
 QGIS_VENV := out/venv-qgis
@@ -205,16 +208,16 @@ qgis-plugin: build
 qgis-plugin-zip:
 	@test -f target/release/libcloudmask.so || { echo "target/release/libcloudmask.so missing: run make qgis-plugin"; exit 1; }
 	rm -rf $(QGIS_STAGE) && mkdir -p $(QGIS_STAGE) dist
-	cp -r qgis-plugin/cloudmask $(QGIS_STAGE)/cloudmask
+	cp -r qgis-plugin/$(QGIS_PLUGIN) $(QGIS_STAGE)/$(QGIS_PLUGIN)
 	find $(QGIS_STAGE) -name __pycache__ -prune -exec rm -rf {} +
-	mkdir -p $(QGIS_STAGE)/cloudmask/lib
-	install -m 755 target/release/libcloudmask.so $(QGIS_STAGE)/cloudmask/lib/libcloudmask.so
-	install -m 755 target/release/libcloudmask.so $(QGIS_STAGE)/cloudmask/lib/gdal_cloudmask.so
+	mkdir -p $(QGIS_STAGE)/$(QGIS_PLUGIN)/lib
+	install -m 755 target/release/libcloudmask.so $(QGIS_STAGE)/$(QGIS_PLUGIN)/lib/libcloudmask.so
+	install -m 755 target/release/libcloudmask.so $(QGIS_STAGE)/$(QGIS_PLUGIN)/lib/gdal_cloudmask.so
 	@# The documentation the plugin's metadata and help links open (docs.py).
-	mkdir -p $(QGIS_STAGE)/cloudmask/docs/img
-	install -m 644 $(QGIS_DOCS) $(QGIS_STAGE)/cloudmask/docs/
-	install -m 644 docs/img/qgis-valid-mask.png $(QGIS_STAGE)/cloudmask/docs/img/
-	rm -f $(QGIS_ZIP) && cd $(QGIS_STAGE) && /usr/bin/python3 -m zipfile -c ../../$(QGIS_ZIP) cloudmask
+	mkdir -p $(QGIS_STAGE)/$(QGIS_PLUGIN)/docs/img
+	install -m 644 $(QGIS_DOCS) $(QGIS_STAGE)/$(QGIS_PLUGIN)/docs/
+	install -m 644 docs/img/qgis-valid-mask.png $(QGIS_STAGE)/$(QGIS_PLUGIN)/docs/img/
+	rm -f $(QGIS_ZIP) && cd $(QGIS_STAGE) && /usr/bin/python3 -m zipfile -c ../../$(QGIS_ZIP) $(QGIS_PLUGIN)
 	@echo "wrote $(QGIS_ZIP): QGIS > Plugins > Manage and Install Plugins > Install from ZIP"
 
 # pytest in Debian's Python (PyQGIS lives there), with the system packages visible.

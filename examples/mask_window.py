@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """The cloudmask C API from Python through ctypes: no numpy, no GDAL bindings.
 
-The declarations come from the QGIS plugin's binding, qgis-plugin/cloudmask/native.py, which
+The declarations come from the QGIS plugin's binding, qgis-plugin/cloudmask_qgis/native.py, which
 imports no QGIS; the calls it does not wrap (cm_mask_dataset, cm_mask_buffer) go through its
 ctypes library `lib.lib` directly, with the signatures it declares. (The `cloudmask` Python
 package, python/, wraps all of this with numpy: docs/python.md.)
@@ -29,7 +29,7 @@ ROOT = os.path.dirname(HERE)
 # The plugin's ctypes binding of the C API (it imports no QGIS); tests/bindings.rs checks its
 # constants, structs and signatures against include/cloudmask.h.
 sys.path.insert(0, os.path.join(ROOT, "qgis-plugin"))
-from cloudmask import native  # noqa: E402
+from cloudmask_qgis import native  # noqa: E402
 
 CLASS_NAMES = [name for _, name, _ in native.CLASSES]
 CloudmaskError = native.CloudmaskError

@@ -2,7 +2,7 @@
 
 The package is pure Python over the C API, so nothing is compiled here: cargo builds
 libcloudmask.so (`cargo build --release`, `make build`), and this copies it, with the binding
-qgis-plugin/cloudmask/native.py (one binding for the QGIS plugin and this package, checked
+qgis-plugin/cloudmask_qgis/native.py (one binding for the QGIS plugin and this package, checked
 against include/cloudmask.h by tests/bindings.rs), into the built package. The wheel is tagged
 for this platform (it carries a Linux x86-64 library) but any Python 3: the package has no
 extension module.
@@ -18,7 +18,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 LIBRARY = os.environ.get("CLOUDMASK_BUILD_LIBRARY",
                          os.path.join(ROOT, "target", "release", "libcloudmask.so"))
-BINDING = os.path.join(ROOT, "qgis-plugin", "cloudmask", "native.py")
+BINDING = os.path.join(ROOT, "qgis-plugin", "cloudmask_qgis", "native.py")
 
 
 class BuildPy(build_py):

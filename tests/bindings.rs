@@ -1,4 +1,4 @@
-//! The QGIS plugin's ctypes binding (qgis-plugin/cloudmask/native.py) agrees with the C header
+//! The QGIS plugin's ctypes binding (qgis-plugin/cloudmask_qgis/native.py) agrees with the C header
 //! and the library: every `CM_*` constant, every struct's fields (names, order, C types), every
 //! bound function's parameters and result, the choice lists of its dialogs, its defaults, and
 //! the class and valid-mask colours of its layer styles. native.py imports no QGIS, so plain
@@ -70,7 +70,7 @@ fn header() -> String {
 }
 
 fn plugin_dump() -> Value {
-    let native = root().join("qgis-plugin/cloudmask/native.py");
+    let native = root().join("qgis-plugin/cloudmask_qgis/native.py");
     let out = std::process::Command::new(PYTHON)
         .args(["-c", DUMP])
         .arg(&native)
@@ -342,7 +342,7 @@ fn the_qgis_binding_matches_the_header_and_the_library() {
     let d = differences(&Header::parse(&header()), &plugin_dump());
     assert!(
         d.is_empty(),
-        "qgis-plugin/cloudmask/native.py differs from include/cloudmask.h or the library:\n  {}",
+        "qgis-plugin/cloudmask_qgis/native.py differs from include/cloudmask.h or the library:\n  {}",
         d.join("\n  ")
     );
 }

@@ -81,8 +81,8 @@ mkdir "$WORK/qgis" && /usr/bin/python3 -m zipfile -e "$QGIS_ZIP" "$WORK/qgis"
 user /usr/bin/python3 - "$WORK/qgis" "$MULTIARCH/cloudmask/libonnxruntime.so.1.31.1" <<'PY' || fail "the QGIS plugin's library did not use the package's runtime"
 import os, sys
 sys.path.insert(0, sys.argv[1])
-from cloudmask import native
-lib = native.Library(os.path.join(sys.argv[1], "cloudmask", "lib", "libcloudmask.so"))
+from cloudmask_qgis import native
+lib = native.Library(os.path.join(sys.argv[1], "cloudmask_qgis", "lib", "libcloudmask.so"))
 lib.runtime_init(None)
 mapped = {line.split(None, 5)[-1].strip() for line in open("/proc/self/maps")}
 ort = [p for p in mapped if os.path.basename(p).startswith("libonnxruntime.so")]

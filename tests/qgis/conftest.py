@@ -94,7 +94,7 @@ def qgis_app(requirements):
     sys.path.insert(0, PLUGIN_SRC)
     from processing.core.Processing import Processing
     Processing.initialize()
-    from cloudmask.provider import CloudmaskProvider
+    from cloudmask_qgis.provider import CloudmaskProvider
     provider = CloudmaskProvider()  # this reference keeps the provider alive
     assert QgsApplication.processingRegistry().addProvider(provider)
     yield provider

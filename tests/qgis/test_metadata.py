@@ -15,19 +15,19 @@ ALGORITHMS = {"mask": "Mask clouds", "virtualmask": "Add virtual cloud mask",
 
 
 def headings_anchors(path):
-    from cloudmask.docs import anchor
+    from cloudmask_qgis.docs import anchor
     with open(path, encoding="utf-8") as f:
         return {anchor(line.lstrip("#")) for line in f if line.startswith("#")}
 
 
 def test_metadata_is_true_and_complete():
     meta = configparser.ConfigParser(interpolation=None)
-    meta.read(os.path.join(PLUGIN_SRC, "cloudmask", "metadata.txt"))
+    meta.read(os.path.join(PLUGIN_SRC, "cloudmask_qgis", "metadata.txt"))
     g = meta["general"]
     for key in ("name", "qgisMinimumVersion", "description", "about", "version", "author",
                 "email", "changelog", "homepage", "repository", "tracker", "tags", "icon"):
         assert g.get(key, "").strip(), f"metadata.txt lacks {key}"
-    text = open(os.path.join(PLUGIN_SRC, "cloudmask", "metadata.txt")).read()
+    text = open(os.path.join(PLUGIN_SRC, "cloudmask_qgis", "metadata.txt")).read()
     assert "example" not in text and "http" not in text, "placeholder links left"
     with open(os.path.join(ROOT, "Cargo.toml")) as f:
         assert f'version = "{g["version"]}"' in f.read()
@@ -35,14 +35,14 @@ def test_metadata_is_true_and_complete():
     for display in ALGORITHMS.values():
         assert display in g["about"] and display in g["changelog"], display
     assert "Set up ONNX Runtime" in g["about"] and "onnxruntime 1.31.1" in g["about"]
-    assert os.path.isfile(os.path.join(PLUGIN_SRC, "cloudmask", g["icon"]))
+    assert os.path.isfile(os.path.join(PLUGIN_SRC, "cloudmask_qgis", g["icon"]))
     # The links name documentation pages that the zip carries (make qgis-plugin copies them).
     with zipfile.ZipFile(ZIP) as z:
         names = set(z.namelist())
     for key in ("homepage", "repository", "tracker"):
-        assert f"cloudmask/{g[key]}" in names, (key, g[key])
+        assert f"cloudmask_qgis/{g[key]}" in names, (key, g[key])
         assert os.path.isfile(os.path.join(ROOT, g[key])), g[key]
-    assert "cloudmask/docs/img/qgis-valid-mask.png" in names
+    assert "cloudmask_qgis/docs/img/qgis-valid-mask.png" in names
 
 
 def test_every_algorithm_has_a_help_url_to_its_section(qgis_app):

@@ -26,7 +26,7 @@ def run(qgis_process, profile, *args, timeout=300):
 
 
 def enable(qgis_process, profile_root):
-    r = run(qgis_process, profile_root, "plugins", "enable", "cloudmask")
+    r = run(qgis_process, profile_root, "plugins", "enable", "cloudmask_qgis")
     assert r.returncode == 0, r.stdout + r.stderr
 
 
@@ -43,7 +43,7 @@ def test_qgis_process_run_json(qgis_process, cli_masks, tmp_path):
     plugins = profile_root / "profiles" / "default" / "python" / "plugins"
     plugins.mkdir(parents=True)
     (profile_root / "profiles" / "default" / "QGIS").mkdir()
-    os.symlink(os.path.join(ROOT, "qgis-plugin", "cloudmask"), plugins / "cloudmask")
+    os.symlink(os.path.join(ROOT, "qgis-plugin", "cloudmask_qgis"), plugins / "cloudmask_qgis")
     enable(qgis_process, profile_root)
     out = str(tmp_path / "classes.tif")
     doc = run_mask_json(qgis_process, profile_root, out)
@@ -63,7 +63,7 @@ def test_zip_installs_into_fresh_profile(qgis_process, cli_masks, tmp_path):
     (profile_root / "profiles" / "default" / "QGIS").mkdir()
     with zipfile.ZipFile(ZIP) as z:  # what Install from ZIP does
         names = z.namelist()
-        assert "cloudmask/metadata.txt" in names and "cloudmask/lib/libcloudmask.so" in names
+        assert "cloudmask_qgis/metadata.txt" in names and "cloudmask_qgis/lib/libcloudmask.so" in names
         z.extractall(plugins)
     enable(qgis_process, profile_root)
     r = run(qgis_process, profile_root, "list")
@@ -73,7 +73,8 @@ def test_zip_installs_into_fresh_profile(qgis_process, cli_masks, tmp_path):
     # The bundled library (not the checkout's) does the work.
     out = str(tmp_path / "classes.tif")
     doc = run_mask_json(qgis_process, profile_root, out)
-    assert os.path.join(str(plugins), "cloudmask", "lib", "libcloudmask.so") in " ".join(doc["log"]["info"])
+    bundled = os.path.join(str(plugins), "cloudmask_qgis", "lib", "libcloudmask.so")
+    assert bundled in " ".join(doc["log"]["info"])
     assert np.array_equal(read_band(out), cli_masks[0])
 
 
@@ -82,7 +83,7 @@ def test_missing_library_gives_one_clear_message(qgis_process, tmp_path):
     plugins = profile_root / "profiles" / "default" / "python" / "plugins"
     plugins.mkdir(parents=True)
     (profile_root / "profiles" / "default" / "QGIS").mkdir()
-    os.symlink(os.path.join(ROOT, "qgis-plugin", "cloudmask"), plugins / "cloudmask")
+    os.symlink(os.path.join(ROOT, "qgis-plugin", "cloudmask_qgis"), plugins / "cloudmask_qgis")
     enable(qgis_process, profile_root)
     env = qgis_env(profile_root)
     env["CLOUDMASK_LIBRARY"] = str(tmp_path / "nowhere" / "libcloudmask.so")

@@ -43,7 +43,7 @@ def fresh(requirements, tmp_path_factory):
            and k not in ("VIRTUAL_ENV", "LD_LIBRARY_PATH")}
     env.update(HOME=str(root / "home"), PATH="/usr/bin:/bin",
                QGIS_CUSTOM_CONFIG_PATH=str(root / "qgis"))
-    r = subprocess.run([QGIS_PROCESS, "plugins", "enable", "cloudmask"], env=env,
+    r = subprocess.run([QGIS_PROCESS, "plugins", "enable", "cloudmask_qgis"], env=env,
                        capture_output=True, text=True, timeout=120)
     assert r.returncode == 0, r.stdout + r.stderr
     return root, profile, env

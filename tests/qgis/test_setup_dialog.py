@@ -17,8 +17,8 @@ def plugin(qgis_app, monkeypatch):
     from qgis.core import QgsSettings
     from qgis.PyQt.QtWidgets import QMessageBox
 
-    from cloudmask import plugin as plugin_module
-    from cloudmask import runtime, setup
+    from cloudmask_qgis import plugin as plugin_module
+    from cloudmask_qgis import runtime, setup
     QgsSettings().remove(plugin_module.DECLINED_KEY)
     asked, opened = [], []
     answer = {"value": QMessageBox.No}

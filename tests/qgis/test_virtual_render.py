@@ -86,7 +86,7 @@ def test_render_image_with_mask_png(qgis_app, cli_masks, tmp_path, out_dir):
     import processing
     from qgis.core import (QgsContrastEnhancement, QgsMultiBandColorRenderer, QgsRasterLayer,
                            QgsRasterMinMaxOrigin)
-    from cloudmask.styles import apply_style
+    from cloudmask_qgis.styles import apply_style
     valid_path = str(tmp_path / "valid.tif")
     processing.run("cloudmask:mask", mask_params(str(tmp_path / "classes.tif"),
                                                  VALID_OUTPUT=valid_path))

@@ -1,6 +1,6 @@
 """The project's documentation the plugin links to: bundled in the plugin zip as docs/ (make
 qgis-plugin copies docs/qgis.md and the pages it links), or the checkout's docs/ when the plugin
-folder is qgis-plugin/cloudmask of a source tree."""
+folder is qgis-plugin/cloudmask_qgis of a source tree."""
 import os
 import re
 

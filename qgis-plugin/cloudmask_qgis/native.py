@@ -7,7 +7,7 @@ The library is looked for, in order, at:
 2. the QGIS setting ``cloudmask/library`` (passed in by the provider),
 3. ``lib/libcloudmask.so`` inside this plugin folder (what ``make qgis-plugin`` bundles),
 4. ``target/release/libcloudmask.so`` of the source checkout the plugin folder sits in
-   (``qgis-plugin/cloudmask`` of the repository, also through a symlink).
+   (``qgis-plugin/cloudmask_qgis`` of the repository, also through a symlink).
 
 ONNX Runtime is found by the library itself (``$CLOUDMASK_ORT_LIB``, ``$ORT_DYLIB_PATH``, the
 cloudmask Debian package's private copy, a ``.venv`` beside the library, Python environments
