@@ -266,9 +266,8 @@ fuzz: fuzz-build
 DEB_APT_PACKAGES := lintian dpkg-dev patchelf
 .PHONY: dist deb deb-deps test-deb
 
-dist: deb qgis-plugin
-	@$(MAKE) -q python-wheel >/dev/null 2>&1; if [ $$? -ne 2 ]; then $(MAKE) python-wheel; fi
-	cd dist && rm -f SHA256SUMS && sha256sum $$(ls *.deb *.zip *.whl 2>/dev/null) > SHA256SUMS
+dist: deb qgis-plugin python-wheel
+	cd dist && rm -f SHA256SUMS && sha256sum *.deb *.zip *.whl > SHA256SUMS
 	@cat dist/SHA256SUMS
 
 # dist/cloudmask_<version>_amd64.deb: the checkout's release build, ONNX Runtime and the
