@@ -4,7 +4,10 @@
 
 mod common;
 
-use common::capi::{c, compile_example, expect, last_error, lib_dir, path_c, root};
+use common::capi::{
+    c, compile_example, expect, last_error, lib_dir, load_model, mask_options, model_options,
+    path_c, root,
+};
 
 use cloudmask::engine::{mask_window, MaskOptions, Products, Region};
 use cloudmask::ffi::*;
@@ -30,30 +33,7 @@ fn model() -> *const cm_model {
 
 fn shared_model() -> &'static Shared {
     static MODEL: OnceLock<Shared> = OnceLock::new();
-    MODEL.get_or_init(|| {
-        common::require_runtime();
-        let mut options = std::mem::MaybeUninit::uninit();
-        cm_model_options_default(options.as_mut_ptr());
-        // SAFETY: written by cm_model_options_default.
-        let mut options: cm_model_options = unsafe { options.assume_init() };
-        options.threads = 2;
-        let mut m = null_mut();
-        let status = cm_model_load(c("ukis-6b-l1c").as_ptr(), &options, &mut m);
-        let message = last_error();
-        assert_eq!(
-            status,
-            cm_status::CM_OK,
-            "loading ukis-6b-l1c (the ukis-csmask models come with `make venv`): {message}"
-        );
-        Shared(m)
-    })
-}
-
-fn mask_defaults() -> cm_mask_options {
-    let mut o = std::mem::MaybeUninit::uninit();
-    cm_mask_options_default(o.as_mut_ptr());
-    // SAFETY: written by cm_mask_options_default.
-    unsafe { o.assume_init() }
+    MODEL.get_or_init(|| Shared(load_model("ukis-6b-l1c", 2)))
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -339,10 +319,7 @@ fn unknown_models_and_missing_runtimes_are_reported_and_outputs_stay_untouched()
         cm_status::CM_ERROR_MODEL,
         "does not exist",
     );
-    let mut options = std::mem::MaybeUninit::uninit();
-    cm_model_options_default(options.as_mut_ptr());
-    // SAFETY: written by cm_model_options_default.
-    let mut options: cm_model_options = unsafe { options.assume_init() };
+    let mut options = model_options();
     options.device = 7;
     expect(
         cm_model_load(c("ukis-6b-l1c").as_ptr(), &options, &mut m),
@@ -571,7 +548,7 @@ fn windows_out_of_bounds_bad_bands_and_small_buffers_are_refused_before_any_writ
     let h = ds.handle();
     let mut classes = vec![0xAB_u8; 64 * 64];
     let mut valid = vec![0xAB_u8; 64 * 64];
-    let opts = mask_defaults();
+    let opts = mask_options();
     let mut window = |bands: &[i32], opts: &cm_mask_options, x, y, w, hh, cl: usize, vl: usize| {
         cm_mask_window(
             model,
@@ -934,7 +911,7 @@ fn windows_through_the_c_api_are_crops_of_the_whole_mosaic() {
             path_c(&mosaic).as_ptr(),
             path_c(&classes_path).as_ptr(),
             path_c(&valid_path).as_ptr(),
-            &mask_defaults(),
+            &mask_options(),
             None,
             null_mut(),
         ),
@@ -968,7 +945,7 @@ fn windows_through_the_c_api_are_crops_of_the_whole_mosaic() {
                             ds.handle(),
                             null(),
                             0,
-                            &mask_defaults(),
+                            &mask_options(),
                             win.0,
                             win.1,
                             win.2,
