@@ -6,6 +6,7 @@
 mod common;
 
 mod cases;
+mod checks;
 mod command;
 mod impossible;
 mod properties;
