@@ -7,32 +7,12 @@ mod common;
 
 use cloudmask::ffi::*;
 use cloudmask::raster::Dataset;
-use common::capi::{c, expect, last_error};
+use common::capi::{expect, load_model, mask_options};
 use std::ptr::{null, null_mut};
 
 const SIDE: usize = 512;
 const BANDS: usize = 6;
 const CLASSES: usize = 3;
-
-fn load() -> *mut cm_model {
-    common::require_runtime();
-    let mut options = std::mem::MaybeUninit::uninit();
-    cm_model_options_default(options.as_mut_ptr());
-    // SAFETY: written by cm_model_options_default.
-    let mut options: cm_model_options = unsafe { options.assume_init() };
-    options.threads = 2;
-    let mut m = null_mut();
-    let status = cm_model_load(c("ukis-6b-l1c").as_ptr(), &options, &mut m);
-    assert_eq!(status, cm_status::CM_OK, "{}", last_error());
-    m
-}
-
-fn defaults() -> cm_mask_options {
-    let mut o = std::mem::MaybeUninit::uninit();
-    cm_mask_options_default(o.as_mut_ptr());
-    // SAFETY: written by cm_mask_options_default.
-    unsafe { o.assume_init() }
-}
 
 /// The sample scene as one band-major reflectance buffer.
 fn scene() -> Vec<f32> {
@@ -74,7 +54,7 @@ fn mask(m: *const cm_model, data: &[f32], w: usize, h: usize, chunk: Option<&cm_
         h,
         null(),
         chunk.map_or(null(), |c| c as *const cm_chunk),
-        &defaults(),
+        &mask_options(),
         out.classes.as_mut_ptr(),
         n,
         out.valid.as_mut_ptr(),
@@ -101,7 +81,7 @@ fn crop<T: Copy>(
 
 #[test]
 fn chunks_with_their_halo_equal_crops_of_the_whole_raster() {
-    let m = load();
+    let m = load_model("ukis-6b-l1c", 2);
     let data = scene();
     let mut context = 0usize;
     expect(
@@ -223,7 +203,7 @@ impl Call<'_> {
 
 #[test]
 fn bad_chunks_are_refused_with_what_to_fix_and_outputs_untouched() {
-    let m = load();
+    let m = load_model("ukis-6b-l1c", 2);
     let data = vec![0.2f32; BANDS * 300 * 300];
     let mut classes = vec![0xAB_u8; 300 * 300];
     let mut probabilities = vec![-1.0f32; 10];
@@ -258,7 +238,7 @@ fn bad_chunks_are_refused_with_what_to_fix_and_outputs_untouched() {
     };
     // Too little halo where the raster goes on, and on the raster's edge side.
     expect(
-        run(&good, &mut classes, &defaults()),
+        run(&good, &mut classes, &mask_options()),
         win,
         "chunk halo_left is 100 pixels but exact masking needs 200",
     );
@@ -269,14 +249,14 @@ fn bad_chunks_are_refused_with_what_to_fix_and_outputs_untouched() {
         ..good
     };
     expect(
-        run(&short, &mut classes, &defaults()),
+        run(&short, &mut classes, &mask_options()),
         win,
         "halo_right is 10 pixels but exact masking needs 259",
     );
     // Outside the raster; a halo that leaves no core.
     let outside = cm_chunk { x: 800, ..good };
     expect(
-        run(&outside, &mut classes, &defaults()),
+        run(&outside, &mut classes, &mask_options()),
         win,
         "does not fit inside the 1000 x 1000 raster",
     );
@@ -286,7 +266,7 @@ fn bad_chunks_are_refused_with_what_to_fix_and_outputs_untouched() {
         ..good
     };
     expect(
-        run(&hollow, &mut classes, &defaults()),
+        run(&hollow, &mut classes, &mask_options()),
         win,
         "leaves nothing of its 300 columns",
     );
@@ -295,12 +275,12 @@ fn bad_chunks_are_refused_with_what_to_fix_and_outputs_untouched() {
         ..good
     };
     expect(
-        run(&overflow, &mut classes, &defaults()),
+        run(&overflow, &mut classes, &mask_options()),
         win,
         "leaves nothing",
     );
     // ukis tiling masks a part as an image of its own: refused but for the whole raster.
-    let mut ukis = defaults();
+    let mut ukis = mask_options();
     ukis.tiling = cm_tiling::Ukis as i32;
     let whole = cm_chunk {
         raster_width: 300,
@@ -402,7 +382,7 @@ fn bad_chunks_are_refused_with_what_to_fix_and_outputs_untouched() {
         cm_status::CM_ERROR_INVALID_ARGUMENT,
         "only exact tiling",
     );
-    let mut big = defaults();
+    let mut big = mask_options();
     big.tile = 512;
     big.buffer = 10;
     expect(
@@ -422,7 +402,7 @@ fn bad_chunks_are_refused_with_what_to_fix_and_outputs_untouched() {
 
 #[test]
 fn the_model_card_as_json() {
-    let m = load();
+    let m = load_model("ukis-6b-l1c", 2);
     let needed = cm_model_card(m, null_mut(), 0);
     assert!(needed > 100, "{needed}");
     let mut buf = vec![0 as std::os::raw::c_char; needed];

@@ -1,7 +1,11 @@
-//! What the C API tests share: paths to the library and headers, C strings, and reading this
-//! thread's last error through the snprintf-like interface.
+//! What the C API tests share: paths to the library and headers, C strings, loading a model
+//! and the default options through the C API, and reading this thread's last error through the
+//! snprintf-like interface.
 
-use cloudmask::ffi::{cm_last_error, cm_last_error_code, cm_status};
+use cloudmask::ffi::{
+    cm_last_error, cm_last_error_code, cm_mask_options, cm_mask_options_default, cm_model,
+    cm_model_load, cm_model_options, cm_model_options_default, cm_status,
+};
 use std::ffi::{CStr, CString};
 use std::os::raw::c_char;
 use std::path::{Path, PathBuf};
@@ -23,6 +27,42 @@ pub fn c(s: &str) -> CString {
 
 pub fn path_c(p: &Path) -> CString {
     c(p.to_str().unwrap())
+}
+
+/// `cm_model_options_default`'s options.
+pub fn model_options() -> cm_model_options {
+    let mut options = std::mem::MaybeUninit::uninit();
+    cm_model_options_default(options.as_mut_ptr());
+    // SAFETY: written by cm_model_options_default.
+    unsafe { options.assume_init() }
+}
+
+/// `cm_mask_options_default`'s options.
+pub fn mask_options() -> cm_mask_options {
+    let mut options = std::mem::MaybeUninit::uninit();
+    cm_mask_options_default(options.as_mut_ptr());
+    // SAFETY: written by cm_mask_options_default.
+    unsafe { options.assume_init() }
+}
+
+/// Loads a model (by name or path) through `cm_model_load` with `threads` ONNX Runtime threads;
+/// fails with what to install when ONNX Runtime or the model is missing. The caller owns the
+/// handle (`cm_model_free`).
+pub fn load_model(name: &str, threads: i32) -> *mut cm_model {
+    super::require_runtime();
+    let options = cm_model_options {
+        threads,
+        ..model_options()
+    };
+    let mut model = null_mut();
+    let status = cm_model_load(c(name).as_ptr(), &options, &mut model);
+    let message = last_error();
+    assert_eq!(
+        status,
+        cm_status::CM_OK,
+        "loading {name} (the ukis-csmask models come with `make venv`): {message}"
+    );
+    model
 }
 
 /// This thread's last error message; asking for the size first must give the size used.

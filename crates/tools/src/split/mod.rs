@@ -2,7 +2,7 @@
 //! indices per split out, with a report of the class distribution per split.
 //!
 //! It works on row indices only, so the samples can be tiles, patches, scenes or anything else.
-//! What each constraint guarantees is stated in docs/data-tools.md and tested in tests/split.rs.
+//! What each constraint guarantees is stated in docs/data-tools.md and tested in tests/split/.
 //!
 //! filters (which splits accept each sample) → strata (each sample's rarest class) → caps →
 //! groups → per-class targets (ratios, rare-class ratios, minimum per class) → allocation
