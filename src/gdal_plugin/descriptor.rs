@@ -20,18 +20,33 @@
 //! load a library that the mask names (issue 12). ONNX Runtime is found as the process finds it
 //! (`runtime::search`, `$CLOUDMASK_ORT_LIB`). Refusing a key changes no reader's format, so
 //! the version stays 1: descriptors without `ort` read as before, in old and new readers.
+//!
+//! One job per file:
+//! - this file: the [`Descriptor`] type, its defaults, and what it asks for (image, bands,
+//!   scaling, products, model options, cache, tile key);
+//! - `buffer`: [`BufferSpec`], the valid mask's buffer radii;
+//! - `read`: from a connection string or a `.cmask` file to a checked descriptor ([`identify`],
+//!   [`Descriptor::from_filename`], [`Descriptor::parse`]);
+//! - `check`: the documented limits on its sizes and numbers;
+//! - `resolve`: absolute paths and the resolved form written into the dataset and VRTs.
+
+mod buffer;
+mod check;
+mod read;
+mod resolve;
+#[cfg(test)]
+mod tests;
+
+pub use buffer::BufferSpec;
+pub use read::identify;
 
 use crate::engine::DEFAULT_OVERLAP;
 use crate::error::{Error, Result};
-use crate::limits::{
-    self, MAX_BLOCK, MAX_BUFFER, MAX_CACHE_MB, MAX_RASTER_SIDE, MAX_THREADS, MIN_BLOCK,
-};
-use crate::model::{CommonClass, Device, ModelOptions, Precision, DEFAULT_MODEL};
+use crate::model::{Device, ModelOptions, Precision, DEFAULT_MODEL};
 use crate::postprocess::Buffers;
-use crate::raster::scaling::{check_digital_numbers, DEFAULT_QUANTIFICATION};
+use crate::raster::scaling::DEFAULT_QUANTIFICATION;
 use crate::raster::{BandSelection, Input, Product, Scaling};
 use serde::{Deserialize, Serialize};
-use std::path::{Path, PathBuf};
 
 /// The connection-string prefix (GDAL's `GDAL_DMD_CONNECTION_PREFIX`).
 pub const PREFIX: &str = "CLOUDMASK:";
@@ -45,84 +60,6 @@ pub const FORMAT_VERSION: u32 = 1;
 pub const DEFAULT_BLOCK: usize = 256;
 /// The default tile cache per virtual mask.
 pub const DEFAULT_CACHE_MB: usize = 256;
-
-/// Buffer radii around each class: one number (clouds and shadows) or per class.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(untagged)]
-pub enum BufferSpec {
-    Uniform(u32),
-    PerClass {
-        #[serde(default)]
-        cloud: u32,
-        #[serde(default)]
-        thin_cloud: u32,
-        #[serde(default)]
-        shadow: u32,
-        #[serde(default)]
-        nodata: u32,
-    },
-}
-
-impl Default for BufferSpec {
-    fn default() -> Self {
-        BufferSpec::of(&Buffers::default())
-    }
-}
-
-impl BufferSpec {
-    pub fn buffers(&self) -> Buffers {
-        match *self {
-            BufferSpec::Uniform(n) => Buffers::uniform(n),
-            BufferSpec::PerClass {
-                cloud,
-                thin_cloud,
-                shadow,
-                nodata,
-            } => {
-                let mut b = Buffers::uniform(0);
-                b.radius[CommonClass::Cloud as usize] = cloud;
-                b.radius[CommonClass::ThinCloud as usize] = thin_cloud;
-                b.radius[CommonClass::Shadow as usize] = shadow;
-                b.radius[CommonClass::Nodata as usize] = nodata;
-                b
-            }
-        }
-    }
-
-    /// Every radius within [`MAX_BUFFER`] (the JSON number is a `u32`, so it cannot wrap).
-    pub fn check(&self) -> Result<()> {
-        for (name, r) in self.radii() {
-            limits::check(name, r, 0, MAX_BUFFER)?;
-        }
-        Ok(())
-    }
-
-    fn radii(&self) -> Vec<(&'static str, u32)> {
-        match *self {
-            BufferSpec::Uniform(n) => vec![("buffer", n)],
-            BufferSpec::PerClass {
-                cloud,
-                thin_cloud,
-                shadow,
-                nodata,
-            } => vec![
-                ("buffer.cloud", cloud),
-                ("buffer.thin_cloud", thin_cloud),
-                ("buffer.shadow", shadow),
-                ("buffer.nodata", nodata),
-            ],
-        }
-    }
-
-    pub fn of(b: &Buffers) -> BufferSpec {
-        BufferSpec::PerClass {
-            cloud: b.radius[CommonClass::Cloud as usize],
-            thin_cloud: b.radius[CommonClass::ThinCloud as usize],
-            shadow: b.radius[CommonClass::Shadow as usize],
-            nodata: b.radius[CommonClass::Nodata as usize],
-        }
-    }
-}
 
 /// A virtual mask's descriptor, as written by users, `cloudmask vrt` and the C API.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -201,27 +138,6 @@ impl Default for Descriptor {
     }
 }
 
-/// True when GDAL should hand `filename` to this driver.
-pub fn identify(filename: &str, header: &[u8]) -> bool {
-    if has_prefix(filename) {
-        return true;
-    }
-    let is_cmask = Path::new(filename)
-        .extension()
-        .is_some_and(|e| e.eq_ignore_ascii_case(EXTENSION));
-    is_cmask
-        && header
-            .iter()
-            .find(|b| !b.is_ascii_whitespace())
-            .is_some_and(|&b| b == b'{')
-}
-
-fn has_prefix(s: &str) -> bool {
-    s.len() >= PREFIX.len()
-        && s.is_char_boundary(PREFIX.len())
-        && s[..PREFIX.len()].eq_ignore_ascii_case(PREFIX)
-}
-
 impl Descriptor {
     /// A mask of `image` by `model` with every other field at its default.
     pub fn new(image: &str, model: &str) -> Descriptor {
@@ -230,73 +146,6 @@ impl Descriptor {
             model: model.to_string(),
             ..Descriptor::default()
         }
-    }
-
-    /// Reads the descriptor GDAL was given: `CLOUDMASK:{json}`, `CLOUDMASK:/path/file.cmask`,
-    /// or `/path/file.cmask`. Relative paths inside a file are relative to the file's folder.
-    pub fn from_filename(filename: &str) -> Result<(Descriptor, Option<PathBuf>)> {
-        let rest = if has_prefix(filename) {
-            filename[PREFIX.len()..].trim()
-        } else {
-            filename.trim()
-        };
-        if rest.starts_with('{') {
-            return Ok((Descriptor::parse(rest, "the connection string")?, None));
-        }
-        if rest.is_empty() {
-            return Err(Error::invalid(format!(
-                "{PREFIX} needs a descriptor: CLOUDMASK:{{\"image\": \"/path/to/scene.tif\"}} or CLOUDMASK:/path/to/mask.{EXTENSION}"
-            )));
-        }
-        let text = std::fs::read_to_string(rest)
-            .map_err(|e| Error::input(format!("cannot read the mask descriptor {rest}: {e}")))?;
-        let dir = Path::new(rest).parent().map(Path::to_path_buf);
-        Ok((Descriptor::parse(&text, rest)?, dir))
-    }
-
-    pub fn parse(json: &str, origin: &str) -> Result<Descriptor> {
-        refuse_a_named_library(json, origin)?;
-        let d: Descriptor = serde_json::from_str(json).map_err(|e| {
-            Error::invalid(format!(
-                "the mask descriptor in {origin} is not valid: {e}; see docs/gdal-plugin.md for its fields"
-            ))
-        })?;
-        if d.version != FORMAT_VERSION {
-            return Err(Error::invalid(format!(
-                "the mask descriptor in {origin} has version {}, but this cloudmask ({}) reads version {FORMAT_VERSION}; write it again with `cloudmask vrt`",
-                d.version,
-                crate::VERSION
-            )));
-        }
-        d.check_sizes().map_err(|e| {
-            Error::new(
-                e.kind,
-                format!("the mask descriptor in {origin}: {}", e.message),
-            )
-        })?;
-        Ok(d)
-    }
-
-    /// Sizes and numbers within the documented limits (`crate::limits`), before anything is
-    /// opened or allocated: a descriptor is a data file, and `"width": 4294967297` must not open
-    /// as a 1-pixel raster, nor `"threads": 2000` start 2000 threads, nor a buffer wrap.
-    fn check_sizes(&self) -> Result<()> {
-        limits::check_usize("threads", self.threads, 0, MAX_THREADS)?;
-        limits::check_usize("block", self.block, MIN_BLOCK, MAX_BLOCK)?;
-        limits::check_usize("cache_mb", self.cache_mb, 0, MAX_CACHE_MB)?;
-        self.buffer.check()?;
-        if self.width.is_some() || self.height.is_some() {
-            let (w, h) = (self.width.unwrap_or(0), self.height.unwrap_or(0));
-            limits::check_usize("width", w, 1, MAX_RASTER_SIDE)?;
-            limits::check_usize("height", h, 1, MAX_RASTER_SIDE)?;
-        }
-        if let Scaling::DigitalNumbers { .. } = self.scaling {
-            check_digital_numbers(
-                self.quantification.unwrap_or(DEFAULT_QUANTIFICATION),
-                self.dn_offset.unwrap_or(0.0),
-            )?;
-        }
-        Ok(())
     }
 
     /// The connection string GDAL opens: `CLOUDMASK:{json}`.
@@ -387,49 +236,10 @@ impl Descriptor {
         }
     }
 
-    pub fn block(&self) -> Result<usize> {
-        limits::check_usize("block", self.block, MIN_BLOCK, MAX_BLOCK)
-            .map_err(|e| Error::invalid(format!("the mask descriptor: {}", e.message)))
-    }
-
     /// `cache_mb` in bytes; a size past the address space is no limit (a shift would wrap
     /// 2^44 MiB to 0 and cache nothing).
     pub fn cache_bytes(&self) -> usize {
         self.cache_mb.saturating_mul(1 << 20)
-    }
-
-    /// Turns relative file paths into absolute ones (relative to `base`, else the working
-    /// folder). GDAL names (`SENTINEL2_L1C:…`, `/vsi…`) and model names are left as they are.
-    pub fn absolutise(&mut self, base: Option<&Path>) {
-        if let Some(abs) = self.image.as_deref().and_then(|s| absolute_file(s, base)) {
-            self.image = Some(abs);
-        }
-        if self.model.ends_with(".onnx") || self.model.contains('/') {
-            if let Some(abs) = absolute_file(&self.model, base) {
-                self.model = abs;
-            }
-        }
-    }
-
-    /// The fully resolved form written into the dataset's description and into VRTs: what the
-    /// mask was opened with (absolute paths, band numbers, size, class names).
-    pub fn resolved(
-        &self,
-        model: String,
-        bands: Option<Vec<usize>>,
-        size: (usize, usize),
-        class_names: Vec<String>,
-    ) -> Descriptor {
-        Descriptor {
-            version: FORMAT_VERSION,
-            model,
-            bands,
-            buffer: BufferSpec::of(&self.buffers()),
-            width: Some(size.0),
-            height: Some(size.1),
-            class_names: Some(class_names),
-            ..self.clone()
-        }
     }
 
     /// What tile outputs depend on: two masks with the same key may share a tile cache.
@@ -459,195 +269,4 @@ impl Descriptor {
 /// f32, the default, is left out of written descriptors (see the module's documentation).
 fn is_f32(p: &Precision) -> bool {
     *p == Precision::F32
-}
-
-/// Refuses a descriptor with an `"ort"` key before anything else reads it.
-fn refuse_a_named_library(json: &str, origin: &str) -> Result<()> {
-    /// Only the key, whatever its value (`null` too); other fields are the typed parse's
-    /// business.
-    #[derive(Deserialize)]
-    struct NamesALibrary {
-        #[serde(default, deserialize_with = "present")]
-        ort: bool,
-    }
-    fn present<'de, D: serde::Deserializer<'de>>(d: D) -> std::result::Result<bool, D::Error> {
-        serde::de::IgnoredAny::deserialize(d).map(|_| true)
-    }
-    match serde_json::from_str::<NamesALibrary>(json) {
-        Ok(NamesALibrary { ort: true }) => Err(Error::invalid(format!(
-            "the mask descriptor in {origin} names an ONNX Runtime library (\"ort\"): a virtual mask cannot name a library to load; \
-             remove the key (write the mask again with `cloudmask vrt`) and set CLOUDMASK_ORT_LIB to the absolute path of libonnxruntime.so if ONNX Runtime is not found"
-        ))),
-        _ => Ok(()),
-    }
-}
-
-fn absolute_file(s: &str, base: Option<&Path>) -> Option<String> {
-    let p = Path::new(s);
-    if s.starts_with("/vsi") || (s.contains(':') && !p.exists()) {
-        return None;
-    }
-    let joined = match base {
-        Some(b) if p.is_relative() => b.join(p),
-        _ => p.to_path_buf(),
-    };
-    let abs = std::fs::canonicalize(&joined).ok().or_else(|| {
-        std::env::current_dir()
-            .ok()
-            .map(|d| d.join(&joined))
-            .filter(|_| joined.is_relative())
-    })?;
-    Some(abs.to_string_lossy().into_owned())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn identifies_connection_strings_and_descriptor_files() {
-        assert!(identify("CLOUDMASK:{\"image\":\"a.tif\"}", b""));
-        assert!(identify("cloudmask:/x/y.cmask", b""));
-        assert!(identify("/x/y.cmask", b"  {\"image\": 1}"));
-        assert!(!identify("/x/y.cmask", b"<VRTDataset"));
-        assert!(!identify("/x/y.tif", b"{"));
-        assert!(!identify("CLOUD", b""));
-    }
-
-    #[test]
-    fn parses_and_resolves_a_descriptor() {
-        let (d, dir) =
-            Descriptor::from_filename("CLOUDMASK:{\"image\":\"s2.tif\",\"buffer\":{\"cloud\":6}}")
-                .unwrap();
-        assert!(dir.is_none());
-        assert_eq!(d.model, DEFAULT_MODEL);
-        assert_eq!(d.buffers().radius, [0, 0, 6, 0, 0]);
-        assert_eq!(d.products().unwrap(), vec![Product::Classes]);
-        let r = d.resolved(
-            "/m.onnx".into(),
-            Some(vec![1, 2]),
-            (10, 20),
-            vec!["clear".into()],
-        );
-        let (again, _) = Descriptor::from_filename(&r.connection()).unwrap();
-        assert_eq!(again, r);
-        assert_eq!(again.block().unwrap(), DEFAULT_BLOCK);
-        assert_eq!(
-            Descriptor::new("/a/s2.tif", DEFAULT_MODEL).image().unwrap(),
-            "/a/s2.tif"
-        );
-    }
-
-    #[test]
-    fn says_what_is_wrong() {
-        let e = Descriptor::from_filename("CLOUDMASK:{\"model\":\"x\"}")
-            .unwrap()
-            .0
-            .image()
-            .unwrap_err();
-        assert!(e.message.contains("names no image"), "{e}");
-        let e = Descriptor::from_filename("CLOUDMASK:{\"imgae\":\"x\"}").unwrap_err();
-        assert!(e.message.contains("imgae"), "{e}");
-        let e = Descriptor::from_filename("CLOUDMASK:").unwrap_err();
-        assert!(e.message.contains("needs a descriptor"), "{e}");
-        let e = Descriptor::from_filename("CLOUDMASK:{\"outputs\":[\"cloudy\"]}").unwrap_err();
-        assert!(e.message.contains("'cloudy': use classes, valid or"), "{e}");
-        let e = Descriptor::from_filename("CLOUDMASK:{\"device\":\"gpu\"}").unwrap_err();
-        assert!(
-            e.message.contains("cpu") && e.message.contains("cuda"),
-            "{e}"
-        );
-        let e = Descriptor::from_filename("CLOUDMASK:{\"version\":2}").unwrap_err();
-        assert!(e.message.contains("version 2"), "{e}");
-    }
-
-    /// A descriptor cannot name a library, whatever the key's value; the message says what to do.
-    #[test]
-    fn a_descriptor_naming_a_library_is_refused() {
-        for value in ["\"/tmp/libevil.so\"", "null", "\"\"", "1"] {
-            let text = format!("CLOUDMASK:{{\"image\":\"/d/s.tif\",\"ort\":{value}}}");
-            let e = Descriptor::from_filename(&text).unwrap_err();
-            assert_eq!(e.kind, crate::ErrorKind::InvalidArgument);
-            assert!(
-                e.message
-                    .contains("a virtual mask cannot name a library to load")
-                    && e.message.contains("CLOUDMASK_ORT_LIB"),
-                "{e}"
-            );
-        }
-        assert!(!Descriptor::new("/d/s.tif", "m")
-            .connection()
-            .contains("\"ort\""));
-    }
-
-    /// What the code before the typed descriptor wrote into VRTs still opens, as version 1
-    /// (without the "ort" key, which is refused).
-    #[test]
-    fn reads_the_resolved_form_of_earlier_versions() {
-        let old = r#"CLOUDMASK:{"cloudmask":1,"image":"/d/s.tif","model":"/m/model_6b_l1c.onnx","bands":[1,2,3,4,5,6],"outputs":["classes","valid"],"buffer":{"cloud":4,"thin_cloud":4,"shadow":4,"nodata":0},"threads":0,"device":"cpu","block":256,"cache_mb":256,"width":512,"height":512,"class_names":["clear","cloud","shadow"]}"#;
-        let (d, _) = Descriptor::from_filename(old).unwrap();
-        assert_eq!(d.version, 1);
-        assert_eq!(d.products().unwrap(), [Product::Classes, Product::Valid]);
-        assert_eq!((d.width, d.height), (Some(512), Some(512)));
-        assert_eq!(d.scaling(), Scaling::Auto);
-        assert_eq!(d.precision, Precision::F32);
-        let spec = r#"CLOUDMASK:{"image":"s.tif","model":"m","outputs":["prob"],"buffer":2,"scaling":"dn","quantification":10000.0,"dn_offset":-1000.0,"device":"cuda"}"#;
-        let (d, _) = Descriptor::from_filename(spec).unwrap();
-        assert_eq!(d.outputs, [Product::Probabilities]);
-        assert_eq!(d.buffers(), Buffers::uniform(2));
-        assert_eq!(d.device, Device::Cuda);
-        assert_eq!(d.precision, Precision::F32);
-        assert_eq!(
-            d.scaling(),
-            Scaling::DigitalNumbers {
-                quantification: 10000.0,
-                offset: -1000.0
-            }
-        );
-    }
-
-    /// Precision is read when given and written only when it is not the default, so a mask
-    /// made with the defaults reads in readers that predate the field.
-    #[test]
-    fn precision_is_optional_and_round_trips() {
-        let mut d = Descriptor::new("/d/s.tif", "m");
-        assert!(!d.connection().contains("precision"), "{}", d.connection());
-        d.device = Device::OpenVino;
-        d.precision = Precision::Bf16;
-        let text = d.connection();
-        assert!(text.contains("\"precision\":\"bf16\""), "{text}");
-        assert!(text.contains("\"device\":\"openvino\""), "{text}");
-        let (back, _) = Descriptor::from_filename(&text).unwrap();
-        assert_eq!(
-            (back.device, back.precision),
-            (Device::OpenVino, Precision::Bf16)
-        );
-        assert_eq!(back.model_options().precision, Precision::Bf16);
-        assert_ne!(back.tile_key(), Descriptor::new("/d/s.tif", "m").tile_key());
-        let e = Descriptor::from_filename("CLOUDMASK:{\"precision\":\"fp16\"}").unwrap_err();
-        assert!(e.message.contains("f32, bf16 or auto"), "{e}");
-    }
-
-    /// Caught by the descriptor fuzz target's check of `cache_bytes`: `cache_mb << 20` wrapped
-    /// a 2^44 + 1 MiB cache to 1 MiB. Such a size is now refused with the range when the
-    /// descriptor is read, and `cache_bytes` saturates for any value that gets past it.
-    #[test]
-    fn a_huge_cache_is_refused_rather_than_wrapped() {
-        let err =
-            Descriptor::from_filename("CLOUDMASK:{\"cache_mb\": 17592186044417}").unwrap_err();
-        assert!(
-            err.message.contains(
-                "cache_mb 17592186044417 is out of range: it must be between 0 and 65536"
-            ),
-            "{}",
-            err.message
-        );
-        let huge = Descriptor {
-            cache_mb: usize::MAX,
-            ..Descriptor::default()
-        };
-        assert_eq!(huge.cache_bytes(), usize::MAX);
-        let (d, _) = Descriptor::from_filename("CLOUDMASK:{\"cache_mb\": 3}").unwrap();
-        assert_eq!(d.cache_bytes(), 3 << 20);
-    }
 }
