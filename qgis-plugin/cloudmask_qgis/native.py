@@ -65,7 +65,8 @@ PRECISIONS = [(CM_PRECISION_F32, "f32 (exact on CPU)"),
               (CM_PRECISION_AUTO, "auto (bf16 where OpenVINO runs on a CPU with native bf16)")]
 TILINGS = [(CM_TILING_EXACT, "exact (any window equals the crop of the whole result)"),
            (CM_TILING_UKIS, "ukis (ukis-csmask's own procedure)")]
-SCALINGS = [(CM_SCALING_AUTO, "auto (integers are Sentinel-2 digital numbers, floats reflectance)"),
+SCALINGS = [(CM_SCALING_AUTO, "auto (scale/offset or product metadata; floats are reflectance, "
+             "other integers refused)"),
             (CM_SCALING_REFLECTANCE, "reflectance (values are 0..1)"),
             (CM_SCALING_DN, "dn (digital numbers: (DN + offset) / quantification)")]
 MEASURES = [(CM_MEASURE_ENTROPY, "entropy (how evenly the model spreads its probability)"),
