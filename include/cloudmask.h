@@ -540,6 +540,17 @@ typedef struct {
    * Reports to write, comma-separated: "md", "json", "csv", "png"; NULL = all four.
    */
   const char *reports;
+  /**
+   * How "model:" predictors read the images (`cloudmask eval`'s --scaling, --quantification,
+   * --dn-offset, --nodata), or NULL for the defaults (bands by name, automatic scaling, the
+   * images' own nodata). Its `resolution` must be 0: masks are compared with the references
+   * pixel for pixel, so another value is `CM_ERROR_INVALID_ARGUMENT`; its buffer fields are
+   * ignored (no valid mask is scored). Added in 0.1 as the struct's last field, so that
+   * callers that fill the struct with `cm_eval_options_default` compile unchanged and get
+   * NULL; a program built against an older header must be rebuilt (the struct grew), as when
+   * `cm_model_options.precision` was added.
+   */
+  const cm_input_options *input_options;
 } cm_eval_options;
 
 /**
@@ -624,6 +635,17 @@ typedef struct {
    * Candidates with a smaller fraction of valid (not nodata) pixels are skipped; 0 .. 1.
    */
   double min_valid;
+  /**
+   * How every raster is read (`cloudmask select`'s --scaling, --quantification, --dn-offset,
+   * --nodata), or NULL for the defaults (bands by name, automatic scaling, the rasters' own
+   * nodata). Its `resolution` must be 0: tiles are the rasters' own pixels, so another value
+   * is `CM_ERROR_INVALID_ARGUMENT`; its buffer fields are ignored (no valid mask is
+   * written). Added in 0.1 as the struct's last field, so that callers that fill the struct
+   * with `cm_select_options_default` compile unchanged and get NULL; a program built against
+   * an older header must be rebuilt (the struct grew), as when `cm_model_options.precision`
+   * was added.
+   */
+  const cm_input_options *input_options;
 } cm_select_options;
 
 #ifdef __cplusplus
@@ -892,7 +914,8 @@ cm_status cm_write_virtual_mask_ex(const char *image_path,
 
 /**
  * Writes the default evaluation options into `*out_options`: cloudmask's scheme, no images,
- * β = 2, every report. NULL writes nothing.
+ * β = 2, every report, images read with the default input options (`input_options` NULL).
+ * NULL writes nothing.
  */
 void cm_eval_options_default(cm_eval_options *out_options);
 
@@ -905,7 +928,8 @@ void cm_eval_options_default(cm_eval_options *out_options);
  * .tsv, .txt) whose header names the columns `reference`, `id`, `image` and one per predictor.
  * `predictors` holds `n_predictors` predictors; with a list file, `n_predictors` may be 0 to
  * take every predictor column in header order. `options` and `model_options` (used by
- * "model:" predictors) may be NULL for the defaults. `progress` may be NULL; `user_data` is
+ * "model:" predictors) may be NULL for the defaults; `options->input_options` says how those
+ * predictors read the images (digital numbers, say). `progress` may be NULL; `user_data` is
  * passed to it unchanged.
  *
  * `summaries_out` (may be NULL) receives one `cm_eval_summary` per predictor in report order;
@@ -924,8 +948,8 @@ cm_status cm_evaluate(const char *reference,
 
 /**
  * Writes the default selection options into `*out_options`: entropy, 512-pixel tiles on a grid
- * without overlap, 10 tiles at least one tile apart, candidates at least half valid. NULL
- * writes nothing.
+ * without overlap, 10 tiles at least one tile apart, candidates at least half valid, rasters
+ * read with the default input options (`input_options` NULL). NULL writes nothing.
  */
 void cm_select_options_default(cm_select_options *out_options);
 
@@ -934,7 +958,8 @@ void cm_select_options_default(cm_select_options *out_options);
  * and writes the `count` most uncertain, spread apart, for labelling: as GeoJSON polygons in the
  * rasters' CRS at `geojson_path` (properties: rank, scene, xoff, yoff, width, height, score)
  * and/or as CSV (`scene,xoff,yoff,width,height,score`) at `list_path`; either path may be NULL,
- * not both. Bands are found by name, as in `cm_mask_dataset`.
+ * not both. Bands are found by name, as in `cm_mask_dataset`; `options->input_options` says
+ * how the rasters' values are read (digital numbers, say).
  *
  * `second_model` is required by `CM_MEASURE_DISAGREEMENT` and must be NULL otherwise.
  * `options`, `mask_options` (batch and tile size of the model runs; tiling is always exact)

@@ -344,3 +344,96 @@ fn every_error_path_has_a_status_and_a_message_and_leaves_outputs_alone() {
     assert_eq!(last_error(), "");
     assert!(report.join("evaluation.png").is_file());
 }
+
+/// `options->input_options`, as `cloudmask eval`'s reading flags: a "model:" predictor on
+/// digital numbers with nothing saying so is refused with the defaults (CM_ERROR_INPUT naming
+/// the scaling, no report); read as CM_SCALING_DN its mask is exactly the model's mask of the
+/// same numbers behind a GDAL scale (kappa 1 on every pixel); a resolution is an invalid
+/// argument.
+#[test]
+fn input_options_read_digital_numbers_as_a_scaled_raster_reads() {
+    common::require_model("ukis-6b-l1c");
+    let tmp = common::TempDir::new("c-eval-reading");
+    let (dn, scaled) = common::digital_number_copies(&tmp);
+    let reference = tmp.path("reference.tif");
+    let mut model = null_mut();
+    let status = cm_model_load(c("ukis-6b-l1c").as_ptr(), null(), &mut model);
+    assert_eq!(status, cm_status::CM_OK, "{}", last_error());
+    let s = cm_mask_dataset(
+        model,
+        path_c(&scaled).as_ptr(),
+        path_c(&reference).as_ptr(),
+        null(),
+        null(),
+        None,
+        null_mut(),
+    );
+    expect(s, cm_status::CM_OK, "");
+    cm_model_free(model);
+
+    let (reference, images) = (path_c(&reference), path_c(&dn));
+    let (name, source, json) = (c("m"), c("model:ukis-6b-l1c"), c("json"));
+    let m = cm_eval_predictor {
+        name: name.as_ptr(),
+        source: source.as_ptr(),
+        scheme: null(),
+    };
+    // The status and the summary slot, which holds 7 pixels unless the call wrote it.
+    let evaluate = |input_options: *const cm_input_options, report: &Path| {
+        let mut summary = cm_eval_summary {
+            pixels: 7,
+            ..Default::default()
+        };
+        let options = cm_eval_options {
+            images: images.as_ptr(),
+            reports: json.as_ptr(),
+            input_options,
+            ..defaults()
+        };
+        let status = cm_evaluate(
+            reference.as_ptr(),
+            &m,
+            1,
+            &options,
+            null(),
+            path_c(report).as_ptr(),
+            None,
+            null_mut(),
+            &mut summary,
+            1,
+        );
+        (status, summary)
+    };
+    let report = tmp.path("refused");
+    let (s, summary) = evaluate(null(), &report);
+    expect(s, cm_status::CM_ERROR_INPUT, "scaling");
+    assert_eq!(summary.pixels, 7, "a failed call wrote its summary");
+    let mut digital = std::mem::MaybeUninit::uninit();
+    cm_input_options_default(digital.as_mut_ptr());
+    // SAFETY: written by cm_input_options_default.
+    let digital = cm_input_options {
+        scaling: 2, // CM_SCALING_DN
+        ..unsafe { digital.assume_init() }
+    };
+    let resampled = cm_input_options {
+        resolution: 40.0,
+        ..digital
+    };
+    let (s, summary) = evaluate(&resampled, &report);
+    expect(
+        s,
+        cm_status::CM_ERROR_INVALID_ARGUMENT,
+        "read the images at their native resolution",
+    );
+    assert_eq!(summary.pixels, 7, "a failed call wrote its summary");
+    assert!(!report.join("evaluation.json").exists());
+
+    let report = tmp.path("given");
+    let (s, summary) = evaluate(&digital, &report);
+    expect(s, cm_status::CM_OK, "");
+    assert!(report.join("evaluation.json").is_file());
+    assert_eq!(
+        (summary.pixels, summary.kappa, summary.overall_accuracy),
+        (512 * 512, 1.0, 1.0)
+    );
+}

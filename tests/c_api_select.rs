@@ -323,3 +323,90 @@ fn errors_are_named_and_leave_the_outputs_untouched() {
     assert_eq!(csv_windows(&tmp.path("x.csv")).len(), 4);
     cm_model_free(model);
 }
+
+/// `options->input_options`, as `cloudmask select`'s reading flags: digital numbers with nothing
+/// saying so are refused with the defaults (CM_ERROR_INPUT naming the scaling, nothing
+/// written); read as CM_SCALING_DN they give exactly the selection of the same numbers behind a
+/// GDAL scale; a resolution, a bad scaling and a misaligned pointer are invalid arguments.
+#[test]
+fn input_options_read_digital_numbers_as_a_scaled_raster_reads() {
+    common::require_runtime();
+    let tmp = common::TempDir::new("c-select-reading");
+    let (dn, scaled) = common::digital_number_copies(&tmp);
+    let mut model = null_mut();
+    let status = cm_model_load(c("ukis-6b-l1c").as_ptr(), null(), &mut model);
+    assert_eq!(status, cm_status::CM_OK, "{}", last_error());
+    let select = |scene: &Path, input_options: *const cm_input_options, list: &Path| {
+        let scene = c(scene.to_str().unwrap());
+        let inputs = [scene.as_ptr()];
+        let options = cm_select_options {
+            input_options,
+            ..options()
+        };
+        cm_select_tiles(
+            model,
+            null(),
+            inputs.as_ptr(),
+            1,
+            &options,
+            null(),
+            null(),
+            c(list.to_str().unwrap()).as_ptr(),
+            None,
+            null_mut(),
+            null_mut(),
+        )
+    };
+    let list = tmp.path("refused.csv");
+    let s = select(&dn, null(), &list);
+    expect(s, cm_status::CM_ERROR_INPUT, "scaling");
+    assert!(!list.exists(), "a refused selection wrote its list");
+
+    let mut digital = std::mem::MaybeUninit::uninit();
+    cm_input_options_default(digital.as_mut_ptr());
+    // SAFETY: written by cm_input_options_default.
+    let digital = cm_input_options {
+        scaling: 2, // CM_SCALING_DN
+        ..unsafe { digital.assume_init() }
+    };
+    let resampled = cm_input_options {
+        resolution: 40.0,
+        ..digital
+    };
+    let s = select(&dn, &resampled, &list);
+    expect(
+        s,
+        cm_status::CM_ERROR_INVALID_ARGUMENT,
+        "read them at their native resolution",
+    );
+    let odd = cm_input_options {
+        scaling: 7,
+        ..digital
+    };
+    let s = select(&dn, &odd, &list);
+    expect(
+        s,
+        cm_status::CM_ERROR_INVALID_ARGUMENT,
+        "options->input_options->scaling is 7",
+    );
+    let bytes = [digital; 2];
+    let misaligned = unsafe { bytes.as_ptr().cast::<u8>().add(1) }.cast::<cm_input_options>();
+    let s = select(&dn, misaligned, &list);
+    expect(
+        s,
+        cm_status::CM_ERROR_INVALID_ARGUMENT,
+        "options->input_options is not aligned",
+    );
+    assert!(!list.exists(), "a refused selection wrote its list");
+
+    let rows = |scene: &Path, input_options: *const cm_input_options, name: &str| {
+        let list = tmp.path(name);
+        expect(select(scene, input_options, &list), cm_status::CM_OK, "");
+        let csv = std::fs::read_to_string(&list).unwrap();
+        assert_eq!(csv.lines().count(), 5, "{csv}");
+        csv.replace(scene.to_str().unwrap(), "SCENE")
+    };
+    let given = rows(&dn, &digital, "dn.csv");
+    assert_eq!(given, rows(&scaled, null(), "scaled.csv"));
+    cm_model_free(model);
+}

@@ -65,7 +65,8 @@ PRECISIONS = [(CM_PRECISION_F32, "f32 (exact on CPU)"),
               (CM_PRECISION_AUTO, "auto (bf16 where OpenVINO runs on a CPU with native bf16)")]
 TILINGS = [(CM_TILING_EXACT, "exact (any window equals the crop of the whole result)"),
            (CM_TILING_UKIS, "ukis (ukis-csmask's own procedure)")]
-SCALINGS = [(CM_SCALING_AUTO, "auto (integers are Sentinel-2 digital numbers, floats reflectance)"),
+SCALINGS = [(CM_SCALING_AUTO, "auto (scale/offset or product metadata; floats are reflectance, "
+             "other integers refused)"),
             (CM_SCALING_REFLECTANCE, "reflectance (values are 0..1)"),
             (CM_SCALING_DN, "dn (digital numbers: (DN + offset) / quantification)")]
 MEASURES = [(CM_MEASURE_ENTROPY, "entropy (how evenly the model spreads its probability)"),
@@ -149,8 +150,11 @@ class EvalPredictor(C.Structure):
 
 
 class EvalOptions(C.Structure):
+    """cm_eval_options: reference scheme, images for "model:" predictors, beta (-1 = 2),
+    reports; input_options (NULL = the defaults) reads the images."""
     _fields_ = [("reference_scheme", C.c_char_p), ("images", C.c_char_p),
-                ("beta", C.c_double), ("reports", C.c_char_p)]
+                ("beta", C.c_double), ("reports", C.c_char_p),
+                ("input_options", C.POINTER(InputOptions))]
 
 
 class EvalSummary(C.Structure):
@@ -162,9 +166,10 @@ class EvalSummary(C.Structure):
 
 class SelectOptions(C.Structure):
     """cm_select_options: measure, candidate tile, stride (-1 = tile), count, gap (-1 = one
-    tile), least valid fraction."""
+    tile), least valid fraction; input_options (NULL = the defaults) reads the rasters."""
     _fields_ = [("measure", C.c_int32), ("tile", C.c_int32), ("stride", C.c_int32),
-                ("count", C.c_int32), ("min_gap", C.c_int32), ("min_valid", C.c_double)]
+                ("count", C.c_int32), ("min_gap", C.c_int32), ("min_valid", C.c_double),
+                ("input_options", C.POINTER(InputOptions))]
 
 
 class CloudmaskError(Exception):
@@ -366,11 +371,12 @@ class Library:
             outputs.encode(), vrt_path.encode()))
 
     def evaluate(self, reference, predictors, report_dir, reference_scheme=None, images=None,
-                 beta=-1.0, model_options=None, progress=None):
+                 beta=-1.0, model_options=None, progress=None, input_options=None):
         """Runs cm_evaluate. `predictors` is a list of (name, source, scheme) with source a
-        raster, a folder or "model:NAME" and scheme None for cloudmask's codes. Returns one
-        EvalSummary per predictor; the reports are in `report_dir`. `progress(fraction, stage)
-        -> bool` (False cancels)."""
+        raster, a folder or "model:NAME" and scheme None for cloudmask's codes; "model:"
+        predictors read the images as `input_options` (an InputOptions, resolution 0; None =
+        the defaults) says. Returns one EvalSummary per predictor; the reports are in
+        `report_dir`. `progress(fraction, stage) -> bool` (False cancels)."""
         errors = []
         array = (EvalPredictor * len(predictors))(
             *[EvalPredictor(encoded(n), encoded(src), encoded(sch)) for n, src, sch in predictors])
@@ -379,6 +385,8 @@ class Library:
         options.reference_scheme = encoded(reference_scheme)
         options.images = encoded(images)
         options.beta = float(beta)
+        if input_options is not None:
+            options.input_options = C.pointer(input_options)  # kept alive by `options`
         summaries = (EvalSummary * len(predictors))()
         callback = progress_callback(progress, errors)
         status = self.lib.cm_evaluate(
@@ -391,9 +399,13 @@ class Library:
         return list(summaries)
 
     def select_options(self, measure=None, tile=None, stride=None, count=None, min_gap=None,
-                       min_valid=None):
+                       min_valid=None, input_options=None):
+        """cm_select_options from the library's defaults; `input_options` (an InputOptions,
+        resolution 0; None = the defaults) says how the rasters are read."""
         o = SelectOptions()
         self.lib.cm_select_options_default(C.byref(o))
+        if input_options is not None:
+            o.input_options = C.pointer(input_options)  # kept alive by `o`
         return self._set(o, measure=measure, tile=tile, stride=stride, count=count,
                          min_gap=min_gap, min_valid=min_valid)
 

@@ -1,6 +1,7 @@
 //! The C API's equivalent of `cloudmask eval`: a thin shell over `eval::evaluate_to_folder`.
 
 use super::args::{input, need, opt_arg, opt_output, opt_text, text};
+use super::input::{cm_input_options, reading};
 use super::mask::cm_progress_fn;
 use super::options::{cm_model_options, model_options};
 use super::panic::{call, call_or};
@@ -40,6 +41,15 @@ pub struct cm_eval_options {
     pub beta: f64,
     /// Reports to write, comma-separated: "md", "json", "csv", "png"; NULL = all four.
     pub reports: *const c_char,
+    /// How "model:" predictors read the images (`cloudmask eval`'s --scaling, --quantification,
+    /// --dn-offset, --nodata), or NULL for the defaults (bands by name, automatic scaling, the
+    /// images' own nodata). Its `resolution` must be 0: masks are compared with the references
+    /// pixel for pixel, so another value is `CM_ERROR_INVALID_ARGUMENT`; its buffer fields are
+    /// ignored (no valid mask is scored). Added in 0.1 as the struct's last field, so that
+    /// callers that fill the struct with `cm_eval_options_default` compile unchanged and get
+    /// NULL; a program built against an older header must be rebuilt (the struct grew), as when
+    /// `cm_model_options.precision` was added.
+    pub input_options: *const cm_input_options,
 }
 
 /// Headline numbers of one predictor, all pixels of all pairs pooled unless said otherwise.
@@ -63,7 +73,8 @@ pub struct cm_eval_summary {
 }
 
 /// Writes the default evaluation options into `*out_options`: cloudmask's scheme, no images,
-/// β = 2, every report. NULL writes nothing.
+/// β = 2, every report, images read with the default input options (`input_options` NULL).
+/// NULL writes nothing.
 #[no_mangle]
 pub extern "C" fn cm_eval_options_default(out_options: *mut cm_eval_options) {
     call_or((), || {
@@ -74,6 +85,7 @@ pub extern "C" fn cm_eval_options_default(out_options: *mut cm_eval_options) {
             images: std::ptr::null(),
             beta: -1.0,
             reports: std::ptr::null(),
+            input_options: std::ptr::null(),
         };
         Ok(())
     })
@@ -87,7 +99,8 @@ pub extern "C" fn cm_eval_options_default(out_options: *mut cm_eval_options) {
 /// .tsv, .txt) whose header names the columns `reference`, `id`, `image` and one per predictor.
 /// `predictors` holds `n_predictors` predictors; with a list file, `n_predictors` may be 0 to
 /// take every predictor column in header order. `options` and `model_options` (used by
-/// "model:" predictors) may be NULL for the defaults. `progress` may be NULL; `user_data` is
+/// "model:" predictors) may be NULL for the defaults; `options->input_options` says how those
+/// predictors read the images (digital numbers, say). `progress` may be NULL; `user_data` is
 /// passed to it unchanged.
 ///
 /// `summaries_out` (may be NULL) receives one `cm_eval_summary` per predictor in report order;
@@ -118,6 +131,7 @@ pub extern "C" fn cm_evaluate(
                     opt_text(o.reference_scheme, "options->reference_scheme")?.map(str::to_string);
                 job.images = opt_text(o.images, "options->images")?.map(str::to_string);
                 job.beta = if o.beta == -1.0 { DEFAULT_BETA } else { o.beta };
+                job.reading = reading(o.input_options, "options->input_options")?;
                 if let Some(r) = opt_text(o.reports, "options->reports")? {
                     formats = r
                         .split(',')

@@ -1,6 +1,7 @@
 //! How the C API reads an input raster (`cloudmask mask`'s --scaling, --quantification,
 //! --dn-offset, --nodata, --resolution and per-class --buffer): `cm_input_options`, its defaults,
-//! and its translation into the library's `raster::Input`, which checks the values.
+//! and its translation into the library's `raster::Input`, which checks the values (or, for
+//! `cm_select_tiles` and `cm_evaluate`, into the `raster::Reading` they apply to each raster).
 
 use super::args::{opt_arg, or_default_in, write_default};
 use crate::error::{Error, Result};
@@ -97,11 +98,7 @@ pub(crate) unsafe fn input_options(p: *const cm_input_options) -> Result<InputCh
     let Some(c) = opt_arg(p, "input_options")? else {
         return Ok(choices);
     };
-    choices.reading.scaling = Scaling::try_from(c.scaling)
-        .map_err(|e| Error::invalid(format!("input_options->scaling is {e}")))?
-        .with_digital_numbers(c.quantification, c.dn_offset);
-    choices.reading.nodata = c.has_nodata.then_some(c.nodata);
-    choices.reading.resolution = (c.resolution != 0.0).then_some(c.resolution);
+    choices.reading = reading_of(c, "input_options")?;
     for (class, value, name) in [
         (
             CommonClass::Cloud,
@@ -128,6 +125,34 @@ pub(crate) unsafe fn input_options(p: *const cm_input_options) -> Result<InputCh
             or_default_in(value, 0, MAX_BUFFER, name)?.map(|r| r as u32);
     }
     Ok(choices)
+}
+
+/// How the calls that read several rasters on their own pixels (`cm_select_tiles`,
+/// `cm_evaluate`) read them, from the input options their option struct points to (`name`, for
+/// messages), or the defaults when it is NULL: scaling, quantification, dn_offset and nodata.
+/// A resolution is passed on for the library to refuse (their pixels are the rasters' own); the
+/// buffer fields are not read, since these calls write no valid mask.
+///
+/// # Safety
+/// `p` is NULL or points to a valid struct.
+pub(crate) unsafe fn reading(p: *const cm_input_options, name: &str) -> Result<Reading> {
+    match opt_arg(p, name)? {
+        Some(c) => reading_of(c, name),
+        None => Ok(Reading::default()),
+    }
+}
+
+/// The reading part of input options (bands by name), their fields named `name->field` in
+/// messages.
+fn reading_of(c: &cm_input_options, name: &str) -> Result<Reading> {
+    Ok(Reading {
+        scaling: Scaling::try_from(c.scaling)
+            .map_err(|e| Error::invalid(format!("{name}->scaling is {e}")))?
+            .with_digital_numbers(c.quantification, c.dn_offset),
+        nodata: c.has_nodata.then_some(c.nodata),
+        resolution: (c.resolution != 0.0).then_some(c.resolution),
+        ..Reading::default()
+    })
 }
 
 #[cfg(test)]
@@ -195,5 +220,35 @@ mod tests {
             let err = unsafe { input_options(&bad) }.err().unwrap();
             assert!(err.message.contains(needle), "{}", err.message);
         }
+    }
+
+    #[test]
+    fn a_reading_names_its_struct_and_ignores_the_buffers() {
+        let c = cm_input_options {
+            scaling: 2,
+            dn_offset: -1000.0,
+            buffer_cloud: -2,
+            ..defaults()
+        };
+        let r = unsafe { reading(&c, "options->input_options") }.unwrap();
+        assert_eq!(
+            r,
+            Reading {
+                scaling: Scaling::DigitalNumbers {
+                    quantification: 10000.0,
+                    offset: -1000.0
+                },
+                ..Reading::default()
+            }
+        );
+        let null = unsafe { reading(std::ptr::null(), "options->input_options") }.unwrap();
+        assert_eq!(null, Reading::default());
+        let bad = cm_input_options { scaling: 3, ..c };
+        let err = unsafe { reading(&bad, "options->input_options") }.unwrap_err();
+        assert!(
+            err.message.contains("options->input_options->scaling is"),
+            "{}",
+            err.message
+        );
     }
 }

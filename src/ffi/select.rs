@@ -3,6 +3,7 @@
 
 use super::args::{at_least, input, opt_arg, opt_text, or_default, out, text, write_default};
 use super::handles::{cm_model, model};
+use super::input::{cm_input_options, reading};
 use super::mask::cm_progress_fn;
 use super::options::{c_enum, c_value, cm_mask_options, mask_options};
 use super::panic::call;
@@ -44,11 +45,20 @@ pub struct cm_select_options {
     pub min_gap: i32,
     /// Candidates with a smaller fraction of valid (not nodata) pixels are skipped; 0 .. 1.
     pub min_valid: f64,
+    /// How every raster is read (`cloudmask select`'s --scaling, --quantification, --dn-offset,
+    /// --nodata), or NULL for the defaults (bands by name, automatic scaling, the rasters' own
+    /// nodata). Its `resolution` must be 0: tiles are the rasters' own pixels, so another value
+    /// is `CM_ERROR_INVALID_ARGUMENT`; its buffer fields are ignored (no valid mask is
+    /// written). Added in 0.1 as the struct's last field, so that callers that fill the struct
+    /// with `cm_select_options_default` compile unchanged and get NULL; a program built against
+    /// an older header must be rebuilt (the struct grew), as when `cm_model_options.precision`
+    /// was added.
+    pub input_options: *const cm_input_options,
 }
 
 /// Writes the default selection options into `*out_options`: entropy, 512-pixel tiles on a grid
-/// without overlap, 10 tiles at least one tile apart, candidates at least half valid. NULL
-/// writes nothing.
+/// without overlap, 10 tiles at least one tile apart, candidates at least half valid, rasters
+/// read with the default input options (`input_options` NULL). NULL writes nothing.
 #[no_mangle]
 pub extern "C" fn cm_select_options_default(out_options: *mut cm_select_options) {
     write_default(out_options, || {
@@ -60,6 +70,7 @@ pub extern "C" fn cm_select_options_default(out_options: *mut cm_select_options)
             count: d.count as i32,
             min_gap: -1,
             min_valid: d.min_valid,
+            input_options: std::ptr::null(),
         }
     })
 }
@@ -68,7 +79,8 @@ pub extern "C" fn cm_select_options_default(out_options: *mut cm_select_options)
 /// and writes the `count` most uncertain, spread apart, for labelling: as GeoJSON polygons in the
 /// rasters' CRS at `geojson_path` (properties: rank, scene, xoff, yoff, width, height, score)
 /// and/or as CSV (`scene,xoff,yoff,width,height,score`) at `list_path`; either path may be NULL,
-/// not both. Bands are found by name, as in `cm_mask_dataset`.
+/// not both. Bands are found by name, as in `cm_mask_dataset`; `options->input_options` says
+/// how the rasters' values are read (digital numbers, say).
 ///
 /// `second_model` is required by `CM_MEASURE_DISAGREEMENT` and must be NULL otherwise.
 /// `options`, `mask_options` (batch and tile size of the model runs; tiling is always exact)
@@ -165,6 +177,7 @@ unsafe fn select_options(p: *const cm_select_options) -> Result<SelectOptions> {
         )));
     }
     options.min_valid = c.min_valid;
+    options.reading = reading(c.input_options, "options->input_options")?;
     Ok(options)
 }
 
@@ -185,6 +198,8 @@ mod tests {
             (o.measure, o.tile, o.stride, o.count, o.min_gap, o.min_valid),
             (d.measure, d.tile, d.stride, d.count, d.min_gap, d.min_valid)
         );
+        assert!(c.input_options.is_null());
+        assert_eq!(o.reading, d.reading);
     }
 
     #[test]

@@ -248,3 +248,33 @@ pub fn file_names(dir: &std::path::Path) -> Vec<String> {
     names.sort();
     names
 }
+
+/// The sample scene as UInt16 digital numbers with nothing saying so (`dn.tif`, reflectance x
+/// 10000, no scale, no product metadata) and the same numbers behind a VRT giving them GDAL's
+/// scale 0.0001 (`scaled.vrt`), in `dir`: reading the first with digital-number scaling must
+/// give exactly what automatic scaling gives for the second.
+pub fn digital_number_copies(dir: &TempDir) -> (PathBuf, PathBuf) {
+    let (dn, scaled) = (dir.path("dn.tif"), dir.path("scaled.vrt"));
+    for (args, from, to) in [
+        (
+            &["-ot", "UInt16", "-scale", "0", "1", "0", "10000"][..],
+            std::path::PathBuf::from(sample_scene()),
+            &dn,
+        ),
+        (
+            &["-a_scale", "0.0001", "-a_offset", "0"][..],
+            dn.clone(),
+            &scaled,
+        ),
+    ] {
+        let o = std::process::Command::new("gdal_translate")
+            .arg("-q")
+            .args(args)
+            .arg(&from)
+            .arg(to)
+            .output()
+            .unwrap_or_else(|e| panic!("gdal_translate could not be run ({e}): install gdal-bin"));
+        assert!(o.status.success(), "gdal_translate: {}", output_text(&o));
+    }
+    (dn, scaled)
+}

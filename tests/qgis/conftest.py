@@ -120,6 +120,28 @@ def read_band(path, band=1):
     return ds.GetRasterBand(band).ReadAsArray()
 
 
+def digital_numbers(folder):
+    """The scene as UInt16 digital numbers with nothing saying so (dn.tif: reflectance x 10000,
+    no scale, no product metadata) and the same numbers behind a VRT giving them GDAL's scale
+    0.0001 (scaled.vrt), in `folder`: read with Scaling = digital numbers, the first must give
+    what the second gives with automatic scaling."""
+    from osgeo import gdal
+    dn, scaled = os.path.join(str(folder), "dn.tif"), os.path.join(str(folder), "scaled.vrt")
+    for path, source, options in (
+            (dn, SCENE, {"outputType": gdal.GDT_UInt16, "scaleParams": [[0, 1, 0, 10000]]}),
+            (scaled, dn, {"format": "VRT", "options": ["-a_scale", "0.0001"]})):
+        ds = gdal.Translate(path, source, **options)
+        assert ds is not None, f"gdal.Translate {source} -> {path}: {gdal.GetLastErrorMsg()}"
+        ds = None  # closed: written to disk
+    return dn, scaled
+
+
+def scaling_index(value):
+    """The index of a CM_SCALING_* value in the Scaling parameter's choices."""
+    from cloudmask_qgis import native
+    return [v for v, _ in native.SCALINGS].index(value)
+
+
 def qgis_env(profile_root):
     """Environment for a qgis_process.bin child: headless, throwaway profile."""
     env = dict(os.environ)

@@ -1,5 +1,6 @@
 """cloudmask:evaluate through processing.run in a real, headless QGIS: the upstream kappa on the
-sample tile, a model run on the fly beside a file, and the library's messages for bad input."""
+sample tile, a model run on the fly beside a file (also on digital numbers read with Scaling),
+and the library's messages for bad input."""
 import json
 import math
 import os
@@ -8,7 +9,7 @@ import shutil
 import numpy as np
 import pytest
 
-from conftest import ROOT, SCENE
+from conftest import ROOT, SCENE, digital_numbers, scaling_index
 
 SHARED = os.path.normpath(os.path.join(ROOT, "..", "shared", "data", "ukis-s2"))
 LABELS_SCHEME = "0=shadow,1-3=clear,4=cloud"
@@ -74,6 +75,35 @@ def test_a_model_on_the_fly_beside_a_file(qgis_app, tile, tmp_path):
     # The engine reproduces ukis-csmask pixel for pixel: the same matrix, the same kappa.
     assert np.array_equal(np.array(model_p["confusion"]), np.array(file_p["confusion"]))
     assert math.isclose(model_p["kappa"], file_p["kappa"])
+
+
+def test_a_model_on_digital_numbers_reads_them_as_scaling_says(qgis_app, tile, tmp_path):
+    import processing
+    from cloudmask_qgis import native
+    from qgis.core import QgsProcessingException, QgsProcessingFeedback
+    labels, _ = tile
+    dn, scaled = digital_numbers(tmp_path)
+    model = {"MODEL": "ukis-6b-l1c", "THREADS": 2}
+    # Automatic scaling refuses integers with nothing saying what they mean: the library's
+    # message, as a Processing error without a Python traceback, and no report.
+    fb = QgsProcessingFeedback()
+    with pytest.raises(QgsProcessingException, match="scaling") as refused:
+        processing.run("cloudmask:evaluate",
+                       params(labels, str(tmp_path / "refused"), IMAGE=dn, **model), feedback=fb)
+    assert str(refused.value).startswith("cloudmask: ")
+    assert "Traceback" not in str(refused.value) + fb.textLog()
+    assert not os.path.exists(str(tmp_path / "refused" / "evaluation.json"))
+
+    reading = {"SCALING": scaling_index(native.CM_SCALING_DN), "QUANTIFICATION": 10000.0,
+               "DN_OFFSET": 0.0, "NODATA": None}
+    given = processing.run("cloudmask:evaluate", params(
+        labels, str(tmp_path / "given"), IMAGE=dn, **model, **reading))
+    same = processing.run("cloudmask:evaluate", params(
+        labels, str(tmp_path / "scaled"), IMAGE=scaled, **model))
+    (a,), (b,) = (json.loads(read(r["JSON"]))["predictors"] for r in (given, same))
+    assert a["pixels"] == b["pixels"] == 512 * 512
+    assert np.array_equal(np.array(a["confusion"]), np.array(b["confusion"]))
+    assert given["KAPPA"] == same["KAPPA"] and given["KAPPA"] > 0.5
 
 
 def test_bad_input_is_the_library_message(qgis_app, tile, tmp_path):

@@ -1,5 +1,6 @@
 """cloudmask:select through processing.run in a real, headless QGIS: the polygon layer it loads
-lies over the raster, agrees with the command line, and bad input gives the library's message."""
+lies over the raster, agrees with the command line (also on digital numbers read with Scaling),
+and bad input gives the library's message."""
 import csv
 import os
 import shutil
@@ -7,7 +8,7 @@ import subprocess
 
 import pytest
 
-from conftest import CLI, SCENE, SHARED_SCENE
+from conftest import CLI, SCENE, SHARED_SCENE, digital_numbers, scaling_index
 
 
 def select_params(output, **extra):
@@ -66,6 +67,35 @@ def test_select_loads_a_polygon_layer_that_agrees_with_the_cli(qgis_app, tmp_pat
     assert windows(listing) == windows(cli_list)
     scores = [w[4] for w in windows(listing)]
     assert scores == sorted(scores, reverse=True) and scores[0] > scores[-1]
+
+
+def test_digital_numbers_need_the_scaling_and_then_select_what_the_cli_selects(qgis_app,
+                                                                             tmp_path):
+    import processing
+    from cloudmask_qgis import native
+    from qgis.core import QgsProcessingException, QgsProcessingFeedback
+    dn, _ = digital_numbers(tmp_path)
+    out, listing = str(tmp_path / "tiles.geojson"), str(tmp_path / "tiles.csv")
+    # Automatic scaling refuses integers with nothing saying what they mean: the library's
+    # message, as a Processing error without a Python traceback, and no file.
+    fb = QgsProcessingFeedback()
+    with pytest.raises(QgsProcessingException, match="scaling") as refused:
+        processing.run("cloudmask:select", select_params(out, INPUT=dn, LIST=listing),
+                       feedback=fb)
+    assert str(refused.value).startswith("cloudmask: ")
+    assert "Traceback" not in str(refused.value) + fb.textLog()
+    assert not os.path.exists(out) and not os.path.exists(listing)
+
+    reading = {"SCALING": scaling_index(native.CM_SCALING_DN), "QUANTIFICATION": 10000.0,
+               "DN_OFFSET": 0.0, "NODATA": None}
+    result = processing.run("cloudmask:select",
+                            select_params(out, INPUT=dn, LIST=listing, **reading))
+    assert result["SELECTED"] == 4
+    cli_list = str(tmp_path / "cli.csv")
+    subprocess.run([CLI, "select", dn, "--tile", "128", "--stride", "64", "-k", "4",
+                    "--scaling", "dn", "--list", cli_list, "-q"], check=True, timeout=300)
+    assert windows(listing) == windows(cli_list)
+    assert len(windows(listing)) == 4
 
 
 def test_disagreement_with_a_second_model(qgis_app, tmp_path):

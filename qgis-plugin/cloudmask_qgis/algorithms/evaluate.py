@@ -10,6 +10,7 @@ from qgis.core import (QgsProcessingException, QgsProcessingOutputFile,
                        QgsProcessingParameterRasterLayer, QgsProcessingParameterString,
                        QgsProcessing)
 
+from . import reading
 from .base import CloudmaskAlgorithm, library_errors, progress_of
 
 
@@ -42,6 +43,7 @@ class EvaluateAlgorithm(CloudmaskAlgorithm):
         "name is an error.</p>"
         "<p><b>Model</b> (optional): also masks the <b>Image</b> with this model on the fly and "
         "scores it beside the predicted masks. {models}</p>"
+        + reading.help_text("eval") +
         "<p>Reported: overall accuracy, Cohen's kappa, per-class IoU, F1 and F-beta "
         "(<b>Beta</b>, 2 by default), and the CloudSEN12 protocol (cloud, shadow and valid "
         "problems: PA, UA, BOA, omission and commission errors; NaN where there are no "
@@ -64,6 +66,7 @@ class EvaluateAlgorithm(CloudmaskAlgorithm):
             self.BETA, "Beta of the F-beta score", QgsProcessingParameterNumber.Double,
             defaultValue=2.0, minValue=0.001))
         self.add_device_threads("Device (for the model)")
+        reading.add_parameters(self)
         self.addParameter(QgsProcessingParameterFolderDestination(
             self.OUTPUT_FOLDER, "Report folder"))
         self.addOutput(QgsProcessingOutputFile(self.REPORT, "Report (Markdown)"))
@@ -114,7 +117,8 @@ class EvaluateAlgorithm(CloudmaskAlgorithm):
                     parameters, self.REFERENCE_SCHEME, context).strip() or None,
                 images=image.source() if image is not None else None,
                 beta=self.parameterAsDouble(parameters, self.BETA, context),
-                model_options=model_options, progress=progress_of(feedback))
+                model_options=model_options, progress=progress_of(feedback),
+                input_options=reading.input_options(self, lib, parameters, context))
 
         def shown(v):
             return "NaN" if math.isnan(v) else f"{v:.4f}"

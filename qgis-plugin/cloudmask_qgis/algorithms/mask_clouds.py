@@ -1,12 +1,12 @@
 """cloudmask:mask: a class map (and a valid mask, probabilities) of a raster, through
 cm_mask_to_files."""
 
-from qgis.core import (QgsProcessingException, QgsProcessingParameterDefinition,
-                       QgsProcessingParameterEnum, QgsProcessingParameterNumber,
-                       QgsProcessingParameterRasterDestination, QgsProcessingParameterString)
+from qgis.core import (QgsProcessingException, QgsProcessingParameterRasterDestination,
+                       QgsProcessingParameterString)
 
-from .. import native, runtime
+from .. import runtime
 from ..styles import StylePostProcessor
+from . import reading
 from .base import CloudmaskAlgorithm, library_errors, make_parent_dirs, progress_of
 
 
@@ -14,11 +14,6 @@ class MaskCloudsAlgorithm(CloudmaskAlgorithm):
     NAME = "mask"
     DISPLAY_NAME = "Mask clouds"
     BANDS = "BANDS"
-    SCALING = "SCALING"
-    QUANTIFICATION = "QUANTIFICATION"
-    DN_OFFSET = "DN_OFFSET"
-    NODATA = "NODATA"
-    RESOLUTION = "RESOLUTION"
     VALID_OUTPUT = "VALID_OUTPUT"
     PROB_OUTPUT = "PROB_OUTPUT"
 
@@ -26,21 +21,16 @@ class MaskCloudsAlgorithm(CloudmaskAlgorithm):
         "<p>Masks clouds and cloud shadows in an optical image (Sentinel-2 first) with an ONNX "
         "cloud model, exactly as the <code>cloudmask mask</code> command does.</p>"
         "<p><b>Input raster</b>: bands are matched to the model's bands by their descriptions "
-        "(B02, blue, ...); integer bands are taken as Sentinel-2 digital numbers, float bands as "
-        "reflectance. <b>Band mapping</b>: leave empty for that, or give raster band numbers "
-        "in the model's band order, e.g. <code>1,2,3,4,5,6</code> for blue, green, red, nir, "
-        "swir16, swir22.</p>"
+        "(B02, blue, ...); how their values become reflectance is the advanced <b>Scaling</b> "
+        "below. <b>Band mapping</b>: leave empty to match by description, or give raster band "
+        "numbers in the model's band order, e.g. <code>1,2,3,4,5,6</code> for blue, green, "
+        "red, nir, swir16, swir22.</p>"
         "<p><b>Model</b>: a model name (default ukis-6b-l1c); <b>Model file</b>, when given, "
         "is an .onnx file used instead. {models}</p>"
         "<p><b>Buffer</b>: pixels around clouds and shadows also marked invalid in the valid "
         "mask. <b>Tiling</b>: exact (default) or ukis-csmask's. <b>Device</b> and "
         "<b>Threads</b> (0 = all cores) go to ONNX Runtime.</p>"
-        "<p>Advanced, as <code>cloudmask mask</code>'s flags: <b>Scaling</b> (automatic: from "
-        "the raster's scale/offset or product metadata, floats as reflectance, other integers "
-        "refused; digital numbers: "
-        "reflectance = (DN + <b>DN offset</b>) / <b>Quantification</b>), <b>Nodata value</b> "
-        "(replaces the raster's own) and <b>Resolution</b> (resample to this pixel size in "
-        "map units first; 0 = native).</p>"
+        + reading.help_text("mask", resolution=True) +
         "<p><b>Class map</b>: 0 nodata, 1 clear, 2 cloud, 3 thin cloud, 4 cloud shadow (with "
         "colours and category names). <b>Valid mask</b> (optional): 1 usable, 0 cloud, shadow, "
         "their buffer or nodata; loads as a translucent red overlay.</p>"
@@ -55,24 +45,7 @@ class MaskCloudsAlgorithm(CloudmaskAlgorithm):
         self.add_buffer()
         self.add_tiling()
         self.add_device_threads()
-        for p in (
-                QgsProcessingParameterEnum(
-                    self.SCALING, "Scaling", options=native.labels(native.SCALINGS),
-                    defaultValue=0),
-                QgsProcessingParameterNumber(
-                    self.QUANTIFICATION, "Quantification (digital numbers)",
-                    QgsProcessingParameterNumber.Double, defaultValue=10000.0, minValue=1e-9),
-                QgsProcessingParameterNumber(
-                    self.DN_OFFSET, "DN offset (digital numbers; -1000 from S2 baseline 04.00)",
-                    QgsProcessingParameterNumber.Double, defaultValue=0.0),
-                QgsProcessingParameterNumber(
-                    self.NODATA, "Nodata value (empty = the raster's own)",
-                    QgsProcessingParameterNumber.Double, optional=True),
-                QgsProcessingParameterNumber(
-                    self.RESOLUTION, "Resolution (map units; 0 = native)",
-                    QgsProcessingParameterNumber.Double, defaultValue=0.0, minValue=0.0)):
-            p.setFlags(p.flags() | QgsProcessingParameterDefinition.FlagAdvanced)
-            self.addParameter(p)
+        reading.add_parameters(self, resolution=True)
         self.addParameter(QgsProcessingParameterRasterDestination(self.OUTPUT, "Class map"))
         self.addParameter(QgsProcessingParameterRasterDestination(
             self.VALID_OUTPUT, "Valid mask", optional=True, createByDefault=False))
@@ -92,15 +65,7 @@ class MaskCloudsAlgorithm(CloudmaskAlgorithm):
             raise QgsProcessingException(f"band mapping {bands!r}: give band numbers such as 1,2,3")
         model_options = self.model_options(lib, parameters, context)
         mask_options = self.mask_options(lib, parameters, context)
-        nodata = parameters.get(self.NODATA)
-        input_options = lib.input_options(
-            scaling=native.chosen(
-                native.SCALINGS, self.parameterAsEnum(parameters, self.SCALING, context)),
-            quantification=self.parameterAsDouble(parameters, self.QUANTIFICATION, context),
-            dn_offset=self.parameterAsDouble(parameters, self.DN_OFFSET, context),
-            nodata=None if nodata in (None, "") else
-            self.parameterAsDouble(parameters, self.NODATA, context),
-            resolution=self.parameterAsDouble(parameters, self.RESOLUTION, context))
+        input_options = reading.input_options(self, lib, parameters, context)
         if feedback.isCanceled():
             raise QgsProcessingException("Canceled by user")
         make_parent_dirs(out, valid, probs)

@@ -8,6 +8,7 @@ from qgis.core import (QgsProcessingContext, QgsProcessingOutputNumber,
                        QgsProcessingParameterString)
 
 from .. import native
+from . import reading
 from .base import MEASURES, CloudmaskAlgorithm, library_errors, make_parent_dirs, progress_of
 
 
@@ -39,6 +40,7 @@ class SelectTilesAlgorithm(CloudmaskAlgorithm):
         "skipped.</p>"
         "<p><b>Model</b>: a model name (default ukis-6b-l1c) or an .onnx <b>Model file</b>. "
         "{models}</p>"
+        + reading.help_text("select") +
         "<p><b>Selected tiles</b>: a GeoJSON of polygons in the image's CRS with rank, score "
         "and the pixel window (xoff, yoff, width, height) of each tile; <b>Tile list</b> "
         "(optional): the same as CSV, for a labelling tool such as CVAT.</p>")
@@ -68,6 +70,7 @@ class SelectTilesAlgorithm(CloudmaskAlgorithm):
             QgsProcessingParameterNumber.Double, defaultValue=native.DEFAULT_MIN_VALID,
             minValue=0.0, maxValue=1.0))
         self.add_device_threads()
+        reading.add_parameters(self)
         self.addParameter(QgsProcessingParameterFileDestination(
             self.OUTPUT, "Selected tiles", fileFilter="GeoJSON (*.geojson)"))
         self.addParameter(QgsProcessingParameterFileDestination(
@@ -91,7 +94,8 @@ class SelectTilesAlgorithm(CloudmaskAlgorithm):
             stride=stride if stride > 0 else -1,
             count=self.parameterAsInt(parameters, self.COUNT, context),
             min_gap=self.parameterAsInt(parameters, self.MIN_GAP, context),
-            min_valid=self.parameterAsDouble(parameters, self.MIN_VALID, context))
+            min_valid=self.parameterAsDouble(parameters, self.MIN_VALID, context),
+            input_options=reading.input_options(self, lib, parameters, context))
         feedback.pushInfo(f"cloudmask {lib.version} ({lib.path}), model {model}"
                           + (f", second model {second}" if second else ""))
         with library_errors(feedback), lib.load_model(model, model_options) as first:
