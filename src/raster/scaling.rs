@@ -162,9 +162,8 @@ fn unknown_scaling(ds: &Dataset, band: usize) -> Error {
     Error::input(format!(
         "band {band} of {} holds {} values with no scale/offset and no product metadata, so --scaling auto cannot tell what they mean: \
          give --scaling dn --quantification Q [--dn-offset O] (reflectance = (value + O) / Q; Sentinel-2 L1C/L2A: Q 10000, O -1000 from baseline 04.00, 0 before), \
-         or --scaling reflectance, or open the product itself (.SAFE, MTL, STAC item) so its metadata is read; \
-         (in QGIS the Scaling, Quantification and DN offset parameters; in the C API cm_input_options' scaling, quantification and dn_offset); \
-         for the trainer, which has no --scaling, give the raster its scale and offset: gdal_translate -a_scale 0.0001 -a_offset 0 in.tif in.vrt",
+         or --scaling reflectance (in QGIS the Scaling, Quantification and DN offset parameters; in the C API cm_input_options' scaling, quantification and dn_offset), \
+         or open the product itself (.SAFE, MTL, STAC item) so its metadata is read; for the trainer, which has no --scaling, give the raster its scale and offset: gdal_translate -a_scale 0.0001 -a_offset 0 in.tif in.vrt",
         ds.description,
         ds.band_type_name(band)
     ))
