@@ -9,7 +9,7 @@ mod common;
 mod tiny;
 
 use cloudmask::ffi::*;
-use common::capi::{c, last_error, path_c};
+use common::capi::{c, input_options, last_error, mask_options, model_options, path_c};
 use common::{output_text as text, TempDir};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -313,26 +313,19 @@ fn c_api_sizes_beyond_the_limits_are_refused() {
 fn c_api_child() {
     let var = |k: &str| std::env::var(k).unwrap_or_else(|_| panic!("{k} is not set"));
     let case = var("CLOUDMASK_LIMITS_CASE");
-    let mut model_options = std::mem::MaybeUninit::uninit();
-    cm_model_options_default(model_options.as_mut_ptr());
-    // SAFETY: written by cm_model_options_default.
-    let mut model_options: cm_model_options = unsafe { model_options.assume_init() };
-    model_options.threads = if case == "threads" { 2000 } else { 1 };
+    let load_options = cm_model_options {
+        threads: if case == "threads" { 2000 } else { 1 },
+        ..model_options()
+    };
     let mut model = null_mut();
     let status = cm_model_load(
         c(&var("CLOUDMASK_LIMITS_MODEL")).as_ptr(),
-        &model_options,
+        &load_options,
         &mut model,
     );
     if status == cm_status::CM_OK {
-        let mut o = std::mem::MaybeUninit::uninit();
-        cm_mask_options_default(o.as_mut_ptr());
-        // SAFETY: written by cm_mask_options_default.
-        let mut options: cm_mask_options = unsafe { o.assume_init() };
-        let mut i = std::mem::MaybeUninit::uninit();
-        cm_input_options_default(i.as_mut_ptr());
-        // SAFETY: written by cm_input_options_default.
-        let mut input: cm_input_options = unsafe { i.assume_init() };
+        let mut options = mask_options();
+        let mut input = input_options();
         match case.as_str() {
             "batch" => options.batch = i32::MAX,
             "tile" => options.tile = 65536,

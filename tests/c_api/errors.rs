@@ -12,6 +12,15 @@ use std::ptr::{null, null_mut};
 
 #[test]
 fn null_pointers_are_invalid_arguments_that_name_the_parameter() {
+    let mut classes = [0u8; 4];
+    null_models_and_outputs_are_named(&mut classes);
+    let model = model();
+    null_arguments_beside_a_model_are_named(model, &mut classes);
+}
+
+/// Without a model: NULL names, outputs and models are named, "default" functions with a NULL
+/// output write nothing and say why, and freeing NULL is a no-op.
+fn null_models_and_outputs_are_named(classes: &mut [u8]) {
     let mut m = null_mut();
     expect(
         cm_model_load(null(), null(), &mut m),
@@ -35,7 +44,6 @@ fn null_pointers_are_invalid_arguments_that_name_the_parameter() {
         cm_status::CM_ERROR_INVALID_ARGUMENT,
         "model is NULL",
     );
-    let mut classes = [0u8; 4];
     expect(
         cm_mask_window(
             null(),
@@ -65,8 +73,11 @@ fn null_pointers_are_invalid_arguments_that_name_the_parameter() {
     assert!(last_error().contains("out_options is NULL"));
     // Freeing NULL is a no-op.
     cm_model_free(null_mut());
+}
 
-    let model = model();
+/// With a model: a NULL dataset, output, band buffer, output path or name buffer is named, and
+/// a band index out of range is refused.
+fn null_arguments_beside_a_model_are_named(model: *const cm_model, classes: &mut [u8]) {
     let scene = common::sample_scene();
     let ds = Dataset::open(&scene).unwrap();
     expect(

@@ -17,6 +17,25 @@ fn windows_out_of_bounds_bad_bands_and_small_buffers_are_refused_before_any_writ
     let mut classes = vec![0xAB_u8; 64 * 64];
     let mut valid = vec![0xAB_u8; 64 * 64];
     let opts = mask_options();
+    refused_windows_write_nothing(model, h, &opts, &mut classes, &mut valid);
+    // Band numbers in the model's order give what finding bands by name gives.
+    band_numbers_give_what_band_names_give(model, h, &opts, &mut classes);
+    // Buffers: wrong band count, empty raster, too small outputs.
+    let data = vec![0.2f32; 6 * 8 * 8];
+    let mut out = [0xAB_u8; 128];
+    bad_buffers_are_refused(model, &data, &mut out);
+    an_all_nodata_buffer_gives_nodata(model, &data, &mut out);
+}
+
+/// Windows outside the raster or empty, output buffers too small, band numbers that do not fit
+/// the model and bad options: each has its status and message, and nothing is written.
+fn refused_windows_write_nothing(
+    model: *const cm_model,
+    h: cm_gdal_dataset,
+    opts: &cm_mask_options,
+    classes: &mut [u8],
+    valid: &mut [u8],
+) {
     let mut window = |bands: &[i32], opts: &cm_mask_options, x, y, w, hh, cl: usize, vl: usize| {
         cm_mask_window(
             model,
@@ -40,48 +59,48 @@ fn windows_out_of_bounds_bad_bands_and_small_buffers_are_refused_before_any_writ
     };
     let win = cm_status::CM_ERROR_WINDOW;
     expect(
-        window(&[], &opts, 500, 0, 20, 10, 4096, 4096),
+        window(&[], opts, 500, 0, 20, 10, 4096, 4096),
         win,
         "lies outside the raster (512 x 512)",
     );
-    expect(window(&[], &opts, 0, 505, 8, 8, 4096, 4096), win, "outside");
-    expect(window(&[], &opts, -1, 0, 8, 8, 4096, 4096), win, "outside");
-    expect(window(&[], &opts, 0, 0, 0, 8, 4096, 4096), win, "empty");
-    expect(window(&[], &opts, 0, 0, 8, -3, 4096, 4096), win, "empty");
+    expect(window(&[], opts, 0, 505, 8, 8, 4096, 4096), win, "outside");
+    expect(window(&[], opts, -1, 0, 8, 8, 4096, 4096), win, "outside");
+    expect(window(&[], opts, 0, 0, 0, 8, 4096, 4096), win, "empty");
+    expect(window(&[], opts, 0, 0, 8, -3, 4096, 4096), win, "empty");
     let small = cm_status::CM_ERROR_BUFFER_TOO_SMALL;
     expect(
-        window(&[], &opts, 0, 0, 64, 64, 4095, 4096),
+        window(&[], opts, 0, 0, 64, 64, 4095, 4096),
         small,
         "classes_out holds 4095 bytes but 4096 are needed",
     );
     expect(
-        window(&[], &opts, 0, 0, 64, 64, 4096, 100),
+        window(&[], opts, 0, 0, 64, 64, 4096, 100),
         small,
         "valid_out holds 100 bytes but 4096 are needed",
     );
     let bands = cm_status::CM_ERROR_BAND_MAPPING;
     expect(
-        window(&[1, 2, 3], &opts, 0, 0, 8, 8, 4096, 4096),
+        window(&[1, 2, 3], opts, 0, 0, 8, 8, 4096, 4096),
         bands,
         "3 band numbers given but the model needs 6",
     );
     expect(
-        window(&[1, 2, 3, 4, 5, 0], &opts, 0, 0, 8, 8, 4096, 4096),
+        window(&[1, 2, 3, 4, 5, 0], opts, 0, 0, 8, 8, 4096, 4096),
         bands,
         "band number 0 is invalid",
     );
     expect(
-        window(&[1, 2, 3, 4, 5, 9], &opts, 0, 0, 8, 8, 4096, 4096),
+        window(&[1, 2, 3, 4, 5, 9], opts, 0, 0, 8, 8, 4096, 4096),
         bands,
         "band 9 does not exist",
     );
-    let bad_tiling = cm_mask_options { tiling: 5, ..opts };
+    let bad_tiling = cm_mask_options { tiling: 5, ..*opts };
     expect(
         window(&[], &bad_tiling, 0, 0, 8, 8, 4096, 4096),
         cm_status::CM_ERROR_INVALID_ARGUMENT,
         "options->tiling is 5",
     );
-    let bad_tile = cm_mask_options { tile: 100, ..opts };
+    let bad_tile = cm_mask_options { tile: 100, ..*opts };
     expect(
         window(&[], &bad_tile, 0, 0, 8, 8, 4096, 4096),
         cm_status::CM_ERROR_INVALID_ARGUMENT,
@@ -89,7 +108,7 @@ fn windows_out_of_bounds_bad_bands_and_small_buffers_are_refused_before_any_writ
     );
     let bad_overlap = cm_mask_options {
         overlap: 0.9,
-        ..opts
+        ..*opts
     };
     expect(
         window(&[], &bad_overlap, 0, 0, 8, 8, 4096, 4096),
@@ -97,11 +116,19 @@ fn windows_out_of_bounds_bad_bands_and_small_buffers_are_refused_before_any_writ
         "overlap 0.9",
     );
     assert!(
-        classes.iter().chain(&valid).all(|&b| b == 0xAB),
+        classes.iter().chain(valid.iter()).all(|&b| b == 0xAB),
         "a failed call wrote output"
     );
+}
 
-    // Band numbers in the model's order give what finding bands by name gives.
+/// The window at (40, 50), 16 x 16, with band numbers 1-6 and with the bands found by name
+/// (no band numbers, default options): the same classes, and nothing written past 16 x 16.
+fn band_numbers_give_what_band_names_give(
+    model: *const cm_model,
+    h: cm_gdal_dataset,
+    opts: &cm_mask_options,
+    classes: &mut [u8],
+) {
     let mut by_number = vec![0u8; 16 * 16];
     expect(
         cm_mask_window(
@@ -109,7 +136,7 @@ fn windows_out_of_bounds_bad_bands_and_small_buffers_are_refused_before_any_writ
             h,
             [1, 2, 3, 4, 5, 6].as_ptr(),
             6,
-            &opts,
+            opts,
             40,
             50,
             16,
@@ -146,10 +173,14 @@ fn windows_out_of_bounds_bad_bands_and_small_buffers_are_refused_before_any_writ
         classes[256..].iter().all(|&b| b == 0xAB),
         "wrote past width x height"
     );
+}
 
-    // Buffers: wrong band count, empty raster, too small outputs.
-    let data = vec![0.2f32; 6 * 8 * 8];
-    let mut out = [0xAB_u8; 128];
+/// cm_mask_buffer with the wrong band count, an empty raster, too small an output and a size
+/// that overflows: each has its status and message.
+fn bad_buffers_are_refused(model: *const cm_model, data: &[f32], out: &mut [u8]) {
+    let bands = cm_status::CM_ERROR_BAND_MAPPING;
+    let win = cm_status::CM_ERROR_WINDOW;
+    let small = cm_status::CM_ERROR_BUFFER_TOO_SMALL;
     expect(
         cm_mask_buffer(
             model,
@@ -218,7 +249,11 @@ fn windows_out_of_bounds_bad_bands_and_small_buffers_are_refused_before_any_writ
         cm_status::CM_ERROR_INVALID_ARGUMENT,
         "overflow",
     );
-    // A buffer whose every pixel is nodata gives nodata everywhere.
+}
+
+/// A buffer whose every pixel is nodata gives nodata everywhere, and nothing past width x
+/// height (nor anything from the refused calls before) is written.
+fn an_all_nodata_buffer_gives_nodata(model: *const cm_model, data: &[f32], out: &mut [u8]) {
     let nodata = 0.2f32;
     expect(
         cm_mask_buffer(

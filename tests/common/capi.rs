@@ -1,10 +1,11 @@
 //! What the C API tests share: paths to the library and headers, C strings, loading a model
-//! and the default options through the C API, and reading this thread's last error through the
-//! snprintf-like interface.
+//! and the default options (model, mask, input) through the C API, and reading this thread's
+//! last error through the snprintf-like interface.
 
 use cloudmask::ffi::{
-    cm_last_error, cm_last_error_code, cm_mask_options, cm_mask_options_default, cm_model,
-    cm_model_load, cm_model_options, cm_model_options_default, cm_status,
+    cm_input_options, cm_input_options_default, cm_last_error, cm_last_error_code, cm_mask_options,
+    cm_mask_options_default, cm_model, cm_model_load, cm_model_options, cm_model_options_default,
+    cm_status,
 };
 use std::ffi::{CStr, CString};
 use std::os::raw::c_char;
@@ -42,6 +43,14 @@ pub fn mask_options() -> cm_mask_options {
     let mut options = std::mem::MaybeUninit::uninit();
     cm_mask_options_default(options.as_mut_ptr());
     // SAFETY: written by cm_mask_options_default.
+    unsafe { options.assume_init() }
+}
+
+/// `cm_input_options_default`'s options.
+pub fn input_options() -> cm_input_options {
+    let mut options = std::mem::MaybeUninit::uninit();
+    cm_input_options_default(options.as_mut_ptr());
+    // SAFETY: written by cm_input_options_default.
     unsafe { options.assume_init() }
 }
 

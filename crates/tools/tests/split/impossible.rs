@@ -51,6 +51,13 @@ fn refused(table: &Table, config: Value, needles: &[&str]) {
 
 #[test]
 fn impossible_constraints_say_which_one() {
+    too_few_samples_of_a_class_or_from_a_source();
+    filters_that_leave_too_few_samples_together();
+    nothing_to_split_and_names_the_table_lacks();
+}
+
+/// A class too small for min_per_class in every split, a split's source filter leaving too few.
+fn too_few_samples_of_a_class_or_from_a_source() {
     // 2 shadow samples cannot give 1 to each of 3 splits.
     let mut rows = many(30, "clear", "cvat", 0.9, "a");
     rows.extend(many(2, "shadow", "cvat", 0.9, "b"));
@@ -79,7 +86,11 @@ fn impossible_constraints_say_which_one() {
             "source in [cvat]",
         ],
     );
+}
 
+/// Filters each split could meet alone but not together, or that leave another split more
+/// samples than its share.
+fn filters_that_leave_too_few_samples_together() {
     // Val and test both need confident samples, each enough alone but not together.
     let mut rows = many(14, "cloud", "auto", 0.2, "a");
     rows.extend(many(6, "cloud", "auto", 0.95, "b"));
@@ -128,7 +139,10 @@ fn impossible_constraints_say_which_one() {
         ]}),
         &["3 samples of class 'clear' are accepted only by split 'a', which can take at most 2"],
     );
+}
 
+/// No sample passes any filter; a cap on a class and a group switch the table has no column for.
+fn nothing_to_split_and_names_the_table_lacks() {
     // Nothing passes any filter.
     let t = table_of(many(5, "clear", "auto", 0.1, "a"));
     refused(
