@@ -59,3 +59,51 @@ def test_import_cloudmask_is_the_python_package_beside_the_plugin(qgis_app, pyth
     assert registry.providerById("cloudmask") is qgis_app
     for alg in ("mask", "virtualmask", "applymask", "evaluate", "select", "setup"):
         assert registry.algorithmById(f"cloudmask:{alg}") is not None, alg
+
+
+def test_an_earlier_plugin_folder_beside_it_is_named(qgis_app, tmp_path):
+    """Before cloudmask_qgis the plugin's folder was cloudmask. Installing the new zip leaves the
+    old folder in place and QGIS keeps whichever provider "cloudmask" loads first, so the plugin
+    names the old folder in the log (Critical) instead of letting old algorithms run unnoticed."""
+    from qgis.core import Qgis, QgsApplication
+    from cloudmask_qgis import plugin
+
+    plugins = tmp_path / "plugins"
+    here = plugins / "cloudmask_qgis"
+    here.mkdir(parents=True)
+    assert plugin.earlier_plugin_folders(str(here)) == []
+    old = plugins / "cloudmask"
+    old.mkdir()
+    (old / "metadata.txt").write_text("[general]\nname=another plugin\n")
+    assert plugin.earlier_plugin_folders(str(here)) == []
+    (old / "metadata.txt").write_text("[general]\nname=cloudmask\nversion=0.1.0\n")
+    assert plugin.earlier_plugin_folders(str(here)) == [str(old)]
+    (old / "metadata.txt").write_bytes(b"[general\n\xff\xfe")
+    assert plugin.earlier_plugin_folders(str(here)) == []
+
+    # Through the plugin object as qgis_process creates it: the message names the folder, and a
+    # provider id already taken is reported rather than ignored.
+    logged = []
+
+    def record(message, tag, level):
+        logged.append((message, tag, level))
+
+    log = QgsApplication.messageLog()
+    log.messageReceived.connect(record)
+    found = plugin.earlier_plugin_folders
+    plugin.earlier_plugin_folders = lambda here=None: [str(old)]
+    try:
+        second = plugin.CloudmaskPlugin(None)
+        second.initProcessing()
+        QgsApplication.processEvents()
+    finally:
+        plugin.earlier_plugin_folders = found
+        log.messageReceived.disconnect(record)
+    critical = [m for m, tag, level in logged if tag == "cloudmask" and level == Qgis.Critical]
+    assert any(str(old) in m and "earlier cloudmask plugin" in m for m in critical), logged
+    # qgis_app (conftest) already holds the id, so this second provider is refused and says so.
+    assert any("'cloudmask' is already registered by cloudmask_qgis.provider" in m
+               for m in critical), logged
+    assert second.provider is None
+    assert QgsApplication.processingRegistry().providerById("cloudmask") is qgis_app
+    second.unload()
