@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::capi::{c, expect, last_error, path_c};
+use common::capi::{c, expect, input_options, last_error, path_c};
 
 use cloudmask::ffi::*;
 use cloudmask::raster::Dataset;
@@ -20,13 +20,6 @@ fn load_model() -> *mut cm_model {
     let status = cm_model_load(c(MODEL).as_ptr(), null(), &mut m);
     assert_eq!(status, cm_status::CM_OK, "{}", last_error());
     m
-}
-
-fn input_defaults() -> cm_input_options {
-    let mut o = std::mem::MaybeUninit::uninit();
-    cm_input_options_default(o.as_mut_ptr());
-    // SAFETY: written by cm_input_options_default.
-    unsafe { o.assume_init() }
 }
 
 /// DN scaling with an offset, a nodata value that occurs in the sample (its first pixel's blue
@@ -46,7 +39,7 @@ fn options_and_flags(scene: &str) -> (cm_input_options, Vec<String>) {
         nodata,
         buffer_cloud: 2,
         buffer_shadow: 1,
-        ..input_defaults()
+        ..input_options()
     };
     let flags = [
         "--scaling",
@@ -141,7 +134,7 @@ fn input_options_mask_as_the_cli_does_with_the_same_flags() {
     let status = cm_mask_to_files_ex(
         model,
         c(&scene).as_ptr(),
-        &input_defaults(),
+        &input_options(),
         &only_classes,
         null(),
         0,
@@ -180,7 +173,7 @@ fn bad_input_options_are_refused_with_their_name_and_leave_no_file() {
         valid: null(),
         probabilities: null(),
     };
-    let d = input_defaults();
+    let d = input_options();
     for (bad, status, needle) in [
         (
             cm_input_options {

@@ -193,6 +193,18 @@ impl ModelCard {
                 self.reflectance_scale
             )));
         }
+        // An f32 field takes 1e308 from JSON as infinity, which to_json writes as null: a card
+        // would read back different from the one that was checked (found by fuzzing).
+        if let Some(b) = self
+            .bands
+            .iter()
+            .find(|b| b.wavelength_nm.is_some_and(|w| !(w.is_finite() && w > 0.0)))
+        {
+            return Err(Error::model(format!(
+                "model card: wavelength_nm of band {} must be a positive number of nanometres",
+                b.name
+            )));
+        }
         if let Some(i) = self.mean.iter().position(|m| !m.is_finite()) {
             return Err(Error::model(format!(
                 "model card: mean of band {} ({}) must be a finite number",
@@ -336,6 +348,29 @@ mod tests {
         assert_eq!(card.common_codes(), [1, 2, 4]);
         assert_eq!(card.version, "1.0.0-4BL1C");
         assert_eq!(card.tile_size, 256);
+    }
+
+    #[test]
+    fn wavelengths_must_be_positive_and_finite() {
+        let card = ModelCard::from_json(UKIS, "ukis-4b-l1c").unwrap();
+        for bad in ["1e308", "-490", "0"] {
+            let json = card.to_json().replacen(
+                "\"wavelength_nm\":492.0",
+                &format!("\"wavelength_nm\":{bad}"),
+                1,
+            );
+            assert_ne!(
+                json,
+                card.to_json(),
+                "the blue band's wavelength was not replaced"
+            );
+            let e = ModelCard::from_json(&json, "x").unwrap_err();
+            assert!(
+                e.message.contains("wavelength_nm of band blue"),
+                "{bad}: {}",
+                e.message
+            );
+        }
     }
 
     #[test]
