@@ -261,8 +261,7 @@ fuzz: fuzz-build
 	fuzz/run.sh $(SECONDS) $(TARGET)
 
 # Release artefacts from a clean checkout, with their checksums, into dist/ (docs/packaging.md):
-# the Debian 12 package, the QGIS plugin zip, and the Python wheel once the Python package's
-# `python-wheel` target exists (built when `make -q` knows the target; 2 means it does not).
+# the Debian 12 package, the QGIS plugin zip and the Python wheel.
 DEB_APT_PACKAGES := lintian dpkg-dev patchelf
 .PHONY: dist deb deb-deps test-deb
 
