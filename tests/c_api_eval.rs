@@ -408,12 +408,9 @@ fn input_options_read_digital_numbers_as_a_scaled_raster_reads() {
     let (s, summary) = evaluate(null(), &report);
     expect(s, cm_status::CM_ERROR_INPUT, "scaling");
     assert_eq!(summary.pixels, 7, "a failed call wrote its summary");
-    let mut digital = std::mem::MaybeUninit::uninit();
-    cm_input_options_default(digital.as_mut_ptr());
-    // SAFETY: written by cm_input_options_default.
     let digital = cm_input_options {
         scaling: 2, // CM_SCALING_DN
-        ..unsafe { digital.assume_init() }
+        ..common::capi::input_options()
     };
     let resampled = cm_input_options {
         resolution: 40.0,
