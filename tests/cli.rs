@@ -111,21 +111,9 @@ fn translate(args: &[&str], from: &str, to: &std::path::Path) {
 /// exactly what the same numbers with a GDAL scale give.
 #[test]
 fn select_and_eval_take_the_reading_flags() {
-    let scene = common::sample_scene();
     common::require_model("ukis-6b-l1c");
     let tmp = common::TempDir::new("cli-reading");
-    let dn = tmp.path("dn.tif");
-    translate(
-        &["-ot", "UInt16", "-scale", "0", "1", "0", "10000"],
-        &scene,
-        &dn,
-    );
-    let scaled = tmp.path("scaled.vrt");
-    translate(
-        &["-a_scale", "0.0001", "-a_offset", "0"],
-        &dn.to_string_lossy(),
-        &scaled,
-    );
+    let (dn, scaled) = common::digital_number_copies(&tmp);
     let (dn, scaled) = (dn.to_string_lossy(), scaled.to_string_lossy());
     let select = |input: &str, list: &str, extra: &[&str]| {
         let path = tmp.path(list);
@@ -201,12 +189,7 @@ fn digital_numbers_are_scaled_to_reflectance() {
     let scene = common::sample_scene();
     common::require_model("ukis-6b-l1c");
     let tmp = common::TempDir::new("cli-dn");
-    let dn = tmp.path("dn.tif");
-    translate(
-        &["-ot", "UInt16", "-scale", "0", "1", "0", "10000"],
-        &scene,
-        &dn,
-    );
+    let (dn, _) = common::digital_number_copies(&tmp);
     let dn = dn.to_string_lossy().into_owned();
     // Integers that say nothing about their scale: automatic scaling refuses to guess.
     let guessed = tmp.path("guessed.tif");

@@ -41,10 +41,11 @@ class CloudmaskPlugin:
     def __init__(self, iface):
         self.iface = iface
         self.provider = None  # a Python reference keeps the provider alive
+        self.earlier_folders = earlier_plugin_folders()  # told in the log and the message bar
 
     def initProcessing(self):  # noqa: N802
         if self.provider is None:
-            for folder in earlier_plugin_folders():
+            for folder in self.earlier_folders:
                 QgsMessageLog.logMessage(earlier_plugin_message(folder), runtime.LOG_TAG,
                                          Qgis.Critical)
             registry = QgsApplication.processingRegistry()
@@ -62,7 +63,7 @@ class CloudmaskPlugin:
 
     def initGui(self):  # noqa: N802
         self.initProcessing()
-        for folder in earlier_plugin_folders():
+        for folder in self.earlier_folders:
             self.iface.messageBar().pushMessage("cloudmask", earlier_plugin_message(folder),
                                                 Qgis.Critical, 0)
         # Once the main window is up: the question needs a parent to sit on.
